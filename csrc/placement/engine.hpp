@@ -1,0 +1,187 @@
+// Engine: the stateful placement engine. It owns node capacities and allocations, per-GPU share
+// state, the running tasks, compiled constraints and a FreeIndex, and answers place / release /
+// gang / preempt / explain. Every public call validates its whole input first and either completes
+// or throws with all state unchanged.
+//
+// Complexity (n nodes, R resources, C constraints, m tasks in a call, L topology levels):
+//   place_batch     O(m (R log n)) for common requests (branch and bound over FreeIndex; the worst
+//                   case, e.g. a tie-free score whose bounds are loose, degrades towards O(m n R))
+//   release         O(m (R log n + C log n))
+//   place_gang      O(n (R + L) + m R log n)  (one pass over the domain's nodes)
+//   preempt         O(n R + V log V)  for V lower-priority tasks on the candidate nodes
+//   explain, scores O(n R)
+//   add_node        O(C log n + R log n), amortised; remove_node O(t + C log n) for t tasks there
+//   add_constraint  O(n)
+#pragma once
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "placement/free_index.hpp"
+#include "placement/policy.hpp"
+
+namespace aios::placement {
+
+constexpr int64_t kGpuMilli = 1000;
+constexpr int kMaxGpusPerNode = 64;
+constexpr int kMaxResources = 64;
+constexpr int64_t kMaxQuantity = int64_t{1} << 62;
+
+enum class GangStrategy : int { Pack = 0, Spread = 1, StrictPack = 2, StrictSpread = 3 };
+
+// Reason codes of explain(); kInsufficientBase + r means "Insufficient <resource r>".
+enum Reason : int {
+  kUnschedulable = 0,   // node(s) were unschedulable (cordoned)
+  kTaint = 1,           // node(s) had untolerated taint(s)
+  kAffinity = 2,        // node(s) didn't match Pod's node affinity/selector
+  kAntiAffinity = 3,    // node(s) didn't match pod anti-affinity rules (group limit per node)
+  kInsufficientBase = 100,
+};
+
+struct ClusterArrays {
+  int nodes = 0;
+  int resources = 0;
+  const int64_t* capacity = nullptr;  // [nodes, resources]
+  const uint8_t* basic = nullptr;     // [resources]: scored by kube policies even when not requested
+  int gpu_column = -1;                // resource holding milli-GPUs, or -1
+  int levels = 0;                     // topology levels, top first
+  const int32_t* domains = nullptr;   // [nodes, levels] domain id per level, nested
+};
+
+struct Victims {
+  int32_t node = -1;                  // where the preemptor would go; -1 when nothing helps
+  std::vector<int64_t> task_ids;      // tasks to evict (empty when it already fits)
+  std::vector<int32_t> task_nodes;
+};
+
+struct TaskInfo {
+  int64_t id;
+  int32_t node;
+  int64_t priority;
+  uint64_t gpu_mask;     // whole GPUs held
+  int32_t share_gpu;     // GPU of a share, or -1
+  int32_t share_milli;
+};
+
+class Engine {
+ public:
+  Engine(const ClusterArrays& cluster, const Policy& policy, uint64_t seed);
+
+  int resources() const { return R_; }
+  int node_slots() const { return n_; }
+  int live_nodes() const { return live_count_; }
+  int levels() const { return L_; }
+  const Policy& policy() const { return policy_; }
+
+  // --- nodes ---
+  // taint_ok / affinity_ok hold one flag per existing constraint. Returns the new node index.
+  int32_t add_node(const int64_t* cap, const int32_t* domains, const uint8_t* taint_ok,
+                   const uint8_t* affinity_ok);
+  // Releases every task on the node and returns their ids (so the caller can requeue them).
+  std::vector<int64_t> remove_node(int32_t node);
+  void set_cordoned(int32_t node, bool cordoned);
+  bool is_live(int32_t node) const;
+  bool is_cordoned(int32_t node) const;
+
+  // --- constraints: static node filters compiled once; a task refers to one by id ---
+  int32_t add_constraint(const uint8_t* taint_ok, const uint8_t* affinity_ok, int32_t group,
+                         int32_t max_per_node);
+  int constraint_count() const { return static_cast<int>(constraints_.size()); }
+
+  // --- tasks ---
+  // req [m, R]; ids, priority, cids [m]; writes the node per task, -1 where it did not fit.
+  void place_batch(const int64_t* req, int m, const int64_t* ids, const int64_t* priority,
+                   const int32_t* cids, int32_t* out_nodes);
+  void release(const int64_t* ids, int m);
+  // All-or-nothing gang: at least min_count members placed or none. level = -1 for no topology.
+  // Returns true if placed; out_nodes gets -1 for members left out (only when min_count < m).
+  bool place_gang(const int64_t* req, int m, const int64_t* ids, int64_t priority, int32_t cid,
+                  int min_count, GangStrategy strategy, int level, bool required, int32_t* out_nodes);
+  // Victims of strictly lower priority whose eviction lets the request (a task, or a gang when
+  // m > 1) fit. Changes nothing unless evict is true.
+  Victims preempt(const int64_t* req, int m, int64_t priority, int32_t cid, int level, bool evict);
+
+  // --- queries ---
+  std::vector<std::pair<int, int64_t>> explain(const int64_t* req, int32_t cid) const;
+  void scores(const int64_t* req, int32_t cid, int64_t* out) const;  // INT64_MIN where infeasible
+  const std::vector<int64_t>& capacity() const { return cap_; }
+  void allocated(int64_t* out) const;  // [n_, R]
+  int64_t task_count() const { return static_cast<int64_t>(task_slot_.size()); }
+  TaskInfo task(int64_t id) const;
+  void task_table(int64_t* ids, int32_t* nodes) const;  // task_count() entries
+  std::vector<int32_t> gpu_used(int32_t node) const;    // milli-GPU used per physical GPU
+
+ private:
+  struct Constraint {
+    std::vector<uint8_t> taint_ok, affinity_ok;  // per node slot
+    int32_t group = -1;
+    int32_t max_per_node = 0;
+    std::vector<int32_t> eligible;  // per FreeIndex vertex: eligible live nodes below it
+  };
+  struct TaskSlot {
+    int64_t id;
+    int32_t node;
+    int32_t cid;
+    int64_t priority;
+    uint64_t gpu_mask;
+    int32_t share_gpu;
+    int32_t share_milli;
+    int32_t pos;  // position in node_tasks_[node]
+  };
+
+  // validation
+  void check_request(const int64_t* req, const char* what, int row) const;
+  void check_cid(int32_t cid) const;
+  void check_node(int32_t node) const;
+
+  // per-node facts
+  bool eligible(int32_t cid, int32_t node) const;
+  bool fits(int32_t node, const int64_t* req) const;
+  bool gpu_fits(int32_t node, int64_t milli) const;
+  bool group_room(int32_t cid, int32_t node) const;
+  int64_t copies_that_fit(int32_t node, const int64_t* unit) const;
+  // Members shaped like `unit` that the node takes for a gang: fit, group limit, strategy.
+  int64_t member_copies(int32_t node, const int64_t* unit, int32_t cid, GangStrategy strategy) const;
+  int64_t score_at(int32_t node, const int64_t* req) const;
+
+  // state changes
+  int32_t apply(int32_t node, const int64_t* req, int64_t id, int64_t priority, int32_t cid);
+  void unapply(int32_t slot);
+  void refresh_node(int32_t node);
+  void refresh_eligibility(int32_t node);
+  void grow(int slots);
+
+  // search
+  int32_t find_best(const int64_t* req, int32_t cid) const;
+  bool place_gang_in(const std::vector<int32_t>& nodes, const int64_t* req, int m,
+                     const int64_t* ids, int64_t priority, int32_t cid, int min_count,
+                     GangStrategy strategy, int level, int32_t* out_nodes);
+  Victims preempt_one(const int64_t* req, int64_t priority, int32_t cid,
+                      const std::vector<uint8_t>* allowed) const;
+  uint64_t tie_key(int32_t node) const;
+  std::vector<std::vector<int32_t>> domain_nodes(int level) const;
+
+  int R_ = 0, n_ = 0, L_ = 0, gpu_col_ = -1, live_count_ = 0;
+  uint64_t seed_ = 0;
+  Policy policy_;
+  std::vector<uint8_t> basic_;
+  std::vector<int64_t> cap_, free_;
+  std::vector<int32_t> domains_;
+  std::vector<uint8_t> live_, cordoned_;
+  std::vector<int32_t> gpu_offset_, gpu_count_;
+  std::vector<int16_t> gpu_used_;  // milli used per physical GPU, flat
+  std::vector<int32_t> whole_free_, share_free_;
+  std::vector<std::vector<int32_t>> node_tasks_;  // task slots per node
+  std::vector<Constraint> constraints_;
+  std::vector<TaskSlot> slots_;
+  std::vector<int32_t> free_slots_;
+  std::vector<int64_t> slot_req_;  // [slot, R]
+  std::unordered_map<int64_t, int32_t> task_slot_;
+  std::unordered_map<uint64_t, int32_t> group_count_;  // (group << 32 | node) -> tasks
+  FreeIndex index_;
+};
+
+uint64_t tie_hash(uint64_t seed, int64_t node);
+
+}  // namespace aios::placement

@@ -1,0 +1,66 @@
+// Placement policies: each is an integer score over feasible nodes (higher wins; ties go to the
+// node with the smaller seeded tie key). Scores are exact: integer arithmetic where kube-scheduler
+// uses integers, IEEE doubles in a fixed order where it uses floats, so the Python reference
+// (aios_core._reference) reproduces every score bit for bit.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace aios::placement {
+
+enum class PolicyKind : int {
+  FirstFit = 0,           // lowest node index
+  BestFit = 1,            // least normalized leftover: -sum_r w_r * floor((free_r - req_r) * 1e6 / cap_r)
+  WorstFit = 2,           // most normalized leftover:  +sum_r w_r * floor((free_r - req_r) * 1e6 / cap_r)
+  LeastAllocated = 3,     // kube-scheduler NodeResourcesFit LeastAllocated
+  MostAllocated = 4,      // kube-scheduler NodeResourcesFit MostAllocated
+  RequestedToCapacityRatio = 5,  // kube-scheduler RequestedToCapacityRatio (broken-linear shape)
+  BalancedAllocation = 6,        // kube-scheduler NodeResourcesBalancedAllocation (classic score)
+  DotProduct = 7,         // Tetris alignment: int64(1e9 * sum_r w_r * (req_r/cap_r) * (free_r/cap_r))
+};
+
+struct ShapePoint {
+  int64_t utilization;  // 0..100, strictly increasing
+  int64_t score;        // 0..10 as configured; scaled by 10 internally as kube-scheduler does
+};
+
+struct Policy {
+  PolicyKind kind = PolicyKind::BestFit;
+  std::vector<int64_t> weights;  // one per resource, >= 0; 0 leaves the resource out of the score
+  std::vector<ShapePoint> shape; // RequestedToCapacityRatio only
+};
+
+// Throws ConfigError on bad weights or shape. `resources` is the number of resources.
+void validate_policy(const Policy& policy, int resources);
+
+// Per-resource facts of one node that every score reads.
+struct NodeView {
+  const int64_t* cap;
+  const int64_t* free;  // before the task is placed
+  int32_t index;
+};
+
+// The exact score of placing `req` on a node that can hold it. `basic[r]` marks resources that
+// kube-scheduler scores even when the pod does not request them (cpu, memory, ephemeral-storage).
+int64_t score_node(const Policy& policy, const NodeView& node, const int64_t* req,
+                   const uint8_t* basic, int resources);
+
+// Aggregates of a set of nodes, per resource, that bound every score over the set.
+struct SetBounds {
+  const int64_t* min_pos_cap;   // smallest positive capacity (INT64_MAX if none)
+  const int64_t* max_cap;
+  const double* min_free_frac;  // over nodes with capacity > 0
+  const double* max_free_frac;
+  const uint8_t* has_zero_cap;  // some node in the set has capacity 0 for the resource
+  int32_t min_index;
+};
+
+// An upper bound (as a real) on score_node over every feasible node of the set.
+double score_upper_bound(const Policy& policy, const SetBounds& set, const int64_t* req,
+                         const uint8_t* basic, int resources);
+
+const char* policy_name(PolicyKind kind);
+PolicyKind policy_from_name(const std::string& name);
+
+}  // namespace aios::placement

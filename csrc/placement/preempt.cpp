@@ -1,0 +1,234 @@
+// Preemption: the cheapest set of strictly lower-priority victims whose eviction lets a task (or a
+// gang) fit. Per node a greedy set cover picks the victim that removes the most missing capacity,
+// then a reprieve pass gives back every victim that is not needed, highest priority first. Nodes
+// (or domains, for gangs) are ranked by fewest victims, then lowest highest victim priority, then
+// lowest priority sum, then tie key.
+#include <algorithm>
+#include <climits>
+#include <tuple>
+
+#include "common/error.hpp"
+#include "placement/engine.hpp"
+
+namespace aios::placement {
+
+namespace {
+
+__extension__ typedef __int128 i128;
+
+struct Key {
+  int64_t victims = INT64_MAX, max_priority = INT64_MAX, priority_sum = INT64_MAX;
+  uint64_t tie = UINT64_MAX;
+  bool operator<(const Key& o) const {
+    return std::tie(victims, max_priority, priority_sum, tie) <
+           std::tie(o.victims, o.max_priority, o.priority_sum, o.tie);
+  }
+};
+
+}  // namespace
+
+Victims Engine::preempt_one(const int64_t* req, int64_t priority, int32_t cid,
+                            const std::vector<uint8_t>* allowed) const {
+  Victims best;
+  Key best_key;
+  const int64_t gpu = gpu_col_ >= 0 ? req[gpu_col_] : 0;
+  for (int32_t node = 0; node < n_; ++node) {
+    if (!eligible(cid, node) || (allowed && !(*allowed)[node]) || !group_room(cid, node)) continue;
+    const uint64_t tie = tie_key(node);
+    if (fits(node, req)) {
+      const Key k{0, INT64_MIN, 0, tie};
+      if (k < best_key) {
+        best_key = k;
+        best = Victims{node, {}, {}};
+      }
+      continue;
+    }
+    std::vector<int32_t> cand;
+    for (int32_t slot : node_tasks_[node]) {
+      if (slots_[slot].priority < priority) cand.push_back(slot);
+    }
+    if (cand.empty()) continue;
+    // Scratch copy of the node: free capacity and per-GPU use.
+    const int64_t* cap = &cap_[static_cast<size_t>(node) * R_];
+    std::vector<int64_t> f(free_.begin() + static_cast<ptrdiff_t>(node) * R_,
+                           free_.begin() + static_cast<ptrdiff_t>(node + 1) * R_);
+    const int G = gpu_count_[node];
+    std::vector<int32_t> used(static_cast<size_t>(G));
+    for (int g = 0; g < G; ++g) used[g] = gpu_used_[gpu_offset_[node] + g];
+    auto change = [&](int32_t slot, int sign) {  // sign -1 evicts, +1 gives back
+      const int64_t* q = &slot_req_[static_cast<size_t>(slot) * R_];
+      for (int r = 0; r < R_; ++r) f[r] -= sign * q[r];
+      const TaskSlot& t = slots_[slot];
+      for (int g = 0; g < G; ++g) {
+        if (t.gpu_mask >> g & 1) used[g] += sign * static_cast<int32_t>(kGpuMilli);
+      }
+      if (t.share_gpu >= 0) used[t.share_gpu] += sign * t.share_milli;
+    };
+    auto whole_free = [&]() {
+      int32_t k = 0;
+      for (int g = 0; g < G; ++g) k += used[g] == 0;
+      return k;
+    };
+    auto share_free = [&]() {
+      int32_t k = 0;
+      for (int g = 0; g < G; ++g) k = std::max<int32_t>(k, static_cast<int32_t>(kGpuMilli) - used[g]);
+      return k;
+    };
+    auto fits_now = [&]() {
+      for (int r = 0; r < R_; ++r) {
+        if (req[r] > f[r]) return false;
+      }
+      if (gpu <= 0) return true;
+      return gpu >= kGpuMilli ? whole_free() >= gpu / kGpuMilli : share_free() >= gpu;
+    };
+    for (int32_t slot : cand) change(slot, -1);
+    const bool possible = fits_now();
+    for (int32_t slot : cand) change(slot, +1);
+    if (!possible) continue;
+
+    // Greedy cover: evict the candidate that removes the most missing capacity (normalized, ppm).
+    std::vector<uint8_t> evicted(cand.size(), 0);
+    std::vector<int32_t> victims;
+    while (!fits_now()) {
+      int pick = -1;
+      int64_t pick_gain = -1;
+      const int32_t wf = whole_free(), sf = share_free();
+      for (size_t c = 0; c < cand.size(); ++c) {
+        if (evicted[c]) continue;
+        const TaskSlot& t = slots_[cand[c]];
+        const int64_t* q = &slot_req_[static_cast<size_t>(cand[c]) * R_];
+        int64_t gain = 0;
+        for (int r = 0; r < R_; ++r) {
+          if (r == gpu_col_ || cap[r] <= 0) continue;
+          const int64_t missing = std::max<int64_t>(0, req[r] - f[r]);
+          gain += static_cast<int64_t>(static_cast<i128>(std::min(q[r], missing)) * 1000000 / cap[r]);
+        }
+        if (gpu > 0) {
+          int64_t helps = 0;
+          if (gpu >= kGpuMilli) {
+            const int64_t missing = std::max<int64_t>(0, gpu / kGpuMilli - wf);
+            int64_t freed = __builtin_popcountll(t.gpu_mask);
+            if (t.share_gpu >= 0 && used[t.share_gpu] == t.share_milli) ++freed;
+            helps = std::min(freed, missing) * kGpuMilli;
+          } else if (t.share_gpu >= 0 || t.gpu_mask) {
+            const int64_t missing = std::max<int64_t>(0, gpu - sf);
+            const int64_t after = t.gpu_mask ? kGpuMilli : kGpuMilli - (used[t.share_gpu] - t.share_milli);
+            helps = std::min(std::max<int64_t>(0, after - sf), missing);
+          }
+          gain += static_cast<int64_t>(static_cast<i128>(helps) * 1000000 / cap[gpu_col_]);
+        }
+        const bool better = pick < 0 || gain > pick_gain ||
+                            (gain == pick_gain && (t.priority < slots_[cand[pick]].priority ||
+                                                   (t.priority == slots_[cand[pick]].priority && t.id < slots_[cand[pick]].id)));
+        if (better) {
+          pick = static_cast<int>(c);
+          pick_gain = gain;
+        }
+      }
+      evicted[pick] = 1;
+      change(cand[pick], -1);
+      victims.push_back(cand[pick]);
+    }
+    // Reprieve: give back every victim the task can do without, highest priority first.
+    std::sort(victims.begin(), victims.end(), [&](int32_t a, int32_t b) {
+      return slots_[a].priority != slots_[b].priority ? slots_[a].priority > slots_[b].priority
+                                                      : slots_[a].id < slots_[b].id;
+    });
+    std::vector<int32_t> kept;
+    for (int32_t slot : victims) {
+      change(slot, +1);
+      if (!fits_now()) {
+        change(slot, -1);
+        kept.push_back(slot);
+      }
+    }
+    Key k{static_cast<int64_t>(kept.size()), INT64_MIN, 0, tie};
+    for (int32_t slot : kept) {
+      k.max_priority = std::max(k.max_priority, slots_[slot].priority);
+      k.priority_sum += slots_[slot].priority;
+    }
+    if (k < best_key) {
+      best_key = k;
+      best.node = node;
+      best.task_ids.clear();
+      best.task_nodes.clear();
+      std::sort(kept.begin(), kept.end(), [&](int32_t a, int32_t b) { return slots_[a].id < slots_[b].id; });
+      for (int32_t slot : kept) {
+        best.task_ids.push_back(slots_[slot].id);
+        best.task_nodes.push_back(node);
+      }
+    }
+  }
+  return best;
+}
+
+Victims Engine::preempt(const int64_t* req, int m, int64_t priority, int32_t cid, int level, bool evict) {
+  if (m < 1) throw ConfigError("requests: need at least one task, got " + std::to_string(m));
+  if (level < -1 || level >= L_) throw ConfigError("level: topology level " + std::to_string(level) + " out of range");
+  check_cid(cid);
+  for (int j = 0; j < m; ++j) check_request(req + static_cast<size_t>(j) * R_, "requests", j);
+
+  Victims best;
+  if (m == 1 && level < 0) {
+    best = preempt_one(req, priority, cid, nullptr);
+  } else {
+    // A gang: place members one by one on a scratch copy, evicting as each needs, per domain.
+    std::vector<std::vector<int32_t>> domains;
+    if (level < 0) {
+      domains.emplace_back();
+      for (int32_t i = 0; i < n_; ++i) {
+        if (live_[i]) domains.back().push_back(i);
+      }
+    } else {
+      domains = domain_nodes(level);
+    }
+    std::vector<int> order(static_cast<size_t>(m));
+    for (int j = 0; j < m; ++j) order[j] = j;
+    if (gpu_col_ >= 0) {
+      std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+        return req[static_cast<size_t>(a) * R_ + gpu_col_] > req[static_cast<size_t>(b) * R_ + gpu_col_];
+      });
+    }
+    Key best_key;
+    for (size_t d = 0; d < domains.size(); ++d) {
+      std::vector<uint8_t> allowed(static_cast<size_t>(n_), 0);
+      for (int32_t i : domains[d]) allowed[i] = 1;
+      Engine scratch = *this;
+      Victims got;
+      Key key{0, INT64_MIN, 0, d};
+      bool ok = true;
+      int64_t temp_id = INT64_MIN;
+      for (int j : order) {
+        const int64_t* q = req + static_cast<size_t>(j) * R_;
+        Victims v = scratch.preempt_one(q, priority, cid, &allowed);
+        if (v.node < 0) {
+          ok = false;
+          break;
+        }
+        for (size_t k = 0; k < v.task_ids.size(); ++k) {
+          const int32_t slot = scratch.task_slot_.at(v.task_ids[k]);
+          key.max_priority = std::max(key.max_priority, scratch.slots_[slot].priority);
+          key.priority_sum += scratch.slots_[slot].priority;
+          scratch.unapply(slot);
+          got.task_ids.push_back(v.task_ids[k]);
+          got.task_nodes.push_back(v.task_nodes[k]);
+        }
+        while (scratch.task_slot_.count(temp_id)) ++temp_id;
+        scratch.apply(v.node, q, temp_id, priority, cid);
+        if (got.node < 0) got.node = v.node;
+      }
+      if (!ok) continue;
+      key.victims = static_cast<int64_t>(got.task_ids.size());
+      if (key < best_key) {
+        best_key = key;
+        best = std::move(got);
+      }
+    }
+  }
+  if (evict && best.node >= 0 && !best.task_ids.empty()) {
+    release(best.task_ids.data(), static_cast<int>(best.task_ids.size()));
+  }
+  return best;
+}
+
+}  // namespace aios::placement

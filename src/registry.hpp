@@ -1,0 +1,7 @@
+// One registration function per area; module.cpp calls each.
+#pragma once
+#include <pybind11/pybind11.h>
+
+namespace aios_bind {
+void register_placement(pybind11::module_& m);
+}  // namespace aios_bind
