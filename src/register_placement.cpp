@@ -78,6 +78,7 @@ void register_placement(py::module_& m) {
       .def_property_readonly("live_nodes", &Engine::live_nodes)
       .def_property_readonly("task_count", &Engine::task_count)
       .def_property_readonly("constraint_count", &Engine::constraint_count)
+      .def_property_readonly("search_visits", &Engine::search_visits)
       .def("is_live", &Engine::is_live)
       .def("is_cordoned", &Engine::is_cordoned)
       .def(

@@ -49,7 +49,50 @@ Engine::Engine(const ClusterArrays& c, const Policy& policy, uint64_t seed)
       }
     }
   }
-  index_.reset(R_, std::max(1, c.nodes));
+  scalars_ = policy_scalar_count(policy_, basic_.data(), R_);
+  scalar_buf_.assign(static_cast<size_t>(std::max(scalars_, 1)), 0);
+  // Conditions the index keeps policy scalars for: GPUs free (whole counts, shares) crossed with
+  // the free amount of the first basic resource (cpu), so the bounds of a request only look at
+  // nodes that can give it both. Dropped where their memory would exceed a budget.
+  if (scalars_ > 0) {
+    if (gpu_col_ >= 0) {
+      int64_t most = 1;
+      for (int i = 0; i < c.nodes; ++i) most = std::max(most, c.capacity[static_cast<size_t>(i) * R_ + gpu_col_] / kGpuMilli);
+      for (int64_t k = 1; k <= most; k *= 2) gpu_conditions_.push_back(static_cast<int32_t>(k * kGpuMilli));
+      for (int32_t share : {250, 500, 750}) gpu_conditions_.push_back(share);
+    }
+    for (int r = 0; r < R_ && second_ < 0; ++r) {
+      if (basic_[r] && r != gpu_col_ && policy_.weights[r] > 0) second_ = r;
+    }
+    if (second_ >= 0) {
+      int64_t top = 0;
+      for (int i = 0; i < c.nodes; ++i) top = std::max(top, c.capacity[static_cast<size_t>(i) * R_ + second_]);
+      for (int j = 9; j >= 1; --j) {
+        if ((top >> j) > 0) second_thresholds_.push_back(top >> j);
+      }
+    }
+    const double vertices = 2.0 * std::max(1, c.nodes) * 2.0;  // leaves round up to a power of two
+    auto bytes = [&]() {
+      return vertices * static_cast<double>(gpu_conditions_.size() + 1) * static_cast<double>(second_thresholds_.size() + 1) *
+             scalars_ * 8.0;
+    };
+    constexpr double kBudget = 384.0 * (1 << 20);
+    if (bytes() > kBudget) second_thresholds_.clear();
+    if (bytes() > kBudget) gpu_conditions_.clear();
+  }
+  index_.reset(R_, scalars_, policy_scalar_keeps_max(policy_), gpu_col_, gpu_conditions_, second_, second_thresholds_,
+               std::max(1, c.nodes));
+  // Positions: first_fit keeps node order (its score is the index); every other policy uses a
+  // seeded shuffle, which is also its tie rule (smallest position wins).
+  pos_of_.resize(static_cast<size_t>(c.nodes));
+  node_at_.resize(static_cast<size_t>(c.nodes));
+  for (int i = 0; i < c.nodes; ++i) node_at_[i] = i;
+  if (policy_.kind != PolicyKind::FirstFit) {
+    std::vector<uint64_t> key(static_cast<size_t>(c.nodes));
+    for (int i = 0; i < c.nodes; ++i) key[i] = tie_hash(seed_, i);
+    std::sort(node_at_.begin(), node_at_.end(), [&](int32_t a, int32_t b) { return key[a] < key[b]; });
+  }
+  for (int p = 0; p < c.nodes; ++p) pos_of_[node_at_[p]] = p;
   // The default constraint 0 admits every node (no taints tolerated beyond none, no selector).
   Constraint any;
   constraints_.push_back(any);
@@ -92,7 +135,7 @@ bool Engine::is_cordoned(int32_t node) const { return is_live(node) && cordoned_
 
 // ---------------------------------------------------------------- per-node facts
 
-uint64_t Engine::tie_key(int32_t node) const { return tie_hash(seed_, node); }
+uint64_t Engine::tie_key(int32_t node) const { return static_cast<uint64_t>(pos_of_[node]); }
 
 bool Engine::eligible(int32_t cid, int32_t node) const {
   const Constraint& c = constraints_[cid];
@@ -150,18 +193,20 @@ int64_t Engine::score_at(int32_t node, const int64_t* req) const {
 // ---------------------------------------------------------------- nodes
 
 void Engine::grow(int slots) {
-  index_.reset(R_, slots);
+  index_.reset(R_, scalars_, policy_scalar_keeps_max(policy_), gpu_col_, gpu_conditions_, second_, second_thresholds_,
+               slots);
   for (int i = 0; i < n_; ++i) {
-    LeafFacts f{&cap_[static_cast<size_t>(i) * R_], &free_[static_cast<size_t>(i) * R_], whole_free_[i],
-                share_free_[i], live_[i] != 0};
-    index_.set_leaf(i, f, tie_key(i));
+    const int64_t* cap = &cap_[static_cast<size_t>(i) * R_];
+    const int64_t* free = &free_[static_cast<size_t>(i) * R_];
+    if (scalars_) policy_node_scalars(policy_, basic_.data(), R_, cap, free, scalar_buf_.data());
+    index_.set_leaf(pos_of_[i], LeafFacts{cap, free, scalar_buf_.data(), whole_free_[i], share_free_[i], live_[i] != 0});
   }
   index_.rebuild_all();
   const int leaves = index_.leaves();
   for (size_t cid = 0; cid < constraints_.size(); ++cid) {
     auto& e = constraints_[cid].eligible;
     e.assign(static_cast<size_t>(2 * leaves), 0);
-    for (int i = 0; i < n_; ++i) e[leaves + i] = eligible(static_cast<int32_t>(cid), i) ? 1 : 0;
+    for (int i = 0; i < n_; ++i) e[leaves + pos_of_[i]] = eligible(static_cast<int32_t>(cid), i) ? 1 : 0;
     for (int v = leaves - 1; v >= 1; --v) e[v] = e[2 * v] + e[2 * v + 1];
   }
 }
@@ -175,20 +220,22 @@ void Engine::refresh_node(int32_t node) {
   }
   whole_free_[node] = whole;
   share_free_[node] = share;
-  LeafFacts f{&cap_[static_cast<size_t>(node) * R_], &free_[static_cast<size_t>(node) * R_], whole, share,
-              live_[node] != 0};
-  index_.set_leaf(node, f, tie_key(node));
-  index_.update_path(node);
+  const int64_t* cap = &cap_[static_cast<size_t>(node) * R_];
+  const int64_t* free = &free_[static_cast<size_t>(node) * R_];
+  if (scalars_) policy_node_scalars(policy_, basic_.data(), R_, cap, free, scalar_buf_.data());
+  index_.set_leaf(pos_of_[node], LeafFacts{cap, free, scalar_buf_.data(), whole, share, live_[node] != 0});
+  index_.update_path(pos_of_[node]);
 }
 
 void Engine::refresh_eligibility(int32_t node) {
   const int leaves = index_.leaves();
+  const int leaf = leaves + pos_of_[node];
   for (size_t cid = 0; cid < constraints_.size(); ++cid) {
     auto& e = constraints_[cid].eligible;
     const int32_t now = eligible(static_cast<int32_t>(cid), node) ? 1 : 0;
-    if (e[leaves + node] == now) continue;
-    e[leaves + node] = now;
-    for (int v = (leaves + node) >> 1; v >= 1; v >>= 1) e[v] = e[2 * v] + e[2 * v + 1];
+    if (e[leaf] == now) continue;
+    e[leaf] = now;
+    for (int v = leaf >> 1; v >= 1; v >>= 1) e[v] = e[2 * v] + e[2 * v + 1];
   }
 }
 
@@ -207,6 +254,10 @@ int32_t Engine::add_node(const int64_t* cap, const int32_t* domains, const uint8
     if (domains == nullptr || domains[l] < 0) throw ConfigError("topology[" + s(l) + "]: missing or negative domain id");
   }
   const int32_t node = n_;
+  if (static_cast<size_t>(node) >= pos_of_.size()) {  // added after construction: next position
+    pos_of_.push_back(node);
+    node_at_.push_back(node);
+  }
   ++n_;
   ++live_count_;
   cap_.insert(cap_.end(), cap, cap + R_);
@@ -274,7 +325,7 @@ int32_t Engine::add_constraint(const uint8_t* taint_ok, const uint8_t* affinity_
   constraints_.push_back(std::move(c));
   const int32_t cid = static_cast<int32_t>(constraints_.size() - 1);
   auto& e = constraints_.back().eligible;
-  for (int i = 0; i < n_; ++i) e[leaves + i] = eligible(cid, i) ? 1 : 0;
+  for (int i = 0; i < n_; ++i) e[leaves + pos_of_[i]] = eligible(cid, i) ? 1 : 0;
   for (int v = leaves - 1; v >= 1; --v) e[v] = e[2 * v] + e[2 * v + 1];
   return cid;
 }

@@ -111,13 +111,15 @@ class Engine {
   TaskInfo task(int64_t id) const;
   void task_table(int64_t* ids, int32_t* nodes) const;  // task_count() entries
   std::vector<int32_t> gpu_used(int32_t node) const;    // milli-GPU used per physical GPU
+  // FreeIndex vertices the searches have visited so far (a measure of the index's pruning).
+  uint64_t search_visits() const { return visits_; }
 
  private:
   struct Constraint {
     std::vector<uint8_t> taint_ok, affinity_ok;  // per node slot
     int32_t group = -1;
     int32_t max_per_node = 0;
-    std::vector<int32_t> eligible;  // per FreeIndex vertex: eligible live nodes below it
+    std::vector<int32_t> eligible;  // per FreeIndex vertex: eligible live nodes below it (by position)
   };
   struct TaskSlot {
     int64_t id;
@@ -161,6 +163,7 @@ class Engine {
                       const std::vector<uint8_t>* allowed) const;
   uint64_t tie_key(int32_t node) const;
   std::vector<std::vector<int32_t>> domain_nodes(int level) const;
+  int32_t pos(int32_t node) const { return pos_of_[node]; }
 
   int R_ = 0, n_ = 0, L_ = 0, gpu_col_ = -1, live_count_ = 0;
   uint64_t seed_ = 0;
@@ -169,6 +172,12 @@ class Engine {
   std::vector<int64_t> cap_, free_;
   std::vector<int32_t> domains_;
   std::vector<uint8_t> live_, cordoned_;
+  std::vector<int32_t> pos_of_, node_at_;  // seeded order of nodes: the FreeIndex leaf order and tie rule
+  int scalars_ = 0;
+  std::vector<int32_t> gpu_conditions_;  // conditions the FreeIndex keeps scalars for (engine.cpp)
+  int second_ = -1;
+  std::vector<int64_t> second_thresholds_;
+  std::vector<int64_t> scalar_buf_;
   std::vector<int32_t> gpu_offset_, gpu_count_;
   std::vector<int16_t> gpu_used_;  // milli used per physical GPU, flat
   std::vector<int32_t> whole_free_, share_free_;
@@ -180,6 +189,7 @@ class Engine {
   std::unordered_map<int64_t, int32_t> task_slot_;
   std::unordered_map<uint64_t, int32_t> group_count_;  // (group << 32 | node) -> tasks
   FreeIndex index_;
+  mutable uint64_t visits_ = 0;
 };
 
 uint64_t tie_hash(uint64_t seed, int64_t node);

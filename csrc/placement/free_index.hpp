@@ -1,14 +1,18 @@
-// FreeIndex: a complete binary tree over node slots whose inner vertices hold, per resource, the
-// maxima of free capacity and the ranges of free fractions of their subtree, plus GPU maxima and
-// the smallest tie key. A placement search prunes every subtree that cannot hold the request or
-// cannot beat the best score found so far (branch and bound), so the common request visits
-// O(log n) vertices instead of scanning n nodes.
+// FreeIndex: a complete binary tree over node positions whose inner vertices hold, per resource,
+// the extremes of free capacity, capacity and free fraction of their subtree, the GPU maxima, and
+// the extremes of a few per-node policy scalars. A placement search prunes every subtree that
+// cannot hold the request or cannot beat the best score found so far (branch and bound), so the
+// common request visits O(log n) vertices instead of scanning n nodes.
 //
-// Complexity (n node slots, R resources): build O(n R); update of one node O(R log n);
-// memory O(n R).
+// Leaves are node *positions*: a seeded order of the nodes, so that "smallest position" is the
+// tie rule and a left-first search finds the winner of a tie without looking further right.
+//
+// Complexity (n positions, R resources, S scalars): reset O(n (R + S)); set_leaf O(R + S);
+// update_path O((R + S) log n); memory O(n (R + S)).
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <climits>
 #include <vector>
 
 namespace aios::placement {
@@ -16,7 +20,8 @@ namespace aios::placement {
 struct LeafFacts {
   const int64_t* cap;
   const int64_t* free;
-  int32_t whole_gpus_free;  // GPUs with no share in use
+  const int64_t* scalars;      // S policy scalars of the node
+  int32_t whole_gpus_free;     // GPUs with no share in use
   int32_t max_gpu_share_free;  // largest free milli-GPU on one GPU
   bool live;
 };
@@ -25,35 +30,51 @@ class FreeIndex {
  public:
   FreeIndex() = default;
   // `slots` is rounded up to a power of two; leaves past the live nodes stay empty.
-  void reset(int resources, int slots);
+  // Scalars are aggregated per GPU condition (see gpu_condition): a node counts towards condition c
+  // only if it satisfies it, so bounds for a GPU request ignore nodes that cannot hold it.
+  // `keep_max` chooses whether the maximum or the minimum of each scalar is kept.
+  // A condition is a pair (GPU condition g, threshold q on the free amount of resource
+  // `second_resource`): bounds for a request that needs both ignore nodes that cannot give both.
+  void reset(int resources, int scalars, bool keep_max, int gpu_column, const std::vector<int32_t>& gpu_conditions,
+             int second_resource, const std::vector<int64_t>& second_thresholds, int slots);
   int leaves() const { return leaves_; }
-  int resources() const { return R_; }
-  void set_leaf(int node, const LeafFacts& facts, uint64_t tie);
-  // Recomputes the vertices above `node` from their children.
-  void update_path(int node);
+  void set_leaf(int pos, const LeafFacts& facts);
+  // Recomputes the vertices above `pos` from their children.
+  void update_path(int pos);
   void rebuild_all();
 
   // Per-vertex aggregates, vertex v in [1, 2 * leaves); leaves at [leaves, 2 * leaves).
-  const int64_t* max_free(int v) const { return &max_free_[static_cast<size_t>(v) * R_]; }
-  const int64_t* min_pos_cap(int v) const { return &min_pos_cap_[static_cast<size_t>(v) * R_]; }
-  const int64_t* max_cap(int v) const { return &max_cap_[static_cast<size_t>(v) * R_]; }
-  const double* min_free_frac(int v) const { return &min_ff_[static_cast<size_t>(v) * R_]; }
-  const double* max_free_frac(int v) const { return &max_ff_[static_cast<size_t>(v) * R_]; }
-  const uint8_t* has_zero_cap(int v) const { return &has_zero_[static_cast<size_t>(v) * R_]; }
+  const int64_t* max_free(int v) const { return &max_free_[at(v)]; }
+  const int64_t* min_free(int v) const { return &min_free_[at(v)]; }
+  const int64_t* min_pos_cap(int v) const { return &min_pos_cap_[at(v)]; }
+  const int64_t* max_cap(int v) const { return &max_cap_[at(v)]; }
+  const double* min_free_frac(int v) const { return &min_ff_[at(v)]; }
+  const double* max_free_frac(int v) const { return &max_ff_[at(v)]; }
+  const uint8_t* has_zero_cap(int v) const { return &has_zero_[at(v)]; }
+  // The S scalars of condition c in vertex v (neutral values when no node there satisfies it).
+  const int64_t* scalars(int v, int c) const { return &scalar_[(static_cast<size_t>(v) * C_ + c) * S_]; }
+  int64_t neutral() const { return keep_max_ ? INT64_MIN : INT64_MAX; }
+  // Condition index of a request (0: no condition).
+  int condition(const int64_t* req) const;
   int32_t max_whole_gpus(int v) const { return max_whole_[v]; }
   int32_t max_gpu_share(int v) const { return max_share_[v]; }
-  uint64_t min_tie(int v) const { return min_tie_[v]; }
-  int32_t first_slot(int v) const;  // smallest node slot in the subtree of v
+  int32_t first_pos(int v) const;  // leftmost position in the subtree of v
 
  private:
+  size_t at(int v) const { return static_cast<size_t>(v) * R_; }
   void combine(int v);
-  int R_ = 0;
+  int R_ = 0, S_ = 0, C_ = 1;
+  bool keep_max_ = true;
+  std::vector<int32_t> gpu_conditions_;  // milli-GPU: >= 1000 whole GPUs free, below a share on one GPU
+  int gpu_column_ = -1, second_ = -1;
+  std::vector<int64_t> second_thresholds_;
+  bool meets(const LeafFacts& f, int c) const;
   int leaves_ = 0;
-  std::vector<int64_t> max_free_, min_pos_cap_, max_cap_;
+  std::vector<int64_t> max_free_, min_free_, min_pos_cap_, max_cap_;
   std::vector<double> min_ff_, max_ff_;
   std::vector<uint8_t> has_zero_;
+  std::vector<int64_t> scalar_;
   std::vector<int32_t> max_whole_, max_share_;
-  std::vector<uint64_t> min_tie_;
 };
 
 }  // namespace aios::placement

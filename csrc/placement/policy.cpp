@@ -42,6 +42,8 @@ int64_t broken_linear(const std::vector<ShapePoint>& shape, int64_t p) {
 }
 
 int64_t floor_div_scaled(int64_t num, int64_t scale, int64_t den) {
+  // 64-bit when num * scale cannot overflow (the common case); 128-bit otherwise.
+  if (num < (int64_t{1} << 62) / scale && num > -((int64_t{1} << 62) / scale)) return num * scale / den;
   return static_cast<int64_t>(static_cast<i128>(num) * scale / den);
 }
 
@@ -110,7 +112,8 @@ int64_t score_node(const Policy& p, const NodeView& node, const int64_t* req, co
       int64_t total = 0;
       for (int r = 0; r < R; ++r) {
         if (!scored(p, r, node.cap[r], req[r], basic)) continue;
-        total += p.weights[r] * floor_div_scaled(node.free[r] - req[r], 1000000, node.cap[r]);
+        total += p.weights[r] * (floor_div_scaled(node.free[r], 1000000, node.cap[r]) -
+                                 floor_div_scaled(req[r], 1000000, node.cap[r]));
       }
       return p.kind == PolicyKind::BestFit ? -total : total;
     }
@@ -187,9 +190,212 @@ int64_t score_node(const Policy& p, const NodeView& node, const int64_t* req, co
   return 0;
 }
 
+namespace {
+
+int64_t rtcr_resource_score(const std::vector<ShapePoint>& shape, int64_t cap, int64_t free, int64_t req) {
+  const int64_t requested = cap - free + req;
+  const int64_t util = requested > cap ? kMaxNodeScore : floor_div_scaled(requested, kMaxNodeScore, cap);
+  return broken_linear(shape, util);
+}
+
+// Exact bound when every resource the score reads has one capacity across the set: the score of
+// a virtual node holding the most favourable free amounts (scores are monotone in each free
+// amount). Returns false when the set is not uniform or the score is not monotone.
+bool uniform_bound(const Policy& p, const SetBounds& s, const int64_t* req, const uint8_t* basic, int R,
+                   int64_t* out) {
+  const bool every = uses_every_resource(p.kind);
+  int64_t cap[64], lo_free[64], hi_free[64];
+  bool degenerate = true;
+  for (int r = 0; r < R; ++r) {
+    cap[r] = 0;
+    lo_free[r] = hi_free[r] = 0;
+    if (p.weights[r] <= 0 || !(every || basic[r] || req[r] > 0)) continue;
+    if (s.min_pos_cap[r] == INT64_MAX) continue;  // no node of the set has any: never scored
+    if (s.has_zero_cap[r] || s.min_pos_cap[r] != s.max_cap[r]) return false;
+    cap[r] = s.max_cap[r];
+    hi_free[r] = s.max_free[r];
+    lo_free[r] = std::max(s.min_free[r], req[r]);  // a feasible node has at least req free
+    if (s.min_free[r] != s.max_free[r]) degenerate = false;
+  }
+  const NodeView lo{cap, lo_free, 0}, hi{cap, hi_free, 0};
+  switch (p.kind) {
+    case PolicyKind::BestFit:
+    case PolicyKind::MostAllocated:
+      *out = score_node(p, lo, req, basic, R);
+      return true;
+    case PolicyKind::WorstFit:
+    case PolicyKind::LeastAllocated:
+    case PolicyKind::DotProduct:
+      *out = score_node(p, hi, req, basic, R);
+      return true;
+    case PolicyKind::BalancedAllocation:
+      if (!degenerate) return false;
+      *out = score_node(p, hi, req, basic, R);
+      return true;
+    case PolicyKind::RequestedToCapacityRatio: {
+      bool up = true, down = true;
+      for (size_t i = 1; i < p.shape.size(); ++i) {
+        up = up && p.shape[i].score >= p.shape[i - 1].score;
+        down = down && p.shape[i].score <= p.shape[i - 1].score;
+      }
+      if (!up && !down) return false;
+      const int64_t* best_free = up ? lo_free : hi_free;
+      const int64_t* worst_free = up ? hi_free : lo_free;
+      int64_t sum = 0, wsum = 0, most = 0;
+      bool fixed_set = true;
+      for (int r = 0; r < R; ++r) {
+        if (cap[r] == 0) continue;
+        const int64_t s_hi = rtcr_resource_score(p.shape, cap[r], best_free[r], req[r]);
+        const int64_t s_lo = rtcr_resource_score(p.shape, cap[r], worst_free[r], req[r]);
+        if (s_hi > 0) {
+          sum += s_hi * p.weights[r];
+          wsum += p.weights[r];
+          most = std::max(most, s_hi);
+          if (s_lo <= 0) fixed_set = false;  // the resource may drop out of the mean
+        }
+      }
+      if (wsum == 0) *out = 0;
+      else *out = fixed_set ? (2 * sum + wsum) / (2 * wsum) : most;
+      return true;
+    }
+    case PolicyKind::FirstFit:
+      break;
+  }
+  return false;
+}
+
+// Non-basic weighted resources, in order: bit j of a subset mask stands for the j-th of them.
+int optional_resources(const Policy& p, const uint8_t* basic, int R, int* which) {
+  int k = 0;
+  for (int r = 0; r < R; ++r) {
+    if (p.weights[r] > 0 && !basic[r]) which[k++] = r;
+  }
+  return k;
+}
+
+constexpr int kMaxOptionalForScalars = 6;
+
+// The scalar bound: exact sums over one node, so it does not mix resources of different nodes.
+bool scalar_bound(const Policy& p, const SetBounds& s, const int64_t* req, const uint8_t* basic, int R,
+                  int64_t* out) {
+  switch (p.kind) {
+    case PolicyKind::BestFit: {
+      int64_t b_max = 0;
+      for (int r = 0; r < R; ++r) {
+        if (p.weights[r] > 0 && s.min_pos_cap[r] != INT64_MAX) {
+          b_max += p.weights[r] * floor_div_scaled(req[r], 1000000, s.min_pos_cap[r]);
+        }
+      }
+      *out = b_max - s.scalar[0];
+      return true;
+    }
+    case PolicyKind::WorstFit: {
+      int64_t b_min = 0;
+      for (int r = 0; r < R; ++r) {
+        if (p.weights[r] > 0 && s.min_pos_cap[r] != INT64_MAX && !s.has_zero_cap[r]) {
+          b_min += p.weights[r] * floor_div_scaled(req[r], 1000000, s.max_cap[r]);
+        }
+      }
+      *out = s.scalar[0] - b_min;
+      return true;
+    }
+    case PolicyKind::LeastAllocated:
+    case PolicyKind::MostAllocated: {
+      int which[64];
+      const int k = optional_resources(p, basic, R, which);
+      if (k > kMaxOptionalForScalars) return false;
+      int mask = 0;
+      for (int j = 0; j < k; ++j) {
+        if (req[which[j]] > 0) mask |= 1 << j;
+      }
+      int64_t wsum = 0, req_term = 0;
+      for (int r = 0; r < R; ++r) {
+        if (p.weights[r] <= 0 || !(basic[r] || req[r] > 0) || s.min_pos_cap[r] == INT64_MAX) continue;
+        if (s.has_zero_cap[r]) return false;  // the weight sum would differ between nodes
+        wsum += p.weights[r];
+        if (p.kind == PolicyKind::LeastAllocated) {
+          req_term -= p.weights[r] * floor_div_scaled(req[r], kMaxNodeScore, s.max_cap[r]);
+        } else {  // ceil(req * 100 / min cap)
+          const int64_t c = s.min_pos_cap[r];
+          req_term += p.weights[r] * static_cast<int64_t>((static_cast<i128>(req[r]) * kMaxNodeScore + c - 1) / c);
+        }
+      }
+      *out = wsum == 0 ? 0 : (s.scalar[mask] + req_term) / wsum;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+bool policy_scalar_keeps_max(const Policy& p) { return p.kind != PolicyKind::BestFit; }
+
+int policy_scalar_count(const Policy& p, const uint8_t* basic, int R) {
+  int which[64];
+  switch (p.kind) {
+    case PolicyKind::BestFit:
+    case PolicyKind::WorstFit:
+      return 1;
+    case PolicyKind::LeastAllocated:
+    case PolicyKind::MostAllocated: {
+      const int k = optional_resources(p, basic, R, which);
+      return k > kMaxOptionalForScalars ? 0 : 1 << k;
+    }
+    default:
+      return 0;
+  }
+}
+
+void policy_node_scalars(const Policy& p, const uint8_t* basic, int R, const int64_t* cap, const int64_t* free,
+                         int64_t* out) {
+  int which[64];
+  switch (p.kind) {
+    case PolicyKind::BestFit:
+    case PolicyKind::WorstFit: {
+      int64_t a = 0;
+      for (int r = 0; r < R; ++r) {
+        if (p.weights[r] > 0 && cap[r] > 0) a += p.weights[r] * floor_div_scaled(free[r], 1000000, cap[r]);
+      }
+      out[0] = a;
+      return;
+    }
+    case PolicyKind::LeastAllocated:
+    case PolicyKind::MostAllocated: {
+      const int k = optional_resources(p, basic, R, which);
+      if (k > kMaxOptionalForScalars) return;
+      for (int mask = 0; mask < (1 << k); ++mask) {
+        int64_t sum = 0;
+        for (int r = 0; r < R; ++r) {
+          if (p.weights[r] <= 0 || cap[r] <= 0) continue;
+          if (!basic[r]) {
+            const int j = static_cast<int>(std::find(which, which + k, r) - which);
+            if (!(mask >> j & 1)) continue;
+          }
+          const int64_t amount = p.kind == PolicyKind::LeastAllocated ? free[r] : cap[r] - free[r];
+          sum += p.weights[r] * floor_div_scaled(amount, kMaxNodeScore, cap[r]);
+        }
+        out[mask] = sum;
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
 double score_upper_bound(const Policy& p, const SetBounds& s, const int64_t* req, const uint8_t* basic,
                          int R) {
   if (p.kind == PolicyKind::FirstFit) return -static_cast<double>(s.min_index);
+  int64_t exact = 0, scalar = 0;
+  const bool has_scalar = scalar_bound(p, s, req, basic, R, &scalar);
+  // best/worst fit scalar bounds are already exact on a uniform set; the others may round up.
+  const bool fit = p.kind == PolicyKind::BestFit || p.kind == PolicyKind::WorstFit;
+  const bool has_exact = !(fit && has_scalar) && uniform_bound(p, s, req, basic, R, &exact);
+  if (has_exact && has_scalar) return static_cast<double>(std::min(exact, scalar));
+  if (has_exact) return static_cast<double>(exact);
+  if (has_scalar) return static_cast<double>(scalar);
   const bool every = uses_every_resource(p.kind);
   // Leftover fraction after placement, (free - req) / cap, lies in [lo, hi] on every feasible node.
   double lo[64], hi[64];

@@ -11,8 +11,9 @@ namespace aios::placement {
 
 enum class PolicyKind : int {
   FirstFit = 0,           // lowest node index
-  BestFit = 1,            // least normalized leftover: -sum_r w_r * floor((free_r - req_r) * 1e6 / cap_r)
-  WorstFit = 2,           // most normalized leftover:  +sum_r w_r * floor((free_r - req_r) * 1e6 / cap_r)
+  // least normalized leftover, in ppm: -sum_r w_r * (floor(free_r * 1e6 / cap_r) - floor(req_r * 1e6 / cap_r))
+  BestFit = 1,
+  WorstFit = 2,           // most normalized leftover: the same sum with a plus sign
   LeastAllocated = 3,     // kube-scheduler NodeResourcesFit LeastAllocated
   MostAllocated = 4,      // kube-scheduler NodeResourcesFit MostAllocated
   RequestedToCapacityRatio = 5,  // kube-scheduler RequestedToCapacityRatio (broken-linear shape)
@@ -48,13 +49,25 @@ int64_t score_node(const Policy& policy, const NodeView& node, const int64_t* re
 
 // Aggregates of a set of nodes, per resource, that bound every score over the set.
 struct SetBounds {
+  const int64_t* min_free;
+  const int64_t* max_free;
   const int64_t* min_pos_cap;   // smallest positive capacity (INT64_MAX if none)
   const int64_t* max_cap;
   const double* min_free_frac;  // over nodes with capacity > 0
   const double* max_free_frac;
   const uint8_t* has_zero_cap;  // some node in the set has capacity 0 for the resource
+  const int64_t* scalar;        // policy scalars aggregated over the nodes that meet the request's
+                                // GPU condition: the minimum for best_fit, the maximum otherwise
   int32_t min_index;
 };
+
+// Per-node scalars whose extremes over a set bound a policy's score tightly; 0 when the policy
+// has none. best/worst fit: the weighted free ppm; least/most allocated: the weighted free/used
+// percentages, one per subset of the non-basic weighted resources a request may ask for.
+int policy_scalar_count(const Policy& policy, const uint8_t* basic, int resources);
+bool policy_scalar_keeps_max(const Policy& policy);
+void policy_node_scalars(const Policy& policy, const uint8_t* basic, int resources, const int64_t* cap,
+                         const int64_t* free, int64_t* out);
 
 // An upper bound (as a real) on score_node over every feasible node of the set.
 double score_upper_bound(const Policy& policy, const SetBounds& set, const int64_t* req,

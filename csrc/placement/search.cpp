@@ -22,6 +22,8 @@ int32_t Engine::find_best(const int64_t* req, int32_t cid) const {
   const int32_t need_whole = gpu >= kGpuMilli ? static_cast<int32_t>(gpu / kGpuMilli) : 0;
   const int32_t need_share = gpu > 0 && gpu < kGpuMilli ? static_cast<int32_t>(gpu) : 0;
   const uint8_t* basic = basic_.data();
+  const int condition = index_.condition(req);
+  const int64_t neutral = index_.neutral();
 
   // A subtree is worth visiting only if some eligible node in it might hold the request.
   auto may_fit = [&](int v) {
@@ -30,17 +32,20 @@ int32_t Engine::find_best(const int64_t* req, int32_t cid) const {
     for (int r = 0; r < R_; ++r) {
       if (req[r] > mf[r]) return false;
     }
-    return need_whole <= index_.max_whole_gpus(v) && need_share <= index_.max_gpu_share(v);
+    if (need_whole > index_.max_whole_gpus(v) || need_share > index_.max_gpu_share(v)) return false;
+    return scalars_ == 0 || index_.scalars(v, condition)[0] != neutral;  // some node meets the GPU condition
   };
   auto bound = [&](int v) {
-    if (v >= leaves) return score_at(v - leaves, req);  // exact at a leaf
-    SetBounds b{index_.min_pos_cap(v), index_.max_cap(v), index_.min_free_frac(v), index_.max_free_frac(v),
-                index_.has_zero_cap(v), index_.first_slot(v)};
+    if (v >= leaves) return score_at(node_at_[v - leaves], req);  // exact at a leaf
+    SetBounds b{index_.min_free(v), index_.max_free(v), index_.min_pos_cap(v), index_.max_cap(v),
+                index_.min_free_frac(v), index_.max_free_frac(v), index_.has_zero_cap(v),
+                scalars_ ? index_.scalars(v, condition) : nullptr, index_.first_pos(v)};
     return floor_to_int(score_upper_bound(policy_, b, req, basic, R_));
   };
 
+  // Best score, ties to the smallest position; a subtree is visited only if it might beat it.
   int64_t best_score = INT64_MIN;
-  uint64_t best_tie = UINT64_MAX;
+  int32_t best_pos = INT32_MAX;
   int32_t best = -1;
   struct Item {
     int v;
@@ -52,12 +57,13 @@ int32_t Engine::find_best(const int64_t* req, int32_t cid) const {
   stack[top++] = Item{1, bound(1)};
   while (top > 0) {
     const Item it = stack[--top];
-    if (it.ub < best_score || (it.ub == best_score && index_.min_tie(it.v) >= best_tie)) continue;
+    ++visits_;
+    if (it.ub < best_score || (it.ub == best_score && index_.first_pos(it.v) > best_pos)) continue;
     if (it.v >= leaves) {
-      const int32_t node = it.v - leaves;
+      const int32_t node = node_at_[it.v - leaves];
       if (!group_room(cid, node)) continue;
       best_score = it.ub;  // the exact score at a leaf
-      best_tie = index_.min_tie(it.v);
+      best_pos = it.v - leaves;
       best = node;
       continue;
     }
@@ -65,10 +71,14 @@ int32_t Engine::find_best(const int64_t* req, int32_t cid) const {
     const bool fa = may_fit(a), fb = may_fit(b);
     if (fa && fb) {
       const Item ia{a, bound(a)}, ib{b, bound(b)};
-      // Push the less promising child first so the better one is explored first.
-      const bool a_first = ia.ub > ib.ub || (ia.ub == ib.ub && index_.min_tie(a) < index_.min_tie(b));
-      stack[top++] = a_first ? ib : ia;
-      stack[top++] = a_first ? ia : ib;
+      // Explore the more promising child first (the left one on equal bounds).
+      if (ia.ub >= ib.ub) {
+        stack[top++] = ib;
+        stack[top++] = ia;
+      } else {
+        stack[top++] = ia;
+        stack[top++] = ib;
+      }
     } else if (fa) {
       stack[top++] = Item{a, bound(a)};
     } else if (fb) {

@@ -1,4 +1,29 @@
-"""aios-core: a scheduling kernel for AI clusters."""
-from aios_core.errors import AiosError, ConfigError, NotFoundError, TopologyError, UnschedulableError
+"""aios-core: a scheduling kernel for AI clusters (native C++ core, typed Python API)."""
 
-__all__ = ["AiosError", "ConfigError", "NotFoundError", "TopologyError", "UnschedulableError"]
+import logging
+
+from aios_core.cluster import Cluster, Node, Taint, Toleration
+from aios_core.errors import AiosError, ConfigError, NotFoundError, TopologyError, UnschedulableError
+from aios_core.placer import POLICIES, Constraints, GangResult, Placer, Preemption, TaskPlacement
+
+logging.getLogger("aios_core").addHandler(logging.NullHandler())
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "POLICIES",
+    "AiosError",
+    "Cluster",
+    "ConfigError",
+    "Constraints",
+    "GangResult",
+    "Node",
+    "NotFoundError",
+    "Placer",
+    "Preemption",
+    "Taint",
+    "TaskPlacement",
+    "Toleration",
+    "TopologyError",
+    "UnschedulableError",
+]

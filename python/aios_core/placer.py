@@ -1,0 +1,519 @@
+"""Placer: the stateful placement engine over a Cluster (native by default).
+
+Policies: first_fit, best_fit, worst_fit, least_allocated, most_allocated,
+requested_to_capacity_ratio, balanced_allocation, dot_product. Ties between equal scores go to the
+node with the smallest seeded tie key, so the same seed gives the same placements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from aios_core import _core
+from aios_core._validate import check_gpu_column, int_array, quantities
+from aios_core.cluster import Cluster, Node, Taint, Toleration
+from aios_core.errors import ConfigError, NotFoundError
+
+POLICIES = (
+    "first_fit",
+    "best_fit",
+    "worst_fit",
+    "least_allocated",
+    "most_allocated",
+    "requested_to_capacity_ratio",
+    "balanced_allocation",
+    "dot_product",
+)
+STRATEGIES = {"PACK": 0, "SPREAD": 1, "STRICT_PACK": 2, "STRICT_SPREAD": 3}
+# kube-scheduler scores these even when a pod does not request them; other resources it skips.
+BASIC_RESOURCES = frozenset({"cpu", "memory", "ephemeral-storage"})
+BLOCKING_EFFECTS = ("NoSchedule", "NoExecute")
+
+Strategy = Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"]
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """Static node filters of a task: a node selector (key -> value, or key -> set of values),
+    allowed GPU models, tolerations, and at most `max_per_node` tasks of `group` on one node."""
+
+    node_selector: Mapping[str, str | frozenset[str]] | tuple[tuple[str, frozenset[str]], ...] = ()
+    gpu_models: frozenset[str] | None = None
+    tolerations: tuple[Toleration, ...] = ()
+    group: str | None = None
+    max_per_node: int | None = None
+
+    def __post_init__(self) -> None:
+        sel = self.node_selector
+        items = sel.items() if isinstance(sel, Mapping) else sel
+        norm = []
+        for key, val in items:
+            values = frozenset([val]) if isinstance(val, str) else frozenset(str(v) for v in val)
+            if not values:
+                raise ConfigError(f"node_selector[{key!r}]: needs at least one value")
+            norm.append((str(key), values))
+        object.__setattr__(self, "node_selector", tuple(sorted(norm, key=lambda kv: kv[0])))
+        if self.gpu_models is not None:
+            models = self.gpu_models
+            if isinstance(models, str):  # the trace's "V100M16|V100M32"
+                models = frozenset(m for m in models.split("|") if m)
+            object.__setattr__(self, "gpu_models", frozenset(models))
+        object.__setattr__(self, "tolerations", tuple(self.tolerations))
+        for t in self.tolerations:
+            if not isinstance(t, Toleration):
+                raise ConfigError(f"tolerations: expected Toleration, got {type(t).__name__}")
+        if (self.group is None) != (self.max_per_node is None):
+            raise ConfigError("group, max_per_node: give both or neither")
+        if self.max_per_node is not None and self.max_per_node < 1:
+            raise ConfigError(f"max_per_node: must be >= 1, got {self.max_per_node}")
+
+
+@dataclass(frozen=True)
+class GangResult:
+    placed: bool
+    nodes: np.ndarray  # int32 per member, -1 for members left out
+    ids: np.ndarray  # int64 task id per member
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Preemption:
+    node: int  # where the preemptor fits once the victims are gone (first member for a gang)
+    victims: np.ndarray  # int64 task ids, all of strictly lower priority
+    victim_nodes: np.ndarray  # int32
+
+
+@dataclass(frozen=True)
+class TaskPlacement:
+    id: int
+    node: int
+    priority: int
+    gpus: tuple[int, ...]  # physical GPU indices on the node (whole GPUs or the shared one)
+    gpu_share_milli: int  # milli-GPU of a share, 0 for whole GPUs
+
+
+def _domain_ids(cluster: Cluster) -> np.ndarray:
+    levels = len(cluster.topology_levels)
+    out = np.zeros((cluster.num_nodes, levels), dtype=np.int32)
+    for level in range(levels):
+        ids: dict[tuple[str, ...], int] = {}
+        for i, path in enumerate(cluster.paths):
+            out[i, level] = ids.setdefault(path[: level + 1], len(ids))
+    return out
+
+
+class Placer:
+    """Places tasks onto a Cluster's nodes and keeps track of what runs where.
+
+    `weights` maps resource names to integer weights (default 1 for every resource; kube-scheduler's
+    default profile is `{"cpu": 1, "memory": 1}`); `shape` is the requested_to_capacity_ratio
+    function as (utilization 0..100, score 0..10) points. `backend="reference"` runs the plain-Python
+    twin (aios_core._reference.placement) instead of the native engine.
+    """
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        policy: str = "best_fit",
+        weights: Mapping[str, int] | None = None,
+        seed: int = 0,
+        shape: Sequence[tuple[int, int]] | None = None,
+        backend: Literal["native", "reference"] = "native",
+    ) -> None:
+        if policy not in POLICIES:
+            raise ConfigError(f"policy: unknown policy {policy!r} (known: {', '.join(POLICIES)})")
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= int(seed) < 1 << 64:
+            raise ConfigError(f"seed: expected an integer in 0..2^64-1, got {seed!r}")
+        self.cluster = cluster
+        self.policy = policy
+        self.seed = int(seed)
+        w = np.ones(len(cluster.resources), dtype=np.int64)
+        if weights is not None:
+            w[:] = 0
+            for name, value in weights.items():
+                if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                    raise ConfigError(f"weights[{name!r}]: expected an integer, got {value!r}")
+                w[cluster.resource_index(name)] = int(value)
+        if policy == "requested_to_capacity_ratio" and shape is None:
+            shape = [(0, 0), (100, 10)]  # kube-scheduler's documented bin-packing shape
+        pts = [(int(u), int(s)) for u, s in (shape or [])]
+        basic = np.array([r in BASIC_RESOURCES for r in cluster.resources], dtype=np.uint8)
+        if backend == "native":
+            engine_cls: Any = _core.Engine
+        elif backend == "reference":
+            from aios_core._reference.placement import Engine as engine_cls
+        else:
+            raise ConfigError(f"backend: expected 'native' or 'reference', got {backend!r}")
+        self.backend = backend
+        self._engine = engine_cls(
+            np.ascontiguousarray(cluster.capacity),
+            basic,
+            cluster.gpu_column,
+            _domain_ids(cluster),
+            policy,
+            w,
+            pts,
+            self.seed,
+        )
+        # Node side data; grows with add_node.
+        self._names = list(cluster.names)
+        self._index = {n: i for i, n in enumerate(self._names)}
+        self._labels = list(cluster.labels)
+        self._models = list(cluster.gpu_models)
+        self._taints = list(cluster.taints)
+        self._paths = list(cluster.paths)
+        self._domain_maps: list[dict[tuple[str, ...], int]] = []
+        dom = _domain_ids(cluster)
+        for level in range(len(cluster.topology_levels)):
+            self._domain_maps.append({p[: level + 1]: int(dom[i, level]) for i, p in enumerate(cluster.paths)})
+        self._constraints: dict[Constraints, int] = {Constraints(): 0}
+        self._constraint_list: list[Constraints] = [Constraints()]
+        self._groups: dict[str, int] = {}
+        self._next_id = 0
+
+    # ------------------------------------------------------------------ helpers
+
+    @property
+    def resources(self) -> tuple[str, ...]:
+        return self.cluster.resources
+
+    def _requests(self, requests: Any, field: str = "requests") -> np.ndarray:
+        if isinstance(requests, Mapping):
+            requests = [requests]
+        if isinstance(requests, (list, tuple)) and requests and isinstance(requests[0], Mapping):
+            arr = np.stack([self.cluster.request(r) for r in requests])
+        else:
+            arr = quantities(requests, field, self.resources, 2)
+        check_gpu_column(arr, field, self.cluster.gpu_column, self.cluster.gpu_resource or "")
+        return arr
+
+    def _request(self, request: Any) -> np.ndarray:
+        if isinstance(request, Mapping):
+            return self.cluster.request(request)
+        arr = quantities(request, "request", self.resources, 1)
+        check_gpu_column(arr, "request", self.cluster.gpu_column, self.cluster.gpu_resource or "")
+        return arr
+
+    def _node_flags(self, c: Constraints, i: int) -> tuple[bool, bool]:
+        taint_ok = all(
+            any(t.tolerates(taint) for t in c.tolerations)
+            for taint in self._taints[i]
+            if taint.effect in BLOCKING_EFFECTS
+        )
+        labels = self._labels[i]
+        affinity_ok = all(labels.get(k) in vals for k, vals in c.node_selector)  # type: ignore[union-attr]
+        if c.gpu_models is not None:
+            affinity_ok = affinity_ok and self._models[i] in c.gpu_models
+        return taint_ok, affinity_ok
+
+    def constraint_id(self, constraints: Constraints | None) -> int:
+        """Compile a Constraints once (cached by value) into the engine's id."""
+        if constraints is None:
+            return 0
+        if not isinstance(constraints, Constraints):
+            raise ConfigError(f"constraints: expected Constraints, got {type(constraints).__name__}")
+        cid = self._constraints.get(constraints)
+        if cid is not None:
+            return cid
+        n = len(self._names)
+        taint_ok = np.ones(n, dtype=np.uint8)
+        affinity_ok = np.ones(n, dtype=np.uint8)
+        for key, vals in constraints.node_selector:  # type: ignore[misc]
+            affinity_ok &= np.fromiter((lab.get(key) in vals for lab in self._labels), dtype=np.uint8, count=n)
+        if constraints.gpu_models is not None:
+            affinity_ok &= np.fromiter((m in constraints.gpu_models for m in self._models), dtype=np.uint8, count=n)
+        for i, node_taints in enumerate(self._taints):
+            if node_taints:
+                taint_ok[i] = self._node_flags(constraints, i)[0]
+        group = -1
+        if constraints.group is not None:
+            group = self._groups.setdefault(constraints.group, len(self._groups))
+        cid = int(self._engine.add_constraint(taint_ok, affinity_ok, group, constraints.max_per_node or 0))
+        self._constraints[constraints] = cid
+        self._constraint_list.append(constraints)
+        return cid
+
+    def _ids(self, ids: Any, m: int) -> np.ndarray:
+        if ids is None:
+            out = np.arange(self._next_id, self._next_id + m, dtype=np.int64)
+            self._next_id += m
+            return out
+        arr = int_array(ids, "ids", 1)
+        if arr.shape[0] != m:
+            raise ConfigError(f"ids: expected {m} ids, got {arr.shape[0]}")
+        if m:
+            self._next_id = max(self._next_id, int(arr.max()) + 1)
+        return arr
+
+    def _node(self, node: int | str) -> int:
+        if isinstance(node, str):
+            if node not in self._index:
+                raise NotFoundError(f"node: unknown node name {node!r}")
+            return self._index[node]
+        if not isinstance(node, (int, np.integer)) or not self._engine.is_live(int(node)):
+            raise NotFoundError(f"node: unknown node index {node!r}")
+        return int(node)
+
+    def _level(self, name: str | None) -> int:
+        if name is None:
+            return -1
+        try:
+            return self.cluster.topology_levels.index(name)
+        except ValueError:
+            raise NotFoundError(
+                f"topology level: unknown level {name!r} (known: {', '.join(self.cluster.topology_levels) or 'none'})"
+            ) from None
+
+    # ------------------------------------------------------------------ placement
+
+    def place_batch(
+        self,
+        requests: Any,
+        ids: Any = None,
+        priority: Any = None,
+        constraints: Constraints | Sequence[Constraints | None] | None = None,
+    ) -> np.ndarray:
+        """Place tasks in order; returns int32 node indices, -1 where a task did not fit.
+
+        `requests` is int64 `[tasks, resources]` (or a list of {resource: quantity}); `ids`
+        defaults to fresh consecutive ids (see `last_ids`); `priority` an int or int64 `[tasks]`;
+        `constraints` one Constraints for all tasks or one per task.
+        """
+        req = self._requests(requests)
+        m = req.shape[0]
+        if priority is None:
+            prio = np.zeros(m, dtype=np.int64)
+        elif isinstance(priority, (int, np.integer)) and not isinstance(priority, bool):
+            prio = np.full(m, int(priority), dtype=np.int64)
+        else:
+            prio = int_array(priority, "priority", 1)
+            if prio.shape[0] != m:
+                raise ConfigError(f"priority: expected {m} entries, got {prio.shape[0]}")
+        if constraints is None or isinstance(constraints, Constraints):
+            cids = np.full(m, self.constraint_id(constraints), dtype=np.int32)
+        else:
+            if len(constraints) != m:
+                raise ConfigError(f"constraints: expected {m} entries, got {len(constraints)}")
+            cids = np.fromiter((self.constraint_id(c) for c in constraints), dtype=np.int32, count=m)
+        saved = self._next_id
+        task_ids = self._ids(ids, m)
+        try:
+            nodes: np.ndarray = self._engine.place_batch(req, task_ids, prio, cids)
+        except Exception:
+            self._next_id = saved
+            raise
+        self.last_ids = task_ids
+        return nodes
+
+    def place(self, request: Any, id: int | None = None, priority: int = 0, constraints: Constraints | None = None) -> int:
+        """Place one task; returns its node index or -1."""
+        req = self._request(request)[None, :]
+        ids = None if id is None else [id]
+        return int(self.place_batch(req, ids=ids, priority=priority, constraints=constraints)[0])
+
+    def release(self, ids: Any) -> None:
+        """Release tasks by id; an unknown id raises NotFoundError and releases nothing."""
+        arr = int_array([ids] if isinstance(ids, (int, np.integer)) else ids, "ids", 1)
+        self._engine.release(arr)
+
+    def place_gang(
+        self,
+        requests: Any,
+        min_count: int | None = None,
+        strategy: Strategy = "PACK",
+        topology_required: str | None = None,
+        topology_preferred: str | None = None,
+        constraints: Constraints | None = None,
+        priority: int = 0,
+        ids: Any = None,
+    ) -> GangResult:
+        """All-or-nothing: at least `min_count` (default all) members placed, or nothing changes.
+
+        Strategies follow Ray placement groups; `topology_required` keeps all members in one domain
+        of that level, `topology_preferred` tries that level first and then wider ones, filling
+        domains as Kueue's BestFit does.
+        """
+        req = self._requests(requests)
+        m = req.shape[0]
+        if strategy not in STRATEGIES:
+            raise ConfigError(f"strategy: unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
+        if topology_required is not None and topology_preferred is not None:
+            raise ConfigError("topology_required, topology_preferred: give at most one")
+        level = self._level(topology_required if topology_required is not None else topology_preferred)
+        cid = self.constraint_id(constraints)
+        saved = self._next_id
+        task_ids = self._ids(ids, m)
+        try:
+            ok, nodes = self._engine.place_gang(
+                req, task_ids, int(priority), cid, m if min_count is None else int(min_count),
+                STRATEGIES[strategy], level, topology_required is not None,
+            )
+        except Exception:
+            self._next_id = saved
+            raise
+        reason = None if ok else self._gang_reason(req, cid)
+        return GangResult(bool(ok), nodes, task_ids, reason)
+
+    def _gang_reason(self, req: np.ndarray, cid: int) -> str:
+        for row in req:
+            msg = self._explain_native(row, cid)
+            if msg is not None:
+                return msg
+        return f"0/{self._engine.live_nodes} nodes can hold the gang together under its strategy and topology."
+
+    def preempt(
+        self,
+        requests: Any,
+        priority: int,
+        constraints: Constraints | None = None,
+        topology_required: str | None = None,
+        evict: bool = False,
+    ) -> Preemption | None:
+        """Victims of strictly lower priority whose eviction lets the task (one row) or the gang
+        (several rows) fit; None if no eviction helps. Evicts them only when `evict` is true."""
+        req = self._requests(requests) if not isinstance(requests, Mapping) else self._request(requests)[None, :]
+        if req.ndim == 1:
+            req = req[None, :]
+        cid = self.constraint_id(constraints)
+        node, victims, victim_nodes = self._engine.preempt(req, int(priority), cid, self._level(topology_required), bool(evict))
+        if node < 0:
+            return None
+        return Preemption(int(node), victims, victim_nodes)
+
+    # ------------------------------------------------------------------ queries
+
+    def explain(self, request: Any, constraints: Constraints | None = None) -> str | None:
+        """Why the task cannot be placed, in kube-scheduler's words; None when it fits somewhere."""
+        return self._explain_native(self._request(request), self.constraint_id(constraints))
+
+    def _explain_native(self, req: np.ndarray, cid: int) -> str | None:
+        if (self._engine.scores(req, cid) != np.iinfo(np.int64).min).any():
+            return None
+        counts: dict[str, int] = {}
+        for code, count in self._engine.explain(req, cid):
+            counts[self._reason_text(code)] = counts.get(self._reason_text(code), 0) + int(count)
+        entries = sorted(f"{count} {reason}" for reason, count in counts.items())
+        msg = f"0/{self._engine.live_nodes} nodes are available"
+        return msg + (": " + ", ".join(entries) + "." if entries else ".")
+
+    def _reason_text(self, code: int) -> str:
+        fixed = {
+            0: "node(s) were unschedulable",
+            1: "node(s) had untolerated taint(s)",
+            2: "node(s) didn't match Pod's node affinity/selector",
+            3: "node(s) didn't match pod anti-affinity rules",
+        }
+        if code in fixed:
+            return fixed[code]
+        name = self.resources[code - 100]
+        return "Too many pods" if name == "pods" else f"Insufficient {name}"
+
+    def scores(self, request: Any, constraints: Constraints | None = None) -> np.ndarray:
+        """The policy's integer score of the request on every node (int64 min where it cannot go)."""
+        out: np.ndarray = self._engine.scores(self._request(request), self.constraint_id(constraints))
+        return out
+
+    @property
+    def allocated(self) -> np.ndarray:
+        """int64 `[nodes, resources]` in use (a snapshot)."""
+        out: np.ndarray = self._engine.allocated()
+        return out
+
+    @property
+    def capacity(self) -> np.ndarray:
+        out: np.ndarray = self._engine.capacity()
+        return out
+
+    @property
+    def free(self) -> np.ndarray:
+        return self.capacity - self.allocated
+
+    @property
+    def num_tasks(self) -> int:
+        return int(self._engine.task_count)
+
+    @property
+    def node_names(self) -> tuple[str, ...]:
+        return tuple(self._names)
+
+    def node_index(self, name: str) -> int:
+        return self._node(name)
+
+    def task(self, id: int) -> TaskPlacement:
+        node, prio, mask, share_gpu, share_milli = self._engine.task(int(id))
+        gpus = tuple(k for k in range(64) if mask >> k & 1) if mask else ((share_gpu,) if share_gpu >= 0 else ())
+        return TaskPlacement(int(id), int(node), int(prio), gpus, int(share_milli))
+
+    def tasks(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids int64, nodes int32) of every running task, grouped by node."""
+        ids, nodes = self._engine.tasks()
+        return ids, nodes
+
+    def gpu_used(self, node: int | str) -> np.ndarray:
+        """milli-GPU in use on each physical GPU of the node."""
+        out: np.ndarray = self._engine.gpu_used(self._node(node))
+        return out
+
+    # ------------------------------------------------------------------ nodes
+
+    def add_node(self, node: Node) -> int:
+        """Add a node while tasks run; returns its index."""
+        if node.name in self._index:
+            raise ConfigError(f"node.name: duplicate node name {node.name!r}")
+        cap = np.zeros(len(self.resources), dtype=np.int64)
+        for r, q in node.capacity.items():
+            cap[self.cluster.resource_index(r)] = q
+        cap = quantities(cap, "node.capacity", self.resources, 1)
+        levels = len(self.cluster.topology_levels)
+        if len(node.topology) != levels:
+            raise ConfigError(f"node.topology: expected {levels} levels, got {len(node.topology)}")
+        domains = np.zeros(levels, dtype=np.int32)
+        for level in range(levels):
+            key = tuple(node.topology[: level + 1])
+            domains[level] = self._domain_maps[level].get(key, len(self._domain_maps[level]))
+        taints = tuple(_t for _t in node.taints)
+        for t in taints:
+            if not isinstance(t, Taint):
+                raise ConfigError(f"node.taints: expected Taint, got {type(t).__name__}")
+        # Flags of every compiled constraint for the new node.
+        self._labels.append(dict(node.labels))
+        self._models.append(node.gpu_model)
+        self._taints.append(taints)
+        i = len(self._names)
+        flags = [self._node_flags(c, i) for c in self._constraint_list]
+        try:
+            index = int(
+                self._engine.add_node(
+                    cap, domains,
+                    np.array([f[0] for f in flags], dtype=np.uint8),
+                    np.array([f[1] for f in flags], dtype=np.uint8),
+                )
+            )
+        except Exception:
+            self._labels.pop()
+            self._models.pop()
+            self._taints.pop()
+            raise
+        for level in range(levels):
+            self._domain_maps[level].setdefault(tuple(node.topology[: level + 1]), int(domains[level]))
+        self._names.append(node.name)
+        self._paths.append(tuple(node.topology))
+        self._index[node.name] = index
+        return index
+
+    def remove_node(self, node: int | str) -> np.ndarray:
+        """Remove a node; its tasks are released and their ids returned so they can be requeued."""
+        i = self._node(node)
+        evicted: np.ndarray = self._engine.remove_node(i)
+        del self._index[self._names[i]]
+        return evicted
+
+    def cordon(self, node: int | str) -> None:
+        self._engine.set_cordoned(self._node(node), True)
+
+    def uncordon(self, node: int | str) -> None:
+        self._engine.set_cordoned(self._node(node), False)
