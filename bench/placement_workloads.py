@@ -1,9 +1,9 @@
-"""Workloads of the placement benchmarks, shared by the pytest-benchmark suite and the scripts.
+"""Workloads of the placement benchmarks, shared by the pytest-benchmark suite and the script.
 
-The shape follows kube-scheduler's SchedulingBasic / SchedulingWithExtendedResource benchmarks
-(thousands of identical nodes, tens of thousands of pods), with GPU-like resources added: every
-node has 64 cores, 512 GiB, 8 GPUs (milli-GPU) and 640 GiB of GPU memory; tasks mix CPU-only pods,
-GPU shares and 1/2/4/8-GPU jobs.
+Nodes: 64 cores, 512 GiB, 8 GPUs (in milli-GPU) and 640 GiB of GPU memory each (4 resources).
+- "basic": identical pods, as in kube-scheduler's SchedulingBasic (1 core, 4 GiB, no GPU).
+- "mixed": a GPU cluster mix: CPU-only pods, GPU shares, and 1/2/4/8-GPU jobs (GPU memory in
+  proportion), sized so that the cluster fills up and the last tenth of the tasks mostly fail.
 """
 
 from __future__ import annotations
@@ -25,9 +25,15 @@ def cluster(nodes: int) -> Cluster:
     return Cluster.from_arrays(cap, RESOURCES)
 
 
-def tasks(count: int, seed: int = 1) -> np.ndarray:
-    rng = np.random.default_rng(seed)
+def tasks(count: int, shape: str = "mixed", seed: int = 1) -> np.ndarray:
     req = np.zeros((count, 4), dtype=np.int64)
+    if shape == "basic":
+        req[:, 0] = 1000
+        req[:, 1] = 4 * GIB
+        return req
+    if shape != "mixed":
+        raise ValueError(f"shape: unknown workload shape {shape!r}")
+    rng = np.random.default_rng(seed)
     req[:, 0] = rng.choice([500, 1000, 2000, 4000, 8000], size=count)
     req[:, 1] = rng.choice([1, 2, 4, 8, 16, 32], size=count) * GIB
     gpus = rng.choice([0, 250, 500, 1000, 2000, 4000, 8000], p=[0.35, 0.1, 0.1, 0.25, 0.1, 0.06, 0.04], size=count)

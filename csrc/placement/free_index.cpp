@@ -61,8 +61,9 @@ int FreeIndex::condition(const int64_t* req) const {
 }
 
 int32_t FreeIndex::first_pos(int v) const {
-  while (v < leaves_) v <<= 1;
-  return v - leaves_;
+  // Shift v down to the leaf level: leaves_ is a power of two, v >= 1.
+  const int shift = __builtin_clz(static_cast<unsigned>(v)) - __builtin_clz(static_cast<unsigned>(leaves_));
+  return (v << shift) - leaves_;
 }
 
 void FreeIndex::set_leaf(int pos, const LeafFacts& f) {

@@ -275,56 +275,90 @@ int optional_resources(const Policy& p, const uint8_t* basic, int R, int* which)
 
 constexpr int kMaxOptionalForScalars = 6;
 
+// The request terms of the scalar bound for a set's capacities (see BoundCache).
+void scalar_terms(const Policy& p, const SetBounds& s, const int64_t* req, const uint8_t* basic, int R,
+                  BoundCache& c) {
+  c.usable = true;
+  c.term = 0;
+  c.wsum = 0;
+  for (int r = 0; r < R; ++r) {
+    const int64_t w = p.weights[r];
+    if (w <= 0 || s.min_pos_cap[r] == INT64_MAX) continue;
+    switch (p.kind) {
+      case PolicyKind::BestFit:
+        c.term += w * floor_div_scaled(req[r], 1000000, s.min_pos_cap[r]);
+        break;
+      case PolicyKind::WorstFit:
+        if (!s.has_zero_cap[r]) c.term -= w * floor_div_scaled(req[r], 1000000, s.max_cap[r]);
+        break;
+      case PolicyKind::LeastAllocated:
+      case PolicyKind::MostAllocated: {
+        if (!(basic[r] || req[r] > 0)) break;
+        if (s.has_zero_cap[r]) {  // the weight sum would differ between nodes
+          c.usable = false;
+          return;
+        }
+        c.wsum += w;
+        if (p.kind == PolicyKind::LeastAllocated) {
+          c.term -= w * floor_div_scaled(req[r], kMaxNodeScore, s.max_cap[r]);
+        } else {  // ceil(req * 100 / min cap)
+          const int64_t cap = s.min_pos_cap[r];
+          c.term += w * static_cast<int64_t>((static_cast<i128>(req[r]) * kMaxNodeScore + cap - 1) / cap);
+        }
+        break;
+      }
+      default:
+        c.usable = false;
+        return;
+    }
+  }
+}
+
 // The scalar bound: exact sums over one node, so it does not mix resources of different nodes.
 bool scalar_bound(const Policy& p, const SetBounds& s, const int64_t* req, const uint8_t* basic, int R,
-                  int64_t* out) {
+                  BoundCache* cache, int64_t* out) {
+  int mask = 0;
   switch (p.kind) {
-    case PolicyKind::BestFit: {
-      int64_t b_max = 0;
-      for (int r = 0; r < R; ++r) {
-        if (p.weights[r] > 0 && s.min_pos_cap[r] != INT64_MAX) {
-          b_max += p.weights[r] * floor_div_scaled(req[r], 1000000, s.min_pos_cap[r]);
-        }
-      }
-      *out = b_max - s.scalar[0];
-      return true;
-    }
-    case PolicyKind::WorstFit: {
-      int64_t b_min = 0;
-      for (int r = 0; r < R; ++r) {
-        if (p.weights[r] > 0 && s.min_pos_cap[r] != INT64_MAX && !s.has_zero_cap[r]) {
-          b_min += p.weights[r] * floor_div_scaled(req[r], 1000000, s.max_cap[r]);
-        }
-      }
-      *out = s.scalar[0] - b_min;
-      return true;
-    }
+    case PolicyKind::BestFit:
+    case PolicyKind::WorstFit:
+      break;
     case PolicyKind::LeastAllocated:
     case PolicyKind::MostAllocated: {
       int which[64];
       const int k = optional_resources(p, basic, R, which);
       if (k > kMaxOptionalForScalars) return false;
-      int mask = 0;
       for (int j = 0; j < k; ++j) {
         if (req[which[j]] > 0) mask |= 1 << j;
       }
-      int64_t wsum = 0, req_term = 0;
-      for (int r = 0; r < R; ++r) {
-        if (p.weights[r] <= 0 || !(basic[r] || req[r] > 0) || s.min_pos_cap[r] == INT64_MAX) continue;
-        if (s.has_zero_cap[r]) return false;  // the weight sum would differ between nodes
-        wsum += p.weights[r];
-        if (p.kind == PolicyKind::LeastAllocated) {
-          req_term -= p.weights[r] * floor_div_scaled(req[r], kMaxNodeScore, s.max_cap[r]);
-        } else {  // ceil(req * 100 / min cap)
-          const int64_t c = s.min_pos_cap[r];
-          req_term += p.weights[r] * static_cast<int64_t>((static_cast<i128>(req[r]) * kMaxNodeScore + c - 1) / c);
-        }
-      }
-      *out = wsum == 0 ? 0 : (s.scalar[mask] + req_term) / wsum;
-      return true;
+      break;
     }
     default:
       return false;
+  }
+  BoundCache local;
+  BoundCache& c = cache ? *cache : local;
+  bool hit = c.valid;
+  for (int r = 0; r < R && hit; ++r) {
+    hit = c.min_pos_cap[r] == s.min_pos_cap[r] && c.max_cap[r] == s.max_cap[r] && c.has_zero[r] == s.has_zero_cap[r];
+  }
+  if (!hit) {
+    scalar_terms(p, s, req, basic, R, c);
+    std::copy(s.min_pos_cap, s.min_pos_cap + R, c.min_pos_cap);
+    std::copy(s.max_cap, s.max_cap + R, c.max_cap);
+    std::copy(s.has_zero_cap, s.has_zero_cap + R, c.has_zero);
+    c.valid = true;
+  }
+  if (!c.usable) return false;
+  switch (p.kind) {
+    case PolicyKind::BestFit:
+      *out = c.term - s.scalar[0];
+      return true;
+    case PolicyKind::WorstFit:
+      *out = s.scalar[0] + c.term;
+      return true;
+    default:
+      *out = c.wsum == 0 ? 0 : (s.scalar[mask] + c.term) / c.wsum;
+      return true;
   }
 }
 
@@ -386,10 +420,11 @@ void policy_node_scalars(const Policy& p, const uint8_t* basic, int R, const int
 }
 
 double score_upper_bound(const Policy& p, const SetBounds& s, const int64_t* req, const uint8_t* basic,
-                         int R) {
+                         int R, BoundCache* cache, int64_t enough) {
   if (p.kind == PolicyKind::FirstFit) return -static_cast<double>(s.min_index);
   int64_t exact = 0, scalar = 0;
-  const bool has_scalar = scalar_bound(p, s, req, basic, R, &scalar);
+  const bool has_scalar = s.scalar != nullptr && scalar_bound(p, s, req, basic, R, cache, &scalar);
+  if (has_scalar && scalar < enough) return static_cast<double>(scalar);
   // best/worst fit scalar bounds are already exact on a uniform set; the others may round up.
   const bool fit = p.kind == PolicyKind::BestFit || p.kind == PolicyKind::WorstFit;
   const bool has_exact = !(fit && has_scalar) && uniform_bound(p, s, req, basic, R, &exact);

@@ -3,6 +3,7 @@
 // uses integers, IEEE doubles in a fixed order where it uses floats, so the Python reference
 // (aios_core._reference) reproduces every score bit for bit.
 #pragma once
+#include <climits>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -69,9 +70,22 @@ bool policy_scalar_keeps_max(const Policy& policy);
 void policy_node_scalars(const Policy& policy, const uint8_t* basic, int resources, const int64_t* cap,
                          const int64_t* free, int64_t* out);
 
+// Request terms of the scalar bounds that depend only on the set's capacities; one search reuses
+// them while consecutive sets have the same capacity extremes (always, on a uniform cluster).
+struct BoundCache {
+  bool valid = false;
+  int64_t min_pos_cap[64], max_cap[64];
+  uint8_t has_zero[64];
+  bool usable = false;  // the scalar bound applies to sets with these capacities
+  int64_t term = 0;     // best_fit: +B_max; worst_fit: -B_min; least/most: the request term
+  int64_t wsum = 0;     // least/most: the weight sum
+};
+
 // An upper bound (as a real) on score_node over every feasible node of the set.
+// A cheap bound below `enough` is returned as soon as it is known (the caller prunes on it).
 double score_upper_bound(const Policy& policy, const SetBounds& set, const int64_t* req,
-                         const uint8_t* basic, int resources);
+                         const uint8_t* basic, int resources, BoundCache* cache = nullptr,
+                         int64_t enough = INT64_MIN);
 
 const char* policy_name(PolicyKind kind);
 PolicyKind policy_from_name(const std::string& name);

@@ -23,6 +23,7 @@ int32_t Engine::find_best(const int64_t* req, int32_t cid) const {
   const int32_t need_share = gpu > 0 && gpu < kGpuMilli ? static_cast<int32_t>(gpu) : 0;
   const uint8_t* basic = basic_.data();
   const int condition = index_.condition(req);
+  BoundCache cache;
   const int64_t neutral = index_.neutral();
 
   // A subtree is worth visiting only if some eligible node in it might hold the request.
@@ -35,18 +36,23 @@ int32_t Engine::find_best(const int64_t* req, int32_t cid) const {
     if (need_whole > index_.max_whole_gpus(v) || need_share > index_.max_gpu_share(v)) return false;
     return scalars_ == 0 || index_.scalars(v, condition)[0] != neutral;  // some node meets the GPU condition
   };
-  auto bound = [&](int v) {
-    if (v >= leaves) return score_at(node_at_[v - leaves], req);  // exact at a leaf
-    SetBounds b{index_.min_free(v), index_.max_free(v), index_.min_pos_cap(v), index_.max_cap(v),
-                index_.min_free_frac(v), index_.max_free_frac(v), index_.has_zero_cap(v),
-                scalars_ ? index_.scalars(v, condition) : nullptr, index_.first_pos(v)};
-    return floor_to_int(score_upper_bound(policy_, b, req, basic, R_));
-  };
-
-  // Best score, ties to the smallest position; a subtree is visited only if it might beat it.
   int64_t best_score = INT64_MIN;
   int32_t best_pos = INT32_MAX;
   int32_t best = -1;
+  // At a leaf the best/worst-fit scalar bound is the exact score; other policies score the leaf.
+  const bool scalar_exact_at_leaf =
+      scalars_ > 0 && (policy_.kind == PolicyKind::BestFit || policy_.kind == PolicyKind::WorstFit);
+  auto bound = [&](int v) {
+    if (v >= leaves && !scalar_exact_at_leaf) return score_at(node_at_[v - leaves], req);
+    // Any bound below `enough` prunes v, so a cheap one suffices there.
+    const int64_t enough = index_.first_pos(v) > best_pos && best_score < INT64_MAX ? best_score + 1 : best_score;
+    SetBounds b{index_.min_free(v), index_.max_free(v), index_.min_pos_cap(v), index_.max_cap(v),
+                index_.min_free_frac(v), index_.max_free_frac(v), index_.has_zero_cap(v),
+                scalars_ ? index_.scalars(v, condition) : nullptr, index_.first_pos(v)};
+    return floor_to_int(score_upper_bound(policy_, b, req, basic, R_, &cache, enough));
+  };
+
+  // Best score, ties to the smallest position; a subtree is visited only if it might beat it.
   struct Item {
     int v;
     int64_t ub;
