@@ -14,6 +14,7 @@ from aios_core import (
     Node,
     NotFoundError,
     Placer,
+    UnschedulableError,
     Taint,
     Toleration,
 )
@@ -273,3 +274,10 @@ def test_rejected_calls_change_nothing() -> None:
         with pytest.raises(ConfigError):
             call()
         assert snapshot(p) == before
+
+
+def test_strict_place_raises_with_the_explanation() -> None:
+    p = Placer(small_cluster(n=2, gpus=2))
+    with pytest.raises(UnschedulableError, match=r"^0/2 nodes are available: 2 Insufficient nvidia.com/gpu\.$"):
+        p.place({"nvidia.com/gpu": 4000}, strict=True)
+    assert p.num_tasks == 0

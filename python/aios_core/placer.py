@@ -16,7 +16,7 @@ import numpy as np
 from aios_core import _core
 from aios_core._validate import check_gpu_column, int_array, quantities
 from aios_core.cluster import Cluster, Node, Taint, Toleration
-from aios_core.errors import ConfigError, NotFoundError
+from aios_core.errors import ConfigError, NotFoundError, UnschedulableError
 
 POLICIES = (
     "first_fit",
@@ -309,11 +309,23 @@ class Placer:
         self.last_ids = task_ids
         return nodes
 
-    def place(self, request: Any, id: int | None = None, priority: int = 0, constraints: Constraints | None = None) -> int:
-        """Place one task; returns its node index or -1."""
+    def place(
+        self,
+        request: Any,
+        id: int | None = None,
+        priority: int = 0,
+        constraints: Constraints | None = None,
+        strict: bool = False,
+    ) -> int:
+        """Place one task; returns its node index, or -1 (with `strict`, raises UnschedulableError
+        carrying kube-scheduler's explanation instead)."""
         req = self._request(request)[None, :]
         ids = None if id is None else [id]
-        return int(self.place_batch(req, ids=ids, priority=priority, constraints=constraints)[0])
+        node = int(self.place_batch(req, ids=ids, priority=priority, constraints=constraints)[0])
+        if node < 0 and strict:
+            cid = self.constraint_id(constraints)
+            raise UnschedulableError(self._explain_native(req[0], cid) or "the task fits nowhere")
+        return node
 
     def release(self, ids: Any) -> None:
         """Release tasks by id; an unknown id raises NotFoundError and releases nothing."""
