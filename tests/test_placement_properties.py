@@ -95,7 +95,10 @@ def test_rejected_calls_change_nothing(cluster: Cluster, policy: str, req: np.nd
             elif op == "dup_ids":
                 p.place_batch(np.concatenate([bad, bad[:1]]), ids=[*range(100, 100 + len(bad)), 100])
             elif op == "known_id":
-                p.place_batch(bad, ids=np.arange(len(bad)))
+                running = p.tasks()[0]
+                if len(running) == 0:
+                    continue  # no id is in use yet
+                p.place_batch(bad[:1], ids=running[:1])
             elif op == "shape":
                 p.place_batch(bad[:, :2])
             elif op == "release":
