@@ -19,7 +19,15 @@ def _bus(bus_id: Any) -> str:
 
 def read_nvml(cls: Any, nvml: Any, speeds: Any) -> Any:
     """Build a Topology from an NVML module (or a fake with the same functions)."""
-    from aios_core.topology import _NVML_LEVEL, GpuSpec, Level, gpu_spec
+    from aios_core.errors import NotFoundError
+    from aios_core.topology import _NVML_LEVEL, GPU_SPECS, GpuSpec, Level
+    from aios_core.topology import gpu_spec as lookup
+
+    def gpu_spec(name: str) -> GpuSpec:
+        try:
+            return lookup(name)
+        except NotFoundError:  # an unlisted model: memory from NVML, speed unknown (0)
+            return GPU_SPECS["unknown"]
 
     err = getattr(nvml, "NVMLError", Exception)
     try:

@@ -85,7 +85,7 @@ def gpu_spec(model: str | GpuSpec | None) -> GpuSpec:
     if model in GPU_SPECS:
         return GPU_SPECS[model]
     # NVML names read like "NVIDIA H100 80GB HBM3": match on the family token (H100, A100, ...).
-    family = model.upper().replace("NVIDIA", "").split()
+    family = [w for w in model.upper().split() if w not in ("NVIDIA", "TESLA", "GEFORCE", "QUADRO")]
     key = family[0].split("-")[0] if family else ""
     for name, spec in GPU_SPECS.items():
         if key and name.upper().split("-")[0] == key:
@@ -319,7 +319,8 @@ def parse_nvidia_smi(text: str) -> tuple[np.ndarray, np.ndarray, list[str], list
     if not isinstance(text, str):
         raise TopologyError(f"nvidia-smi: expected the text as str, got {type(text).__name__}")
     lines = text.splitlines()
-    header_at = next((i for i, ln in enumerate(lines) if ln.split()[:1] == ["GPU0"]), None)
+    # The header starts with GPU0 and, unlike GPU0's own row, has no "X" cell.
+    header_at = next((i for i, ln in enumerate(lines) if ln.split()[:1] == ["GPU0"] and "X" not in ln.split()), None)
     if header_at is None:
         raise TopologyError("nvidia-smi: no header line starting with GPU0 (is this `nvidia-smi topo -m` output?)")
     columns: list[str] = []
