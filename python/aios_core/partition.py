@@ -60,8 +60,9 @@ def split(costs: object, k: int) -> Split:
 
 # ---------------------------------------------------------------------------- planner
 from aios_core.errors import UnschedulableError  # noqa: E402
-from aios_core.layer_graph import PRESETS as TRANSFORMER_PRESETS  # noqa: E402,F401
-from aios_core.layer_graph import LayerGraph, TransformerConfig, transformer  # noqa: E402,F401
+from aios_core._partition_layers import PRESETS as TRANSFORMER_PRESETS  # noqa: E402,F401
+from aios_core._partition_layers import LayerGraph, TransformerConfig, transformer  # noqa: E402,F401
+from aios_core._partition_import import from_onnx, from_torch  # noqa: E402,F401
 from aios_core.topology import Topology  # noqa: E402
 
 
