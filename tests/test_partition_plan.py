@@ -148,3 +148,16 @@ def test_bad_layer_graph(field, value):
 def test_fixed_degrees_are_respected():
     pl = P.plan(P.transformer("gpt2"), T.preset("dgx-h100"), 8, pipeline=4, tensor=2)
     assert (pl.pipeline, pl.tensor, pl.data) == (4, 2, 1)
+
+
+def test_native_planner_rejects_a_disconnected_link():
+    from aios_core import _core
+
+    t = T.preset("pcie-4gpu")
+    m = P.LayerGraph.chain([1e12] * 4, params=[1] * 4)
+    speed, memory, bw, lat = P.plan_arrays(m, t)
+    bw = bw.copy()
+    bw[0, 1] = bw[1, 0] = 0.0
+    with pytest.raises(TopologyError, match="devices 0 and 1 share no usable link"):
+        _core.plan_pipeline(m.flops, m.params, m.activation_bytes, m.output_bytes, m.tp_comm_bytes, speed, memory,
+                            bw, lat, 4, 2, 16, 8, 2.0, 0, 2)

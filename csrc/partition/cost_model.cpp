@@ -56,6 +56,23 @@ Prefix make_prefix(const ModelArrays& m) {
   return p;
 }
 
+namespace {
+
+// A link a stage relies on: it must exist (bandwidth > 0) and have a sane latency.
+void check_link(const DeviceArrays& dev, int64_t x, int64_t y) {
+  const double bw = dev.bandwidth[x * dev.count + y], lat = dev.latency[x * dev.count + y];
+  if (!(bw > 0) || !std::isfinite(bw)) {
+    throw TopologyError("bandwidth: devices " + std::to_string(x) + " and " + std::to_string(y) +
+                        " share no usable link (bandwidth " + std::to_string(bw) + "); the device graph is disconnected");
+  }
+  if (!(lat >= 0) || !std::isfinite(lat)) {
+    throw ConfigError(field_msg("latency[" + std::to_string(x) + "][" + std::to_string(y) + "]",
+                                "must be finite and >= 0, got " + std::to_string(lat)));
+  }
+}
+
+}  // namespace
+
 Block block_properties(const DeviceArrays& dev, int64_t stage, int64_t stages, int64_t t, int64_t d) {
   const int64_t g = t * d, base = stage * g, n = dev.count;
   auto at = [&](int64_t r, int64_t c) { return base + r * t + c; };
@@ -70,16 +87,19 @@ Block block_properties(const DeviceArrays& dev, int64_t stage, int64_t stages, i
       b.memory = std::min(b.memory, dev.memory[x]);
       if (t > 1) {
         const int64_t y = at(r, (c + 1) % t);
+        check_link(dev, x, y);
         b.tp_bw = std::min(b.tp_bw, dev.bandwidth[x * n + y]);
         b.tp_lat = std::max(b.tp_lat, dev.latency[x * n + y]);
       }
       if (d > 1) {
         const int64_t y = at((r + 1) % d, c);
+        check_link(dev, x, y);
         b.dp_bw = std::min(b.dp_bw, dev.bandwidth[x * n + y]);
         b.dp_lat = std::max(b.dp_lat, dev.latency[x * n + y]);
       }
       if (stage + 1 < stages) {
         const int64_t y = x + g;
+        check_link(dev, x, y);
         b.pp_bw = std::min(b.pp_bw, dev.bandwidth[x * n + y]);
         b.pp_lat = std::max(b.pp_lat, dev.latency[x * n + y]);
       }

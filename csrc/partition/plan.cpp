@@ -80,6 +80,31 @@ struct Config {
     return out;
   }
 
+  // Smallest max stage time over memory-feasible splits whose stages all take <= c (inf if none).
+  // Same windows as pass(). O(p * L * window).
+  double minimax(double c) {
+    const int64_t span = L - p + 1;
+    G.assign(static_cast<size_t>(p * span), kInf);
+    for (int64_t j = 0; j < span; ++j) {
+      const StageCost sc = cost(0, j, 0);
+      if (sc.compute > c || sc.memory > blocks[0].memory) break;
+      if (sc.time <= c) G[j] = sc.time;
+    }
+    for (int64_t i = 1; i < p; ++i) {
+      const int64_t mem = blocks[i].memory;
+      for (int64_t j = i; j < i + span; ++j) {
+        double best = kInf;
+        for (int64_t a = j; a >= i; --a) {
+          const StageCost sc = cost(a, j, i);
+          if (sc.compute > c || sc.memory > mem) break;
+          if (sc.time <= c) best = std::min(best, std::max(G[(i - 1) * span + (a - 1 - (i - 1))], sc.time));
+        }
+        G[i * span + (j - i)] = best;
+      }
+    }
+    return G[(p - 1) * span + (L - 1 - (p - 1))];
+  }
+
   // Sum and max of a given split, or sum = inf if a stage exceeds its memory.
   Candidate evaluate(const std::vector<int64_t>& bounds) const {
     Candidate out;
@@ -107,17 +132,6 @@ void validate_devices(const DeviceArrays& dev) {
     if (dev.memory[i] < 0) {
       throw ConfigError(field_msg("devices[" + std::to_string(i) + "].memory_bytes", "must be >= 0, got " + std::to_string(dev.memory[i])));
     }
-    for (int64_t j = 0; j < dev.count; ++j) {
-      if (i == j) continue;
-      const double bw = dev.bandwidth[i * dev.count + j], lat = dev.latency[i * dev.count + j];
-      if (!(bw > 0) || !std::isfinite(bw)) {
-        throw TopologyError("bandwidth: devices " + std::to_string(i) + " and " + std::to_string(j) +
-                            " share no usable link (bandwidth " + std::to_string(bw) + "); the device graph is disconnected");
-      }
-      if (!(lat >= 0) || !std::isfinite(lat)) {
-        throw ConfigError(field_msg("latency[" + std::to_string(i) + "][" + std::to_string(j) + "]", "must be finite and >= 0"));
-      }
-    }
   }
 }
 
@@ -134,7 +148,7 @@ PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& dev, cons
   if (!std::isfinite(opt.backward_factor) || opt.backward_factor < 0) {
     throw ConfigError(field_msg("backward_factor", "must be finite and >= 0"));
   }
-  validate_devices(dev);
+  validate_devices(dev);  // links are checked where a stage uses them (block_properties)
   const Prefix px = make_prefix(model);
   const int64_t L = model.layers, N = dev.count, B = opt.microbatches;
   const double Bm1 = static_cast<double>(B - 1);
@@ -157,32 +171,80 @@ PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& dev, cons
     res.boundaries = cand.bounds;
   };
 
+  // Phase 1: every (p, t, d) with its lower bounds on the sum of stage times (all work at the
+  // fastest device, all TP and DP traffic over the fastest links, no latency) and on the max
+  // stage; configurations whose model state cannot fit the devices at all are dropped.
+  struct Entry {
+    int64_t p, t, d;
+    double lb_sum, lb_max, key;
+  };
+  std::vector<Entry> entries;
+  std::vector<std::vector<Block>> all_blocks;
   for (int64_t t = 1; t <= opt.max_tensor_parallel && t <= N; t *= 2) {
     if (N % t != 0 || (fixed_tensor > 0 && t != fixed_tensor)) continue;
     for (int64_t p = 1; p <= std::min(L, N / t); ++p) {
       if ((N / t) % p != 0 || (fixed_pipeline > 0 && p != fixed_pipeline)) continue;
       const int64_t d = N / (t * p);
-      Config cfg{px, opt, L, p, t, d, {}, {}, {}};
-      // Lower bounds: on the sum (all work at the fastest speed) and on the max stage.
-      const double td = static_cast<double>(t * d);
-      const double lb_sum = work / (td * max_speed);
-      const double lb_max = std::max(lb_sum / static_cast<double>(p), (1.0 + opt.backward_factor) * max_layer / (td * max_speed));
-      if (lb_sum + Bm1 * lb_max >= best) continue;
-      ++res.configs_searched;
-      cfg.blocks.reserve(static_cast<size_t>(p));
-      for (int64_t s = 0; s < p; ++s) cfg.blocks.push_back(block_properties(dev, s, p, t, d));
-      // A first plan: the FLOP-balanced split.
-      const SplitResult sp = split_chain(model.flops, L, p);
-      record(cfg.evaluate(sp.boundaries), cfg);
-      double c = best < kInf ? (B > 1 ? (best - lb_sum) / Bm1 : best) : kInf;
-      while (c >= lb_max) {
-        ++res.dp_passes;
-        const Candidate cand = cfg.pass(c);
-        if (!(cand.sum < kInf)) break;
-        record(cand, cfg);
-        if (cand.sum + Bm1 * lb_max >= best) break;
-        c = std::nextafter(cand.max, -kInf);
+      std::vector<Block> blocks;
+      blocks.reserve(static_cast<size_t>(p));
+      double tp_bw = 0, dp_bw = 0, held = 0;
+      for (int64_t s = 0; s < p; ++s) {
+        blocks.push_back(block_properties(dev, s, p, t, d));
+        tp_bw = std::max(tp_bw, blocks.back().tp_bw);
+        dp_bw = std::max(dp_bw, blocks.back().dp_bw);
+        held += static_cast<double>(blocks.back().memory);
       }
+      const double td = static_cast<double>(t * d);
+      // sum over stages of ceil(x_s / t) >= ceil(sum / t): a lower bound on the memory all stages need.
+      const double need = static_cast<double>(px.params[L] / t + (px.params[L] % t != 0)) *
+                              static_cast<double>(opt.state_bytes_per_param) +
+                          static_cast<double>(px.activation[L] / (t * d) + (px.activation[L] % (t * d) != 0));
+      if (need > held * (1.0 + 1e-12)) continue;
+      double lb_sum = work / (td * max_speed);
+      if (t > 1) {
+        lb_sum += 2.0 * static_cast<double>(t - 1) *
+                  (static_cast<double>(px.tp_comm[L]) / static_cast<double>(d) / static_cast<double>(t) / tp_bw);
+      }
+      if (d > 1) {
+        lb_sum += 2.0 * static_cast<double>(d - 1) *
+                  (static_cast<double>(px.params[L]) / static_cast<double>(t) *
+                   static_cast<double>(opt.grad_bytes_per_param) / static_cast<double>(d) / dp_bw) /
+                  static_cast<double>(B);
+      }
+      lb_sum *= 1.0 - 1e-12;  // rounding slack: a bound, never above the true sum
+      const double lb_max = std::max(lb_sum / static_cast<double>(p),
+                                     (1.0 + opt.backward_factor) * max_layer / (td * max_speed) * (1.0 - 1e-12));
+      entries.push_back({p, t, d, lb_sum, lb_max, lb_sum + Bm1 * lb_max});
+      all_blocks.push_back(std::move(blocks));
+    }
+  }
+  // Phase 2: most promising first (ties: t, then p ascending), so the best plan prunes the rest.
+  std::vector<size_t> order(entries.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return entries[x].key < entries[y].key; });
+  for (const size_t k : order) {
+    const Entry& e = entries[k];
+    if (e.key >= best) break;  // sorted: no later configuration can do better
+    const int64_t p = e.p, t = e.t, d = e.d;
+    const double lb_sum = e.lb_sum, lb_max = e.lb_max;
+    Config cfg{px, opt, L, p, t, d, std::move(all_blocks[k]), {}, {}};
+    ++res.configs_searched;
+    // A first plan: the FLOP-balanced split.
+    const SplitResult sp = split_chain(model.flops, L, p);
+    record(cfg.evaluate(sp.boundaries), cfg);
+    double c = best < kInf ? (B > 1 ? (best - lb_sum) / Bm1 : best) : kInf;
+    if (c < lb_max) continue;
+    // The exact smallest bottleneck below c: no threshold under it is feasible.
+    ++res.dp_passes;
+    const double lo = std::max(lb_max, cfg.minimax(c));
+    if (!(lo < kInf) || lb_sum + Bm1 * lo >= best) continue;
+    while (c >= lo) {
+      ++res.dp_passes;
+      const Candidate cand = cfg.pass(c);
+      if (!(cand.sum < kInf)) break;
+      record(cand, cfg);
+      if (cand.sum + Bm1 * lo >= best) break;
+      c = std::nextafter(cand.max, -kInf);
     }
   }
   if (!res.feasible) return res;

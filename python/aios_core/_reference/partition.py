@@ -185,6 +185,29 @@ def _pass(cm, blocks, c, p, t, d):
     return total, mx, bounds
 
 
+def _minimax(cm, blocks, c, p, t, d):
+    L = cm.L
+    span = L - p + 1
+    G = [[math.inf] * span for _ in range(p)]
+    for j in range(span):
+        time, compute, memory = cm.stage(blocks[0], 0, j, 0, p, t, d)
+        if compute > c or memory > blocks[0]["memory"]:
+            break
+        if time <= c:
+            G[0][j] = time
+    for i in range(1, p):
+        for j in range(i, i + span):
+            best = math.inf
+            for a in range(j, i - 1, -1):
+                time, compute, memory = cm.stage(blocks[i], a, j, i, p, t, d)
+                if compute > c or memory > blocks[i]["memory"]:
+                    break
+                if time <= c:
+                    best = min(best, max(G[i - 1][a - 1 - (i - 1)], time))
+            G[i][j - i] = best
+    return G[p - 1][L - 1 - (p - 1)]
+
+
 def plan_pipeline(cm: CostModel, max_tp=8, fixed_pipeline=0, fixed_tensor=0):
     """Twin of plan_pipeline in csrc/partition/plan.cpp: (time, p, t, d, boundaries) or None."""
     B = cm.B
@@ -195,20 +218,42 @@ def plan_pipeline(cm: CostModel, max_tp=8, fixed_pipeline=0, fixed_tensor=0):
     best = math.inf
     result = None
     flops = [cm.F[i + 1] - cm.F[i] for i in range(cm.L)]
+    entries = []
     for p, t, d in cm.configs(max_tp, fixed_pipeline, fixed_tensor):
-        td = float(t * d)
-        lb_sum = work / (td * max_speed)
-        lb_max = max(lb_sum / float(p), (1.0 + cm.bf) * max_layer / (td * max_speed))
-        if lb_sum + Bm1 * lb_max >= best:
-            continue
         blocks = [cm.block(s, p, t, d) for s in range(p)]
+        tp_bw = max(0.0, max(b["tp_bw"] for b in blocks))
+        dp_bw = max(0.0, max(b["dp_bw"] for b in blocks))
+        held = 0.0
+        for b in blocks:
+            held += float(b["memory"])
+        td = float(t * d)
+        need = float(_ceil_div(cm.P[cm.L], t)) * float(cm.state) + float(_ceil_div(cm.A[cm.L], t * d))
+        if need > held * (1.0 + 1e-12):
+            continue
+        lb_sum = work / (td * max_speed)
+        if t > 1:
+            lb_sum += 2.0 * float(t - 1) * (float(cm.C[cm.L]) / float(d) / float(t) / tp_bw)
+        if d > 1:
+            lb_sum += 2.0 * float(d - 1) * (float(cm.P[cm.L]) / float(t) * float(cm.grad) / float(d) / dp_bw) / float(B)
+        lb_sum *= 1.0 - 1e-12
+        lb_max = max(lb_sum / float(p), (1.0 + cm.bf) * max_layer / (td * max_speed) * (1.0 - 1e-12))
+        entries.append((lb_sum + Bm1 * lb_max, p, t, d, lb_sum, lb_max, blocks))
+    entries.sort(key=lambda e: e[0])  # stable: ties keep (t, p) order
+    for key, p, t, d, lb_sum, lb_max, blocks in entries:
+        if key >= best:
+            break
         _, bounds0 = split_chain(flops, p)
         ev = cm.evaluate(bounds0, p, t, d, blocks)
         if ev is not None and ev[0] + Bm1 * ev[1] < best:
             best = ev[0] + Bm1 * ev[1]
             result = (best, p, t, d, bounds0)
         c = ((best - lb_sum) / Bm1 if B > 1 else best) if best < math.inf else math.inf
-        while c >= lb_max:
+        if c < lb_max:
+            continue
+        lo = max(lb_max, _minimax(cm, blocks, c, p, t, d))
+        if not lo < math.inf or lb_sum + Bm1 * lo >= best:
+            continue
+        while c >= lo:
             got = _pass(cm, blocks, c, p, t, d)
             if got is None:
                 break
@@ -216,7 +261,7 @@ def plan_pipeline(cm: CostModel, max_tp=8, fixed_pipeline=0, fixed_tensor=0):
             if total + Bm1 * mx < best:
                 best = total + Bm1 * mx
                 result = (best, p, t, d, bounds)
-            if total + Bm1 * lb_max >= best:
+            if total + Bm1 * lo >= best:
                 break
             c = math.nextafter(mx, -math.inf)
     return result
