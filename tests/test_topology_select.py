@@ -65,6 +65,13 @@ def test_bounded_search_reports_inexact_when_budget_runs_out():
                                  np.zeros((24, 24), dtype=np.int32))
     sel = T.select_gpus_detail(big, 4, max_nodes=1000)
     assert not sel.exact and len(sel.gpus) == 4 and sel.nodes_visited <= 1000
+    rng = np.random.default_rng(5)
+    node32 = random_node(rng, 32)
+    sel = T.select_gpus_detail(node32, 8, required=[3, 30], max_nodes=5000)
+    assert not sel.exact and len(set(sel.gpus)) == 8 and {3, 30} <= set(sel.gpus)
+    assert list(sel.gpus) == sorted(sel.gpus)
+    s = node32.pair_scores()
+    assert sel.set_score == sum(int(s[a, b]) for i, a in enumerate(sel.gpus) for b in sel.gpus[i + 1:])
     assert T.select_gpus_detail(t, 4, max_nodes=None).exact
 
 

@@ -521,7 +521,7 @@ def _index_list(values: Iterable[int] | None, n: int, field_name: str) -> list[i
 
 
 def select_gpus(node_topology: Topology, count: int, available: Iterable[int] | None = None,
-                required: Iterable[int] | None = None, *, max_nodes: int | None = 2_000_000) -> tuple[int, ...]:
+                required: Iterable[int] | None = None, *, max_nodes: int | None = 250_000) -> tuple[int, ...]:
     """The GPU set for a task inside one node, as go-gpuallocator's best-effort policy picks it.
 
     ``available`` (default: every GPU, in index order) and ``required`` are device indices. Returns
@@ -533,7 +533,7 @@ def select_gpus(node_topology: Topology, count: int, available: Iterable[int] | 
 
 
 def select_gpus_detail(node_topology: Topology, count: int, available: Iterable[int] | None = None,
-                       required: Iterable[int] | None = None, *, max_nodes: int | None = 2_000_000) -> Selection:
+                       required: Iterable[int] | None = None, *, max_nodes: int | None = 250_000) -> Selection:
     """Like :func:`select_gpus`, returning a :class:`Selection` (scores, exactness, nodes visited)."""
     from aios_core.errors import UnschedulableError
 
