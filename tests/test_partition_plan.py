@@ -63,7 +63,7 @@ def exhaustive(cm, max_tp=8):
     return best
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(1, 8), st.sampled_from([1, 2, 3, 4, 6, 8]), st.integers(1, 16))
 def test_plan_matches_exhaustive_and_reference(seed, L, n, B):
     rng = np.random.default_rng(seed)

@@ -105,3 +105,11 @@ def test_select_rejects_bad_requests(kwargs, err, needle):
 def test_select_needs_one_node():
     with pytest.raises(ConfigError, match="one node"):
         T.select_gpus(T.cluster("dgx-h100", 2), 2)
+
+
+def test_same_request_same_answer():
+    rng = np.random.default_rng(11)
+    t = random_node(rng, 12)
+    first = T.select_gpus_detail(t, 4, available=[1, 3, 4, 5, 7, 8, 9, 11], required=[4])
+    for _ in range(3):
+        assert T.select_gpus_detail(t, 4, available=[1, 3, 4, 5, 7, 8, 9, 11], required=[4]) == first

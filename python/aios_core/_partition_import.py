@@ -85,8 +85,8 @@ def from_onnx(model: Any, dims: Mapping[str, int] | None = None) -> LayerGraph:
     live: dict[str, int] = {}  # produced (or graph input) and still to be read -> bytes
     for x in g.input:
         if x.name not in init and x.name in last_use:
-            e, b = numel(x.name, nodes[last_use[x.name]])
-            live[x.name] = e * b
+            elems, width = numel(x.name, nodes[last_use[x.name]])
+            live[x.name] = elems * width
     for i, n in enumerate(nodes):
         p = 0
         for x in n.input:
@@ -111,9 +111,9 @@ def from_onnx(model: Any, dims: Mapping[str, int] | None = None) -> LayerGraph:
             wshape = _init_dims(model, w) or shapes.get(w, ([], 4))[0]
             per_out = int(math.prod(wshape[1:])) if len(wshape) > 1 else 1
             f = 2.0 * out_elems * per_out
-        for y, (e, b) in zip([y for y in n.output if y], outs):
+        for y, (elems, width) in zip([y for y in n.output if y], outs):
             if last_use.get(y, -1) > i:
-                live[y] = e * b
+                live[y] = elems * width
         for x in list(live):
             if last_use.get(x, -1) <= i:
                 del live[x]

@@ -33,7 +33,7 @@ def _column(values: object, name: str, n: int | None, dtype: type) -> np.ndarray
     elif np.any(a < 0):
         i = int(np.argmax(a < 0))
         raise ConfigError(f"{name}[{i}]: must be >= 0, got {a[i]}")
-    out = np.ascontiguousarray(a, dtype=dtype)
+    out: np.ndarray = np.ascontiguousarray(a, dtype=dtype)
     out.setflags(write=False)
     return out
 
@@ -86,10 +86,13 @@ class LayerGraph:
         """A generic chain; missing columns are zero."""
         f = np.asarray(flops)
         n = f.shape[0] if f.ndim == 1 else 0
-        z = np.zeros(n, dtype=np.int64)
+        z: np.ndarray = np.zeros(n, dtype=np.int64)
+
+        def col(v: Sequence[int] | np.ndarray | None) -> np.ndarray:
+            return z if v is None else np.asarray(v)
+
         return cls(tuple(names) if names is not None else tuple(f"layer{i}" for i in range(n)), f,
-                   z if params is None else params, z if activation_bytes is None else activation_bytes,
-                   z if output_bytes is None else output_bytes, z if tp_comm_bytes is None else tp_comm_bytes)
+                   col(params), col(activation_bytes), col(output_bytes), col(tp_comm_bytes))
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ def _bus(bus_id: Any) -> str:
     return s.lower()[-12:]
 
 
-def read_nvml(cls: Any, nvml: Any, speeds: Any) -> Any:
+def read_nvml(cls: Any, nvml: Any, speeds: Any) -> Any:  # cls is Topology (no import cycle at load)
     """Build a Topology from an NVML module (or a fake with the same functions)."""
     from aios_core.errors import NotFoundError
     from aios_core.topology import _NVML_LEVEL, GPU_SPECS, GpuSpec, Level
     from aios_core.topology import gpu_spec as lookup
 
-    def gpu_spec(name: str) -> GpuSpec:
+    def gpu_spec(name: str | None) -> GpuSpec:
         try:
             return lookup(name)
         except NotFoundError:  # an unlisted model: memory from NVML, speed unknown (0)

@@ -261,7 +261,8 @@ class Topology:
                 raise TopologyError("nvml: the nvidia-ml-py package is missing (pip install aios-core[nvml])") from e
         from aios_core._topology_nvml import read_nvml
 
-        return read_nvml(cls, nvml, speeds)
+        topo: Topology = read_nvml(cls, nvml, speeds)
+        return topo
 
     # ---------------------------------------------------------------- JSON
     def to_dict(self) -> dict[str, Any]:

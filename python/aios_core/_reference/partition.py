@@ -41,6 +41,9 @@ def split_chain(costs: Sequence[float], k: int) -> tuple[float, list[int]]:
 
 # ------------------------------------------------------------------ pipeline planner twin
 import math  # noqa: E402
+from typing import Any, Iterator  # noqa: E402
+
+Block = dict[str, Any]
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -56,8 +59,9 @@ def _ring(bytes_: float, n: int, bw: float, lat: float) -> float:
 class CostModel:
     """Twin of csrc/partition/cost_model.cpp (same formulas, same operation order)."""
 
-    def __init__(self, flops, params, activation, output, tp_comm, dev_flops, dev_memory, bandwidth, latency,
-                 microbatches, grad_bytes=2, state_bytes=16, backward_factor=2.0):
+    def __init__(self, flops: Any, params: Any, activation: Any, output: Any, tp_comm: Any, dev_flops: Any,
+                 dev_memory: Any, bandwidth: Any, latency: Any, microbatches: int, grad_bytes: int = 2,
+                 state_bytes: int = 16, backward_factor: float = 2.0) -> None:
         self.L = len(flops)
         self.F = [0.0]
         self.P = [0]
@@ -78,10 +82,11 @@ class CostModel:
         self.state = int(state_bytes)
         self.bf = float(backward_factor)
 
-    def block(self, s, p, t, d):
+    def block(self, s: int, p: int, t: int, d: int) -> Block:
         g = t * d
         base = s * g
-        speed, mem = math.inf, None
+        speed: float = math.inf
+        mem: int | None = None
         tp_bw = dp_bw = pp_bw = math.inf
         tp_lat = dp_lat = pp_lat = 0.0
         for r in range(d):
@@ -104,7 +109,7 @@ class CostModel:
         return dict(speed=speed, memory=mem, tp_bw=tp_bw, tp_lat=tp_lat, dp_bw=dp_bw, dp_lat=dp_lat, pp_bw=pp_bw,
                     pp_lat=pp_lat)
 
-    def stage(self, blk, a, b, s, p, t, d):
+    def stage(self, blk: Block, a: int, b: int, s: int, p: int, t: int, d: int) -> tuple[float, float, int]:
         """(time, compute, memory) of layers a..b (inclusive) as stage s of p."""
         td = float(t * d)
         fwd = self.F[b + 1] - self.F[a]
@@ -123,7 +128,7 @@ class CostModel:
         memory = _ceil_div(params, t) * self.state + inflight * act
         return time, compute, memory
 
-    def configs(self, max_tp=8, fixed_pipeline=0, fixed_tensor=0):
+    def configs(self, max_tp: int = 8, fixed_pipeline: int = 0, fixed_tensor: int = 0) -> Iterator[tuple[int, int, int]]:
         N = len(self.speed)
         t = 1
         while t <= max_tp and t <= N:
@@ -133,7 +138,8 @@ class CostModel:
                         yield p, t, N // (t * p)
             t *= 2
 
-    def evaluate(self, bounds, p, t, d, blocks=None):
+    def evaluate(self, bounds: list[int], p: int, t: int, d: int,
+                 blocks: list[Block] | None = None) -> tuple[float, float] | None:
         """(sum, max) of a split, or None if a stage exceeds its memory."""
         blocks = blocks or [self.block(s, p, t, d) for s in range(p)]
         total, mx = 0.0, 0.0
@@ -146,7 +152,7 @@ class CostModel:
         return total, mx
 
 
-def _pass(cm, blocks, c, p, t, d):
+def _pass(cm: CostModel, blocks: list[Block], c: float, p: int, t: int, d: int) -> tuple[float, float, list[int]] | None:
     L = cm.L
     span = L - p + 1
     G = [[math.inf] * span for _ in range(p)]
@@ -181,11 +187,12 @@ def _pass(cm, blocks, c, p, t, d):
         a = start[i][j - i]
         bounds[i] = a
         j = a - 1
-    total, mx = cm.evaluate(bounds, p, t, d, blocks)
-    return total, mx, bounds
+    ev = cm.evaluate(bounds, p, t, d, blocks)
+    assert ev is not None  # every stage passed the memory check in the DP
+    return ev[0], ev[1], bounds
 
 
-def _minimax(cm, blocks, c, p, t, d):
+def _minimax(cm: CostModel, blocks: list[Block], c: float, p: int, t: int, d: int) -> float:
     L = cm.L
     span = L - p + 1
     G = [[math.inf] * span for _ in range(p)]
@@ -208,7 +215,8 @@ def _minimax(cm, blocks, c, p, t, d):
     return G[p - 1][L - 1 - (p - 1)]
 
 
-def plan_pipeline(cm: CostModel, max_tp=8, fixed_pipeline=0, fixed_tensor=0):
+def plan_pipeline(cm: CostModel, max_tp: int = 8, fixed_pipeline: int = 0,
+                  fixed_tensor: int = 0) -> tuple[float, int, int, int, list[int]] | None:
     """Twin of plan_pipeline in csrc/partition/plan.cpp: (time, p, t, d, boundaries) or None."""
     B = cm.B
     Bm1 = float(B - 1)
