@@ -221,3 +221,20 @@ def test_nvml_live_gpu():
     t = T.Topology.from_nvml()
     assert t.size >= 1 and all(d.memory_bytes > 0 for d in t.devices)
     assert len(T.select_gpus(t, 1)) == 1
+
+
+def test_new_driver_layout_with_nic_columns_and_nic_legend():
+    # Synthetic, in the layout of recent drivers: tab-separated, NIC columns and rows, GPU NUMA ID,
+    # then a "NIC Legend" block after the GPU legend.
+    text = (
+        "\tGPU0\tGPU1\tNIC0\tNIC1\tCPU Affinity\tNUMA Affinity\tGPU NUMA ID\n"
+        "GPU0\t X \tNV18\tPXB\tSYS\t0-51\t0\t\tN/A\n"
+        "GPU1\tNV18\t X \tSYS\tPXB\t52-103\t1\t\tN/A\n"
+        "NIC0\tPXB\tSYS\t X \tSYS\n"
+        "NIC1\tSYS\tPXB\tSYS\t X \n\n"
+        "Legend:\n\n  X    = Self\n  NV#  = Connection traversing a bonded set of # NVLinks\n\n"
+        "NIC Legend:\n\n  NIC0: mlx5_0\n  NIC1: mlx5_1\n"
+    )
+    t = T.Topology.from_nvidia_smi(text, "H100-SXM5-80GB")
+    assert t.size == 2 and t.nvlinks[0, 1] == 18 and t.level[0, 1] == T.Level.SYS
+    assert [d.cpu_affinity for d in t.devices] == ["0-51", "52-103"]
