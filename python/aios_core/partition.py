@@ -12,7 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from aios_core import _core
-from aios_core.errors import ConfigError
+from aios_core._partition_import import from_onnx, from_torch
+from aios_core._partition_layers import PRESETS as TRANSFORMER_PRESETS
+from aios_core._partition_layers import LayerGraph, TransformerConfig, transformer
+from aios_core.errors import ConfigError, UnschedulableError
+from aios_core.topology import Topology
+
+__all__ = ["LayerGraph", "Plan", "Split", "Stage", "TRANSFORMER_PRESETS", "TransformerConfig", "from_onnx",
+           "from_torch", "plan", "plan_arrays", "split", "transformer"]
 
 
 def _float_vector(values: object, name: str) -> np.ndarray:
@@ -59,11 +66,6 @@ def split(costs: object, k: int) -> Split:
 
 
 # ---------------------------------------------------------------------------- planner
-from aios_core.errors import UnschedulableError  # noqa: E402
-from aios_core._partition_layers import PRESETS as TRANSFORMER_PRESETS  # noqa: E402,F401
-from aios_core._partition_layers import LayerGraph, TransformerConfig, transformer  # noqa: E402,F401
-from aios_core._partition_import import from_onnx, from_torch  # noqa: E402,F401
-from aios_core.topology import Topology  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,10 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from aios_core import _core
-from aios_core.errors import ConfigError, NotFoundError, TopologyError
+from aios_core.errors import ConfigError, NotFoundError, TopologyError, UnschedulableError
+
+__all__ = ["GPU_SPECS", "PRESETS", "Device", "GpuSpec", "Level", "LinkSpeeds", "Selection", "Topology", "cluster",
+           "gpu_spec", "parse_nvidia_smi", "preset", "select_gpus", "select_gpus_detail"]
 
 
 class Level(IntEnum):
@@ -77,7 +80,7 @@ GPU_SPECS: dict[str, GpuSpec] = {
 
 
 def gpu_spec(model: str | GpuSpec | None) -> GpuSpec:
-    """The :class:`GpuSpec` for a model name (exact, then case-insensitive prefix match)."""
+    """The :class:`GpuSpec` for a model name: exact, else by family (``NVIDIA H100 80GB HBM3`` -> H100)."""
     if isinstance(model, GpuSpec):
         return model
     if model is None:
@@ -536,8 +539,6 @@ def select_gpus(node_topology: Topology, count: int, available: Iterable[int] | 
 def select_gpus_detail(node_topology: Topology, count: int, available: Iterable[int] | None = None,
                        required: Iterable[int] | None = None, *, max_nodes: int | None = 250_000) -> Selection:
     """Like :func:`select_gpus`, returning a :class:`Selection` (scores, exactness, nodes visited)."""
-    from aios_core.errors import UnschedulableError
-
     if not isinstance(node_topology, Topology):
         raise ConfigError(f"node_topology: expected a Topology, got {type(node_topology).__name__}")
     if node_topology.node_count != 1:
