@@ -161,3 +161,13 @@ def test_native_planner_rejects_a_disconnected_link():
     with pytest.raises(TopologyError, match="devices 0 and 1 share no usable link"):
         _core.plan_pipeline(m.flops, m.params, m.activation_bytes, m.output_bytes, m.tp_comm_bytes, speed, memory,
                             bw, lat, 4, 2, 16, 8, 2.0, 0, 2)
+
+
+def test_heterogeneous_cluster_gives_faster_gpus_more_layers():
+    # Node 0: 8 x A100 (312 TFLOP/s), node 1: 8 x H100 (989 TFLOP/s); two pipeline stages, one per node.
+    c = T.cluster(["dgx-a100", "dgx-h100"])
+    pl = P.plan(P.transformer("llama2-7b"), c, 16, pipeline=2)
+    a100, h100 = pl.stages
+    assert {c.devices[x].model for x in a100.devices} == {"A100-SXM4-80GB"}
+    assert len(h100.layers) > 2 * len(a100.layers)
+    assert all(s.memory_bytes <= s.device_memory_bytes for s in pl.stages)
