@@ -238,3 +238,9 @@ def test_new_driver_layout_with_nic_columns_and_nic_legend():
     t = T.Topology.from_nvidia_smi(text, "H100-SXM5-80GB")
     assert t.size == 2 and t.nvlinks[0, 1] == 18 and t.level[0, 1] == T.Level.SYS
     assert [d.cpu_affinity for d in t.devices] == ["0-51", "52-103"]
+
+
+def test_fake_nvml_speaks_the_real_pynvml_api():
+    pynvml = pytest.importorskip("pynvml")
+    used = [n for n in dir(FakeNVML) if n.startswith("nvml") or n.startswith("NVML")]
+    assert used and all(hasattr(pynvml, n) for n in used)
