@@ -35,4 +35,6 @@ PYBIND11_MODULE(_core, m) {
     }
   });
   aios_bind::register_placement(m);
+  aios_bind::register_topology(m);
+  aios_bind::register_partition(m);
 }

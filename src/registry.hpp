@@ -4,4 +4,6 @@
 
 namespace aios_bind {
 void register_placement(pybind11::module_& m);
+void register_topology(pybind11::module_& m);
+void register_partition(pybind11::module_& m);
 }  // namespace aios_bind

@@ -1,0 +1,143 @@
+#include "partition/cost_model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "common/error.hpp"
+
+namespace aios::partition {
+
+namespace {
+
+int64_t checked_add(int64_t a, int64_t b, const char* field, int64_t layer) {
+  if (b < 0) {
+    throw ConfigError(field_msg(std::string(field) + "[" + std::to_string(layer) + "]",
+                                "must be >= 0, got " + std::to_string(b)));
+  }
+  if (a > std::numeric_limits<int64_t>::max() - b) {
+    throw ConfigError(field_msg(field, "sum overflows int64 at layer " + std::to_string(layer)));
+  }
+  return a + b;
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0); }
+
+// Ring all-reduce of `bytes` over n ranks: 2(n-1)/n of the data crosses the slowest link.
+double ring_allreduce(double bytes, int64_t n, double bw, double lat) {
+  if (n <= 1 || bytes <= 0) return 0.0;
+  return 2.0 * static_cast<double>(n - 1) * (bytes / static_cast<double>(n) / bw + lat);
+}
+
+}  // namespace
+
+Prefix make_prefix(const ModelArrays& m) {
+  Prefix p;
+  const auto L = static_cast<size_t>(m.layers);
+  p.flops.assign(L + 1, 0.0);
+  p.params.assign(L + 1, 0);
+  p.activation.assign(L + 1, 0);
+  p.tp_comm.assign(L + 1, 0);
+  for (int64_t i = 0; i < m.layers; ++i) {
+    const double f = m.flops[i];
+    if (!std::isfinite(f) || f < 0) {
+      throw ConfigError(field_msg("flops[" + std::to_string(i) + "]", "must be finite and >= 0, got " + std::to_string(f)));
+    }
+    p.flops[i + 1] = p.flops[i] + f;
+    p.params[i + 1] = checked_add(p.params[i], m.params[i], "params", i);
+    p.activation[i + 1] = checked_add(p.activation[i], m.activation[i], "activation_bytes", i);
+    p.tp_comm[i + 1] = checked_add(p.tp_comm[i], m.tp_comm[i], "tp_comm_bytes", i);
+    if (m.output[i] < 0) {
+      throw ConfigError(field_msg("output_bytes[" + std::to_string(i) + "]", "must be >= 0, got " + std::to_string(m.output[i])));
+    }
+  }
+  p.output = m.output;
+  return p;
+}
+
+namespace {
+
+// A link a stage relies on: it must exist (bandwidth > 0) and have a sane latency.
+void check_link(const DeviceArrays& dev, int64_t x, int64_t y) {
+  const double bw = dev.bandwidth[x * dev.count + y], lat = dev.latency[x * dev.count + y];
+  if (!(bw > 0) || !std::isfinite(bw)) {
+    throw TopologyError("bandwidth: devices " + std::to_string(x) + " and " + std::to_string(y) +
+                        " share no usable link (bandwidth " + std::to_string(bw) + "); the device graph is disconnected");
+  }
+  if (!(lat >= 0) || !std::isfinite(lat)) {
+    throw ConfigError(field_msg("latency[" + std::to_string(x) + "][" + std::to_string(y) + "]",
+                                "must be finite and >= 0, got " + std::to_string(lat)));
+  }
+}
+
+}  // namespace
+
+Block block_properties(const DeviceArrays& dev, int64_t stage, int64_t stages, int64_t t, int64_t d) {
+  const int64_t g = t * d, base = stage * g, n = dev.count;
+  auto at = [&](int64_t r, int64_t c) { return base + r * t + c; };
+  Block b;
+  b.speed = std::numeric_limits<double>::infinity();
+  b.memory = std::numeric_limits<int64_t>::max();
+  b.tp_bw = b.dp_bw = b.pp_bw = std::numeric_limits<double>::infinity();
+  for (int64_t r = 0; r < d; ++r) {
+    for (int64_t c = 0; c < t; ++c) {
+      const int64_t x = at(r, c);
+      b.speed = std::min(b.speed, dev.flops_per_s[x]);
+      b.memory = std::min(b.memory, dev.memory[x]);
+      if (t > 1) {
+        const int64_t y = at(r, (c + 1) % t);
+        check_link(dev, x, y);
+        b.tp_bw = std::min(b.tp_bw, dev.bandwidth[x * n + y]);
+        b.tp_lat = std::max(b.tp_lat, dev.latency[x * n + y]);
+      }
+      if (d > 1) {
+        const int64_t y = at((r + 1) % d, c);
+        check_link(dev, x, y);
+        b.dp_bw = std::min(b.dp_bw, dev.bandwidth[x * n + y]);
+        b.dp_lat = std::max(b.dp_lat, dev.latency[x * n + y]);
+      }
+      if (stage + 1 < stages) {
+        const int64_t y = x + g;
+        check_link(dev, x, y);
+        b.pp_bw = std::min(b.pp_bw, dev.bandwidth[x * n + y]);
+        b.pp_lat = std::max(b.pp_lat, dev.latency[x * n + y]);
+      }
+    }
+  }
+  return b;
+}
+
+StageCost stage_cost(const Prefix& px, const Block& blk, const Options& opt, int64_t a, int64_t b, int64_t stage,
+                     int64_t stages, int64_t t, int64_t d) {
+  StageCost c;
+  const double td = static_cast<double>(t * d);
+  const double fwd = px.flops[b + 1] - px.flops[a];
+  c.compute = (1.0 + opt.backward_factor) * fwd / (td * blk.speed);
+  double time = c.compute;
+  if (t > 1) {
+    time += ring_allreduce(static_cast<double>(px.tp_comm[b + 1] - px.tp_comm[a]) / static_cast<double>(d), t,
+                           blk.tp_bw, blk.tp_lat);
+  }
+  if (stage + 1 < stages) {  // activation forward, its gradient backward; each TP rank sends its 1/t
+    time += 2.0 * (static_cast<double>(px.output[b]) / td / blk.pp_bw + blk.pp_lat);
+  }
+  const int64_t params = px.params[b + 1] - px.params[a];
+  if (d > 1) {  // one gradient all-reduce per iteration, spread over the B micro-batches
+    const double grads = static_cast<double>(ceil_div(params, t)) * static_cast<double>(opt.grad_bytes_per_param);
+    time += ring_allreduce(grads, d, blk.dp_bw, blk.dp_lat) / static_cast<double>(opt.microbatches);
+  }
+  c.time = time;
+  const int64_t inflight = std::min<int64_t>(opt.microbatches, stages - stage);
+  const int64_t act = ceil_div(px.activation[b + 1] - px.activation[a], t * d);
+  const int64_t state = ceil_div(params, t);
+  // Saturate instead of overflowing: anything above the device memory is infeasible anyway.
+  const int64_t cap = std::numeric_limits<int64_t>::max() / 4;
+  const double mem = static_cast<double>(state) * static_cast<double>(opt.state_bytes_per_param) +
+                     static_cast<double>(inflight) * static_cast<double>(act);
+  c.memory = mem >= static_cast<double>(cap) ? cap
+                                             : state * opt.state_bytes_per_param + inflight * act;
+  return c;
+}
+
+}  // namespace aios::partition

@@ -1,0 +1,68 @@
+// Per-stage cost model of the pipeline planner: compute from FLOPs and device speed, ring
+// all-reduces and point-to-point sends over the bandwidth of the links the chosen devices share,
+// memory per device with the activations 1F1B keeps in flight.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace aios::partition {
+
+// Model: a chain of L layers, per micro-batch. Prefix sums make every range query O(1).
+struct ModelArrays {
+  int64_t layers = 0;
+  const double* flops = nullptr;         // forward FLOPs per micro-batch
+  const int64_t* params = nullptr;       // parameter count
+  const int64_t* activation = nullptr;   // bytes stashed for backward per micro-batch (no TP)
+  const int64_t* output = nullptr;       // bytes of the layer's output (sent to the next stage)
+  const int64_t* tp_comm = nullptr;      // bytes all-reduced per micro-batch under tensor parallelism
+};
+
+// Devices in placement order (node by node) with an n x n bandwidth (bytes/s) and latency (s).
+struct DeviceArrays {
+  int64_t count = 0;
+  const double* flops_per_s = nullptr;
+  const int64_t* memory = nullptr;
+  const double* bandwidth = nullptr;
+  const double* latency = nullptr;
+};
+
+struct Options {
+  int64_t microbatches = 1;          // B
+  int64_t grad_bytes_per_param = 2;  // gradients all-reduced across data-parallel replicas
+  int64_t state_bytes_per_param = 16;  // weights + grads + optimizer state (mixed-precision Adam)
+  int64_t max_tensor_parallel = 8;
+  double backward_factor = 2.0;      // backward FLOPs = factor x forward
+};
+
+// Properties of the device block of one stage under (p, t, d): stage s owns devices
+// [s*g, (s+1)*g), g = t*d, laid out as d replicas of t consecutive tensor-parallel ranks.
+struct Block {
+  double speed = 0;      // slowest device, FLOP/s
+  int64_t memory = 0;    // smallest device memory
+  double tp_bw = 0, tp_lat = 0;  // slowest ring link among TP groups
+  double dp_bw = 0, dp_lat = 0;  // slowest ring link among DP groups
+  double pp_bw = 0, pp_lat = 0;  // slowest link to the same rank of the next stage (0 for the last)
+};
+
+// O(g) per block.
+Block block_properties(const DeviceArrays& dev, int64_t stage, int64_t stages, int64_t t, int64_t d);
+
+struct Prefix {
+  std::vector<double> flops;
+  std::vector<int64_t> params, activation, tp_comm;
+  const int64_t* output = nullptr;
+};
+// O(L); throws aios::ConfigError on NaN/negative values (naming the layer) or int64 overflow.
+Prefix make_prefix(const ModelArrays& m);
+
+struct StageCost {
+  double time = 0;      // per micro-batch: compute + TP all-reduce + sends + amortised DP all-reduce
+  double compute = 0;
+  int64_t memory = 0;   // bytes per device
+};
+
+// Layers [a, b] (inclusive) as stage `stage` of `stages`. O(1).
+StageCost stage_cost(const Prefix& px, const Block& blk, const Options& opt, int64_t a, int64_t b, int64_t stage,
+                     int64_t stages, int64_t t, int64_t d);
+
+}  // namespace aios::partition

@@ -1,0 +1,262 @@
+#include "partition/plan.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "common/error.hpp"
+#include "partition/split.hpp"
+
+namespace aios::partition {
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+struct Candidate {
+  double sum = kInf, max = 0;
+  std::vector<int64_t> bounds;
+};
+
+struct Config {
+  const Prefix& px;
+  const Options& opt;
+  int64_t L, p, t, d;
+  std::vector<Block> blocks;
+  // DP tables reused across passes: best sum with stage i ending at layer j, and that stage's start.
+  std::vector<double> G;
+  std::vector<int64_t> start;
+
+  StageCost cost(int64_t a, int64_t b, int64_t s) const { return stage_cost(px, blocks[s], opt, a, b, s, p, t, d); }
+
+  // One pass with threshold c. O(p * L * window).
+  Candidate pass(double c) {
+    const int64_t span = L - p + 1;  // stage i may end at j in [i, i + span - 1]
+    G.assign(static_cast<size_t>(p * span), kInf);
+    start.assign(static_cast<size_t>(p * span), -1);
+    for (int64_t j = 0; j < span; ++j) {
+      const StageCost sc = cost(0, j, 0);
+      if (sc.compute > c || sc.memory > blocks[0].memory) break;
+      if (sc.time <= c) { G[j] = sc.time; start[j] = 0; }
+    }
+    for (int64_t i = 1; i < p; ++i) {
+      const int64_t mem = blocks[i].memory;
+      for (int64_t j = i; j < i + span; ++j) {
+        double best = kInf;
+        int64_t arg = -1;
+        for (int64_t a = j; a >= i; --a) {  // stage i = layers a..j; previous stage ends at a-1
+          const StageCost sc = cost(a, j, i);
+          if (sc.compute > c || sc.memory > mem) break;  // both only grow as the stage widens
+          const double prev = G[(i - 1) * span + (a - 1 - (i - 1))];
+          if (sc.time <= c && prev < kInf) {
+            const double cand = prev + sc.time;
+            if (cand < best) { best = cand; arg = a; }
+          }
+        }
+        G[i * span + (j - i)] = best;
+        start[i * span + (j - i)] = arg;
+      }
+    }
+    Candidate out;
+    const double total = G[(p - 1) * span + (L - 1 - (p - 1))];
+    if (!(total < kInf)) return out;
+    out.bounds.assign(static_cast<size_t>(p) + 1, 0);
+    out.bounds[p] = L;
+    int64_t j = L - 1;
+    for (int64_t i = p - 1; i >= 0; --i) {
+      const int64_t a = start[i * span + (j - i)];
+      out.bounds[i] = a;
+      j = a - 1;
+    }
+    // Recompute sum and max in stage order so every caller sees the same arithmetic.
+    out.sum = 0;
+    for (int64_t i = 0; i < p; ++i) {
+      const double ti = cost(out.bounds[i], out.bounds[i + 1] - 1, i).time;
+      out.sum += ti;
+      out.max = std::max(out.max, ti);
+    }
+    (void)total;
+    return out;
+  }
+
+  // Smallest max stage time over memory-feasible splits whose stages all take <= c (inf if none).
+  // Same windows as pass(). O(p * L * window).
+  double minimax(double c) {
+    const int64_t span = L - p + 1;
+    G.assign(static_cast<size_t>(p * span), kInf);
+    for (int64_t j = 0; j < span; ++j) {
+      const StageCost sc = cost(0, j, 0);
+      if (sc.compute > c || sc.memory > blocks[0].memory) break;
+      if (sc.time <= c) G[j] = sc.time;
+    }
+    for (int64_t i = 1; i < p; ++i) {
+      const int64_t mem = blocks[i].memory;
+      for (int64_t j = i; j < i + span; ++j) {
+        double best = kInf;
+        for (int64_t a = j; a >= i; --a) {
+          const StageCost sc = cost(a, j, i);
+          if (sc.compute > c || sc.memory > mem) break;
+          if (sc.time <= c) best = std::min(best, std::max(G[(i - 1) * span + (a - 1 - (i - 1))], sc.time));
+        }
+        G[i * span + (j - i)] = best;
+      }
+    }
+    return G[(p - 1) * span + (L - 1 - (p - 1))];
+  }
+
+  // Sum and max of a given split, or sum = inf if a stage exceeds its memory.
+  Candidate evaluate(const std::vector<int64_t>& bounds) const {
+    Candidate out;
+    double sum = 0, mx = 0;
+    for (int64_t i = 0; i < p; ++i) {
+      const StageCost sc = cost(bounds[i], bounds[i + 1] - 1, i);
+      if (sc.memory > blocks[i].memory) return out;
+      sum += sc.time;
+      mx = std::max(mx, sc.time);
+    }
+    out.sum = sum;
+    out.max = mx;
+    out.bounds = bounds;
+    return out;
+  }
+};
+
+void validate_devices(const DeviceArrays& dev) {
+  if (dev.count < 1) throw ConfigError(field_msg("devices", "need at least one device"));
+  for (int64_t i = 0; i < dev.count; ++i) {
+    const double f = dev.flops_per_s[i];
+    if (!std::isfinite(f) || f <= 0) {
+      throw ConfigError(field_msg("devices[" + std::to_string(i) + "].tflops", "must be finite and > 0, got " + std::to_string(f)));
+    }
+    if (dev.memory[i] < 0) {
+      throw ConfigError(field_msg("devices[" + std::to_string(i) + "].memory_bytes", "must be >= 0, got " + std::to_string(dev.memory[i])));
+    }
+  }
+}
+
+}  // namespace
+
+PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& dev, const Options& opt, int64_t fixed_pipeline,
+                         int64_t fixed_tensor) {
+  if (model.layers < 1) throw ConfigError(field_msg("model", "needs at least one layer"));
+  if (opt.microbatches < 1) throw ConfigError(field_msg("microbatches", "must be >= 1, got " + std::to_string(opt.microbatches)));
+  if (opt.state_bytes_per_param < 0 || opt.grad_bytes_per_param < 0) {
+    throw ConfigError(field_msg("state_bytes_per_param", "byte counts must be >= 0"));
+  }
+  if (opt.max_tensor_parallel < 1) throw ConfigError(field_msg("max_tensor_parallel", "must be >= 1"));
+  if (!std::isfinite(opt.backward_factor) || opt.backward_factor < 0) {
+    throw ConfigError(field_msg("backward_factor", "must be finite and >= 0"));
+  }
+  validate_devices(dev);  // links are checked where a stage uses them (block_properties)
+  const Prefix px = make_prefix(model);
+  const int64_t L = model.layers, N = dev.count, B = opt.microbatches;
+  const double Bm1 = static_cast<double>(B - 1);
+  double max_speed = 0, max_layer = 0;
+  for (int64_t i = 0; i < N; ++i) max_speed = std::max(max_speed, dev.flops_per_s[i]);
+  for (int64_t i = 0; i < L; ++i) max_layer = std::max(max_layer, model.flops[i]);
+  const double work = (1.0 + opt.backward_factor) * px.flops[L];
+
+  PlanResult res;
+  double best = kInf;
+  auto record = [&](const Candidate& cand, const Config& cfg) {
+    const double T = cand.sum + Bm1 * cand.max;
+    if (!(T < best)) return;
+    best = T;
+    res.feasible = true;
+    res.pipeline = cfg.p;
+    res.tensor = cfg.t;
+    res.data = cfg.d;
+    res.iteration_time = T;
+    res.boundaries = cand.bounds;
+  };
+
+  // Phase 1: every (p, t, d) with its lower bounds on the sum of stage times (all work at the
+  // fastest device, all TP and DP traffic over the fastest links, no latency) and on the max
+  // stage; configurations whose model state cannot fit the devices at all are dropped.
+  struct Entry {
+    int64_t p, t, d;
+    double lb_sum, lb_max, key;
+  };
+  std::vector<Entry> entries;
+  std::vector<std::vector<Block>> all_blocks;
+  for (int64_t t = 1; t <= opt.max_tensor_parallel && t <= N; t *= 2) {
+    if (N % t != 0 || (fixed_tensor > 0 && t != fixed_tensor)) continue;
+    for (int64_t p = 1; p <= std::min(L, N / t); ++p) {
+      if ((N / t) % p != 0 || (fixed_pipeline > 0 && p != fixed_pipeline)) continue;
+      const int64_t d = N / (t * p);
+      std::vector<Block> blocks;
+      blocks.reserve(static_cast<size_t>(p));
+      double tp_bw = 0, dp_bw = 0, held = 0;
+      for (int64_t s = 0; s < p; ++s) {
+        blocks.push_back(block_properties(dev, s, p, t, d));
+        tp_bw = std::max(tp_bw, blocks.back().tp_bw);
+        dp_bw = std::max(dp_bw, blocks.back().dp_bw);
+        held += static_cast<double>(blocks.back().memory);
+      }
+      const double td = static_cast<double>(t * d);
+      // sum over stages of ceil(x_s / t) >= ceil(sum / t): a lower bound on the memory all stages need.
+      const double need = static_cast<double>(px.params[L] / t + (px.params[L] % t != 0)) *
+                              static_cast<double>(opt.state_bytes_per_param) +
+                          static_cast<double>(px.activation[L] / (t * d) + (px.activation[L] % (t * d) != 0));
+      if (need > held * (1.0 + 1e-12)) continue;
+      double lb_sum = work / (td * max_speed);
+      if (t > 1) {
+        lb_sum += 2.0 * static_cast<double>(t - 1) *
+                  (static_cast<double>(px.tp_comm[L]) / static_cast<double>(d) / static_cast<double>(t) / tp_bw);
+      }
+      if (d > 1) {
+        lb_sum += 2.0 * static_cast<double>(d - 1) *
+                  (static_cast<double>(px.params[L]) / static_cast<double>(t) *
+                   static_cast<double>(opt.grad_bytes_per_param) / static_cast<double>(d) / dp_bw) /
+                  static_cast<double>(B);
+      }
+      lb_sum *= 1.0 - 1e-12;  // rounding slack: a bound, never above the true sum
+      const double lb_max = std::max(lb_sum / static_cast<double>(p),
+                                     (1.0 + opt.backward_factor) * max_layer / (td * max_speed) * (1.0 - 1e-12));
+      entries.push_back({p, t, d, lb_sum, lb_max, lb_sum + Bm1 * lb_max});
+      all_blocks.push_back(std::move(blocks));
+    }
+  }
+  // Phase 2: most promising first (ties: t, then p ascending), so the best plan prunes the rest.
+  std::vector<size_t> order(entries.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return entries[x].key < entries[y].key; });
+  for (const size_t k : order) {
+    const Entry& e = entries[k];
+    if (e.key >= best) break;  // sorted: no later configuration can do better
+    const int64_t p = e.p, t = e.t, d = e.d;
+    const double lb_sum = e.lb_sum, lb_max = e.lb_max;
+    Config cfg{px, opt, L, p, t, d, std::move(all_blocks[k]), {}, {}};
+    ++res.configs_searched;
+    // A first plan: the FLOP-balanced split.
+    const SplitResult sp = split_chain(model.flops, L, p);
+    record(cfg.evaluate(sp.boundaries), cfg);
+    double c = best < kInf ? (B > 1 ? (best - lb_sum) / Bm1 : best) : kInf;
+    if (c < lb_max) continue;
+    // The exact smallest bottleneck below c: no threshold under it is feasible.
+    ++res.dp_passes;
+    const double lo = std::max(lb_max, cfg.minimax(c));
+    if (!(lo < kInf) || lb_sum + Bm1 * lo >= best) continue;
+    while (c >= lo) {
+      ++res.dp_passes;
+      const Candidate cand = cfg.pass(c);
+      if (!(cand.sum < kInf)) break;
+      record(cand, cfg);
+      if (cand.sum + Bm1 * lo >= best) break;
+      c = std::nextafter(cand.max, -kInf);
+    }
+  }
+  if (!res.feasible) return res;
+  // Per-stage facts of the winner.
+  Config cfg{px, opt, L, res.pipeline, res.tensor, res.data, {}, {}, {}};
+  for (int64_t s = 0; s < res.pipeline; ++s) cfg.blocks.push_back(block_properties(dev, s, res.pipeline, res.tensor, res.data));
+  for (int64_t s = 0; s < res.pipeline; ++s) {
+    const StageCost sc = cfg.cost(res.boundaries[s], res.boundaries[s + 1] - 1, s);
+    res.stage_time.push_back(sc.time);
+    res.stage_memory.push_back(sc.memory);
+  }
+  return res;
+}
+
+}  // namespace aios::partition

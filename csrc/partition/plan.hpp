@@ -1,0 +1,41 @@
+// Pipeline planner: pipeline stages x tensor- and data-parallel degrees x device placement,
+// minimising Alpa's inter-operator objective  T = sum_i t_i + (B - 1) * max_i t_i  under the
+// per-device memory limit, exactly over its search space:
+//   * degrees (p, t, d) with p * t * d = devices, t a power of two <= max_tensor_parallel, p <= layers;
+//   * stage s runs on devices [s*g, (s+1)*g) of the placement order (g = t*d), as d replicas of t
+//     consecutive ranks, so the links a stage uses are the ones those devices really share;
+//   * every split of the layer chain into p non-empty contiguous stages.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "partition/cost_model.hpp"
+
+namespace aios::partition {
+
+struct PlanResult {
+  bool feasible = false;
+  int64_t pipeline = 0, tensor = 0, data = 0;
+  double iteration_time = 0;
+  std::vector<int64_t> boundaries;   // pipeline + 1 entries
+  std::vector<double> stage_time;    // per micro-batch
+  std::vector<int64_t> stage_memory; // bytes per device
+  int64_t configs_searched = 0, dp_passes = 0;
+};
+
+// fixed_pipeline / fixed_tensor: 0 = search, otherwise only that degree.
+//
+// Per (p, t, d): walk the Pareto front of (max stage, sum of stages) from above. A DP pass with a
+// threshold c gives F(c) = min sum of stage times with every stage <= c (and memory feasible);
+// its solution has some max m <= c, and F is constant on [m, c], so the next threshold is just
+// below m. The walk stops when F(c) + (B - 1) * lower_bound(max) cannot beat the best plan, and
+// starts at c_hi = (best - lower_bound(sum)) / (B - 1), so stage windows stay short. Ties keep the
+// first plan found (configurations by t then p ascending). A pass costs O(p * L * w), w = layers a
+// stage can hold under c (O(L) when c is unbounded); Alpa's DP instead runs an O(p * L^2) pass for
+// every distinct stage cost below its cut-off.
+// Throws aios::ConfigError for bad model/device values (zero-speed device, NaN, overflow) and
+// aios::TopologyError for devices that share no link (bandwidth <= 0).
+PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& devices, const Options& opt,
+                         int64_t fixed_pipeline, int64_t fixed_tensor);
+
+}  // namespace aios::partition

@@ -1,0 +1,201 @@
+"""Model partitioning: the exact chain split, layer graphs and the topology-aware pipeline planner.
+
+``split(costs, k)`` cuts a chain of layer costs into k contiguous stages with the smallest possible
+bottleneck (DeepSpeed's ``partition_balanced`` and torchgpipe's block partition are heuristics).
+``LayerGraph`` and its builders describe a model; ``plan`` places it on a :class:`Topology`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from aios_core import _core
+from aios_core._partition_import import from_onnx, from_torch
+from aios_core._partition_layers import PRESETS as TRANSFORMER_PRESETS
+from aios_core._partition_layers import LayerGraph, TransformerConfig, transformer
+from aios_core.errors import ConfigError, UnschedulableError
+from aios_core.topology import Topology
+
+__all__ = ["LayerGraph", "Plan", "Split", "Stage", "TRANSFORMER_PRESETS", "TransformerConfig", "from_onnx",
+           "from_torch", "plan", "plan_arrays", "split", "transformer"]
+
+
+def _float_vector(values: object, name: str) -> np.ndarray:
+    try:
+        a = np.asarray(values)
+    except Exception as e:  # ragged lists and the like
+        raise ConfigError(f"{name}: cannot be read as a 1-D numeric array ({e})") from e
+    if a.ndim != 1:
+        raise ConfigError(f"{name}: expected a 1-D array, got shape {a.shape}")
+    if a.dtype == np.bool_ or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise ConfigError(f"{name}: expected integer or float values, got dtype {a.dtype}")
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """An optimal split: stage s owns layers ``boundaries[s]:boundaries[s+1]``."""
+
+    bottleneck: float
+    boundaries: np.ndarray  # int64, k + 1 entries
+    stage_costs: np.ndarray  # float64, k entries
+
+    @property
+    def stages(self) -> list[range]:
+        b = self.boundaries.tolist()
+        return [range(b[i], b[i + 1]) for i in range(len(b) - 1)]
+
+
+def split(costs: object, k: int) -> Split:
+    """Exact minimum-bottleneck split of a chain of layer costs into ``k`` non-empty contiguous stages.
+
+    ``costs``: 1-D array of finite values >= 0 (any int or float dtype; computed in float64).
+    Among optimal splits the one returned gives each stage, left to right, as many layers as fit
+    under the bottleneck. Time O(n k log n).
+    """
+    c = _float_vector(costs, "costs")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise ConfigError(f"k: expected an integer, got {k!r}")
+    bottleneck, bounds = _core.split_chain(c, int(k))
+    bounds.setflags(write=False)
+    stage = np.add.reduceat(c, bounds[:-1]) if len(c) else np.zeros(0)
+    stage.setflags(write=False)
+    return Split(float(bottleneck), bounds, stage)
+
+
+# ---------------------------------------------------------------------------- planner
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One pipeline stage: its layers, its devices (topology indices, replica-major: d rows of t
+    tensor-parallel ranks), its time per micro-batch and the memory it needs on each device."""
+
+    index: int
+    layers: range
+    layer_names: tuple[str, ...]
+    devices: tuple[int, ...]
+    time: float
+    memory_bytes: int
+    device_memory_bytes: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A pipeline plan: p stages, each on t x d devices; estimated iteration time in seconds
+    (sum of stage times + (B - 1) x slowest stage, Alpa's 1F1B objective)."""
+
+    pipeline: int
+    tensor: int
+    data: int
+    microbatches: int
+    iteration_time: float
+    stages: tuple[Stage, ...]
+    configs_searched: int
+    dp_passes: int
+
+    @property
+    def boundaries(self) -> tuple[int, ...]:
+        return tuple(s.layers.start for s in self.stages) + (self.stages[-1].layers.stop,)
+
+    def table(self) -> str:
+        """The plan as a fixed-width text table."""
+        head = (f"pipeline={self.pipeline} tensor={self.tensor} data={self.data} microbatches={self.microbatches} "
+                f"iteration={self.iteration_time * 1e3:.3f} ms")
+        rows = [f"{'stage':>5}  {'layers':<22}{'devices':<18}{'time/mb (ms)':>13}  {'memory/device (GiB)':>20}"]
+        for s in self.stages:
+            names = f"{s.layer_names[0]}..{s.layer_names[-1]}" if len(s.layer_names) > 1 else s.layer_names[0]
+            devs = f"{s.devices[0]}..{s.devices[-1]}" if len(s.devices) > 1 else str(s.devices[0])
+            mem = f"{s.memory_bytes / 2**30:.2f} / {s.device_memory_bytes / 2**30:.2f}"
+            rows.append(f"{s.index:>5}  {names:<22}{devs:<18}{s.time * 1e3:>13.3f}  {mem:>20}")
+        return "\n".join([head, *rows])
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+def _int_arg(name: str, v: object, lo: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+        raise ConfigError(f"{name}: must be an integer >= {lo}, got {v!r}")
+    return int(v)
+
+
+def plan_arrays(model: LayerGraph, devices: Topology) -> tuple[np.ndarray, ...]:
+    """The device columns the native planner takes: speed (FLOP/s), memory, bandwidth, latency."""
+    speed = np.array([d.tflops * 1e12 for d in devices.devices], dtype=np.float64)
+    memory = np.array([d.memory_bytes for d in devices.devices], dtype=np.int64)
+    return speed, memory, devices.bandwidth, devices.latency
+
+
+def plan(model: LayerGraph, devices: Topology, microbatches: int, *, max_tensor_parallel: int = 8,
+         pipeline: int | None = None, tensor: int | None = None, state_bytes_per_param: int = 16,
+         grad_bytes_per_param: int = 2, backward_factor: float = 2.0) -> Plan:
+    """The fastest pipeline x tensor x data-parallel plan of ``model`` on all of ``devices``.
+
+    Exact over its search space (see csrc/partition/plan.hpp): degrees with p*t*d = devices, stage
+    s on the s-th block of t*d devices in topology order, every contiguous split of the layers.
+    Per micro-batch a stage costs compute (1 + backward_factor) x FLOPs / (t d x slowest device),
+    a ring all-reduce of its tp_comm_bytes / d over the slowest tensor-parallel link, sending its
+    output (forward) and gradient (backward) to the next stage over the links between the blocks,
+    and its gradient all-reduce across the d replicas spread over the B micro-batches. Memory per
+    device: params/t x state_bytes_per_param + min(B, p - s) in-flight micro-batches of its
+    activations / (t d) (1F1B). Raises :class:`UnschedulableError` naming the layer and the missing
+    bytes when no plan fits memory, :class:`ConfigError` for bad input (zero-speed devices, ...),
+    :class:`TopologyError` for a disconnected device graph.
+    """
+    if not isinstance(model, LayerGraph):
+        raise ConfigError(f"model: expected a LayerGraph, got {type(model).__name__}")
+    if not isinstance(devices, Topology):
+        raise ConfigError(f"devices: expected a Topology, got {type(devices).__name__}")
+    B = _int_arg("microbatches", microbatches, 1)
+    max_tp = _int_arg("max_tensor_parallel", max_tensor_parallel, 1)
+    fixed_p = 0 if pipeline is None else _int_arg("pipeline", pipeline, 1)
+    fixed_t = 0 if tensor is None else _int_arg("tensor", tensor, 1)
+    state = _int_arg("state_bytes_per_param", state_bytes_per_param, 0)
+    grad = _int_arg("grad_bytes_per_param", grad_bytes_per_param, 0)
+    if not np.isfinite(backward_factor) or backward_factor < 0:
+        raise ConfigError(f"backward_factor: must be finite and >= 0, got {backward_factor}")
+    for i, d in enumerate(devices.devices):
+        if not d.tflops > 0:
+            raise ConfigError(f"devices[{i}] ({d.name}): tflops must be > 0 to run layers, got {d.tflops}")
+    speed, memory, bw, lat = plan_arrays(model, devices)
+    out = _core.plan_pipeline(model.flops, model.params, model.activation_bytes, model.output_bytes,
+                              model.tp_comm_bytes, speed, memory, bw, lat, B, grad, state, max_tp,
+                              float(backward_factor), fixed_p, fixed_t)
+    feasible, p, t, d, T, bounds, stage_time, stage_mem, configs, passes = out
+    if not feasible:
+        raise UnschedulableError(_why_nothing_fits(model, devices, state, max_tp, fixed_t))
+    g = t * d
+    stages = []
+    for s in range(p):
+        devs = tuple(range(s * g, (s + 1) * g))
+        lay = range(int(bounds[s]), int(bounds[s + 1]))
+        stages.append(Stage(s, lay, model.names[lay.start:lay.stop], devs, float(stage_time[s]), int(stage_mem[s]),
+                            int(min(devices.devices[x].memory_bytes for x in devs))))
+    return Plan(int(p), int(t), int(d), B, float(T), tuple(stages), int(configs), int(passes))
+
+
+def _why_nothing_fits(model: LayerGraph, devices: Topology, state: int, max_tp: int, fixed_t: int) -> str:
+    # The least any layer can need on one device: alone, split over the widest tensor-parallel group
+    # and every replica, one micro-batch in flight (last stage).
+    n = devices.size
+    t = 1
+    while t * 2 <= min(max_tp, n) and n % (t * 2) == 0:
+        t *= 2
+    if fixed_t:
+        t = fixed_t
+    need = -(-model.params // t) * state + -(-model.activation_bytes // n)
+    cap = max(d.memory_bytes for d in devices.devices)
+    worst = int(np.argmax(need))
+    if need[worst] > cap:
+        return (f"model: layer {worst} ({model.names[worst]!r}) needs at least {int(need[worst])} bytes per device "
+                f"(tensor-parallel {t}), the largest device holds {cap}: {int(need[worst]) - cap} bytes missing")
+    total = int(-(-model.params.sum() // 1) * state)
+    held = sum(d.memory_bytes for d in devices.devices)
+    missing = max(total - held, 0)
+    return (f"model: no split of the {len(model)} layers onto {n} devices fits memory with the activations 1F1B "
+            f"keeps in flight; model state alone is {total} bytes against {held} bytes of device memory"
+            + (f" ({missing} bytes missing)" if missing else "; the largest layer is "
+               f"{model.names[int(np.argmax(model.params))]!r}"))

@@ -1,0 +1,86 @@
+// Binding of the partition area: exact chain split and the pipeline planner. GIL released around work.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <string>
+
+#include "common/error.hpp"
+#include "partition/plan.hpp"
+#include "partition/split.hpp"
+#include "registry.hpp"
+
+namespace py = pybind11;
+
+namespace {
+
+template <typename T>
+using carray = py::array_t<T, py::array::c_style>;
+
+template <typename T>
+const T* vec(const carray<T>& a, const char* name, py::ssize_t n) {
+  if (a.ndim() != 1 || a.shape(0) != n) {
+    throw aios::ConfigError(std::string(name) + ": expected " + std::to_string(n) + " entries");
+  }
+  return a.data();
+}
+
+}  // namespace
+
+namespace aios_bind {
+
+void register_partition(py::module_& m) {
+  m.def(
+      "split_chain",
+      [](const py::array_t<double, py::array::c_style>& costs, int64_t k) {
+        if (costs.ndim() != 1) throw aios::ConfigError("costs: expected a 1-D array");
+        aios::partition::SplitResult r;
+        {
+          py::gil_scoped_release release;
+          r = aios::partition::split_chain(costs.data(), costs.shape(0), k);
+        }
+        py::array_t<int64_t> b(static_cast<py::ssize_t>(r.boundaries.size()));
+        std::copy(r.boundaries.begin(), r.boundaries.end(), b.mutable_data());
+        return py::make_tuple(r.bottleneck, b);
+      },
+      py::arg("costs"), py::arg("k"), "Exact min-bottleneck contiguous split; returns (bottleneck, boundaries).");
+  m.def(
+      "plan_pipeline",
+      [](const carray<double>& flops, const carray<int64_t>& params, const carray<int64_t>& activation,
+         const carray<int64_t>& output, const carray<int64_t>& tp_comm, const carray<double>& dev_flops,
+         const carray<int64_t>& dev_memory, const carray<double>& bandwidth, const carray<double>& latency,
+         int64_t microbatches, int64_t grad_bytes, int64_t state_bytes, int64_t max_tp, double backward_factor,
+         int64_t fixed_pipeline, int64_t fixed_tensor) {
+        if (flops.ndim() != 1) throw aios::ConfigError("flops: expected a 1-D array");
+        if (dev_flops.ndim() != 1) throw aios::ConfigError("devices: expected a 1-D array of speeds");
+        const auto L = flops.shape(0), N = dev_flops.shape(0);
+        aios::partition::ModelArrays mdl{L, flops.data(), vec(params, "params", L), vec(activation, "activation_bytes", L),
+                                         vec(output, "output_bytes", L), vec(tp_comm, "tp_comm_bytes", L)};
+        if (bandwidth.ndim() != 2 || bandwidth.shape(0) != N || bandwidth.shape(1) != N ||
+            latency.ndim() != 2 || latency.shape(0) != N || latency.shape(1) != N) {
+          throw aios::ConfigError("bandwidth/latency: expected shape [devices, devices]");
+        }
+        aios::partition::DeviceArrays dev{N, dev_flops.data(), vec(dev_memory, "memory", N), bandwidth.data(),
+                                          latency.data()};
+        aios::partition::Options opt{microbatches, grad_bytes, state_bytes, max_tp, backward_factor};
+        aios::partition::PlanResult r;
+        {
+          py::gil_scoped_release release;
+          r = aios::partition::plan_pipeline(mdl, dev, opt, fixed_pipeline, fixed_tensor);
+        }
+        py::array_t<int64_t> b(static_cast<py::ssize_t>(r.boundaries.size()));
+        std::copy(r.boundaries.begin(), r.boundaries.end(), b.mutable_data());
+        py::array_t<double> st(static_cast<py::ssize_t>(r.stage_time.size()));
+        std::copy(r.stage_time.begin(), r.stage_time.end(), st.mutable_data());
+        py::array_t<int64_t> sm(static_cast<py::ssize_t>(r.stage_memory.size()));
+        std::copy(r.stage_memory.begin(), r.stage_memory.end(), sm.mutable_data());
+        return py::make_tuple(r.feasible, r.pipeline, r.tensor, r.data, r.iteration_time, b, st, sm,
+                              r.configs_searched, r.dp_passes);
+      },
+      py::arg("flops"), py::arg("params"), py::arg("activation"), py::arg("output"), py::arg("tp_comm"),
+      py::arg("dev_flops"), py::arg("dev_memory"), py::arg("bandwidth"), py::arg("latency"), py::arg("microbatches"),
+      py::arg("grad_bytes"), py::arg("state_bytes"), py::arg("max_tp"), py::arg("backward_factor"),
+      py::arg("fixed_pipeline"), py::arg("fixed_tensor"),
+      "Exact pipeline plan; returns (feasible, p, t, d, time, boundaries, stage_time, stage_memory, configs, passes).");
+}
+
+}  // namespace aios_bind
