@@ -71,16 +71,23 @@ Engine::Engine(const ClusterArrays& c, const Policy& policy, uint64_t seed)
         if ((top >> j) > 0) second_thresholds_.push_back(top >> j);
       }
     }
-    const double vertices = 2.0 * std::max(1, c.nodes) * 2.0;  // leaves round up to a power of two
+    // Scalars are at most sum(w) * 1e6 (fit policies) or sum(w) * 100: int32 when that fits.
+    int64_t wsum = 0;
+    for (int r = 0; r < R_; ++r) wsum += policy_.weights[r];
+    const int64_t scale = (policy_.kind == PolicyKind::BestFit || policy_.kind == PolicyKind::WorstFit) ? 1000000 : 100;
+    narrow_scalars_ = wsum * scale < INT32_MAX - 1;
+    int64_t leaves = 1;
+    while (leaves < c.nodes) leaves <<= 1;
+    const double vertices = 2.0 * static_cast<double>(leaves);
     auto bytes = [&]() {
       return vertices * static_cast<double>(gpu_conditions_.size() + 1) * static_cast<double>(second_thresholds_.size() + 1) *
-             scalars_ * 8.0;
+             scalars_ * (narrow_scalars_ ? 4.0 : 8.0);
     };
     constexpr double kBudget = 384.0 * (1 << 20);
     if (bytes() > kBudget) second_thresholds_.clear();
     if (bytes() > kBudget) gpu_conditions_.clear();
   }
-  index_.reset(R_, scalars_, policy_scalar_keeps_max(policy_), gpu_col_, gpu_conditions_, second_, second_thresholds_,
+  index_.reset(R_, scalars_, policy_scalar_keeps_max(policy_), narrow_scalars_, gpu_col_, gpu_conditions_, second_, second_thresholds_,
                std::max(1, c.nodes));
   // Positions: first_fit keeps node order (its score is the index); every other policy uses a
   // seeded shuffle, which is also its tie rule (smallest position wins).
@@ -193,7 +200,7 @@ int64_t Engine::score_at(int32_t node, const int64_t* req) const {
 // ---------------------------------------------------------------- nodes
 
 void Engine::grow(int slots) {
-  index_.reset(R_, scalars_, policy_scalar_keeps_max(policy_), gpu_col_, gpu_conditions_, second_, second_thresholds_,
+  index_.reset(R_, scalars_, policy_scalar_keeps_max(policy_), narrow_scalars_, gpu_col_, gpu_conditions_, second_, second_thresholds_,
                slots);
   for (int i = 0; i < n_; ++i) {
     const int64_t* cap = &cap_[static_cast<size_t>(i) * R_];

@@ -176,6 +176,7 @@ class Engine {
   int scalars_ = 0;
   std::vector<int32_t> gpu_conditions_;  // conditions the FreeIndex keeps scalars for (engine.cpp)
   int second_ = -1;
+  bool narrow_scalars_ = false;
   std::vector<int64_t> second_thresholds_;
   std::vector<int64_t> scalar_buf_;
   std::vector<int32_t> gpu_offset_, gpu_count_;

@@ -10,11 +10,12 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 }
 
-void FreeIndex::reset(int resources, int scalars, bool keep_max, int gpu_column,
+void FreeIndex::reset(int resources, int scalars, bool keep_max, bool narrow, int gpu_column,
                       const std::vector<int32_t>& gpu_conditions, int second_resource, const std::vector<int64_t>& second_thresholds, int slots) {
   R_ = resources;
   S_ = scalars;
   keep_max_ = keep_max;
+  narrow_ = narrow;
   gpu_column_ = gpu_column;
   gpu_conditions_ = gpu_conditions;
   second_ = second_resource;
@@ -30,7 +31,13 @@ void FreeIndex::reset(int resources, int scalars, bool keep_max, int gpu_column,
   min_ff_.assign(vertices * R_, kInf);
   max_ff_.assign(vertices * R_, -kInf);
   has_zero_.assign(vertices * R_, 0);
-  scalar_.assign(vertices * C_ * S_, neutral());
+  scalar_.clear();
+  scalar32_.clear();
+  if (narrow_) {
+    scalar32_.assign(vertices * C_ * S_, keep_max_ ? INT32_MIN : INT32_MAX);
+  } else {
+    scalar_.assign(vertices * C_ * S_, neutral());
+  }
   max_whole_.assign(vertices, -1);
   max_share_.assign(vertices, -1);
 }
@@ -79,8 +86,7 @@ void FreeIndex::set_leaf(int pos, const LeafFacts& f) {
       max_ff_[o + r] = -kInf;
       has_zero_[o + r] = 0;
     }
-    std::fill(scalar_.begin() + static_cast<ptrdiff_t>(os), scalar_.begin() + static_cast<ptrdiff_t>(os + C_ * S_),
-              neutral());
+    for (size_t k = 0; k < static_cast<size_t>(C_) * S_; ++k) put(os + k, neutral());
     max_whole_[v] = -1;
     max_share_[v] = -1;
     return;
@@ -99,7 +105,7 @@ void FreeIndex::set_leaf(int pos, const LeafFacts& f) {
   }
   for (int c = 0; c < C_; ++c) {
     const bool ok = meets(f, c);
-    for (int k = 0; k < S_; ++k) scalar_[os + static_cast<size_t>(c) * S_ + k] = ok ? f.scalars[k] : neutral();
+    for (int k = 0; k < S_; ++k) put(os + static_cast<size_t>(c) * S_ + k, ok ? f.scalars[k] : neutral());
   }
   max_whole_[v] = f.whole_gpus_free;
   max_share_[v] = f.max_gpu_share_free;
@@ -119,10 +125,20 @@ void FreeIndex::combine(int v) {
   }
   const size_t n = static_cast<size_t>(C_) * S_;
   const size_t s = static_cast<size_t>(v) * n, sa = static_cast<size_t>(a) * n, sb = static_cast<size_t>(b) * n;
-  if (keep_max_) {
-    for (size_t k = 0; k < n; ++k) scalar_[s + k] = std::max(scalar_[sa + k], scalar_[sb + k]);
+  if (narrow_) {
+    int32_t* x = scalar32_.data();
+    if (keep_max_) {
+      for (size_t k = 0; k < n; ++k) x[s + k] = std::max(x[sa + k], x[sb + k]);
+    } else {
+      for (size_t k = 0; k < n; ++k) x[s + k] = std::min(x[sa + k], x[sb + k]);
+    }
   } else {
-    for (size_t k = 0; k < n; ++k) scalar_[s + k] = std::min(scalar_[sa + k], scalar_[sb + k]);
+    int64_t* x = scalar_.data();
+    if (keep_max_) {
+      for (size_t k = 0; k < n; ++k) x[s + k] = std::max(x[sa + k], x[sb + k]);
+    } else {
+      for (size_t k = 0; k < n; ++k) x[s + k] = std::min(x[sa + k], x[sb + k]);
+    }
   }
   max_whole_[v] = std::max(max_whole_[a], max_whole_[b]);
   max_share_[v] = std::max(max_share_[a], max_share_[b]);

@@ -35,8 +35,10 @@ class FreeIndex {
   // `keep_max` chooses whether the maximum or the minimum of each scalar is kept.
   // A condition is a pair (GPU condition g, threshold q on the free amount of resource
   // `second_resource`): bounds for a request that needs both ignore nodes that cannot give both.
-  void reset(int resources, int scalars, bool keep_max, int gpu_column, const std::vector<int32_t>& gpu_conditions,
-             int second_resource, const std::vector<int64_t>& second_thresholds, int slots);
+  // `narrow` stores scalars as int32 (the caller guarantees they fit), halving the largest array.
+  void reset(int resources, int scalars, bool keep_max, bool narrow, int gpu_column,
+             const std::vector<int32_t>& gpu_conditions, int second_resource,
+             const std::vector<int64_t>& second_thresholds, int slots);
   int leaves() const { return leaves_; }
   void set_leaf(int pos, const LeafFacts& facts);
   // Recomputes the vertices above `pos` from their children.
@@ -51,8 +53,15 @@ class FreeIndex {
   const double* min_free_frac(int v) const { return &min_ff_[at(v)]; }
   const double* max_free_frac(int v) const { return &max_ff_[at(v)]; }
   const uint8_t* has_zero_cap(int v) const { return &has_zero_[at(v)]; }
-  // The S scalars of condition c in vertex v (neutral values when no node there satisfies it).
-  const int64_t* scalars(int v, int c) const { return &scalar_[(static_cast<size_t>(v) * C_ + c) * S_]; }
+  // The S scalars of condition c in vertex v, copied to out (neutral() when no node there meets c).
+  void scalars(int v, int c, int64_t* out) const {
+    const size_t o = (static_cast<size_t>(v) * C_ + c) * S_;
+    for (int k = 0; k < S_; ++k) out[k] = narrow_ ? widen(scalar32_[o + k]) : scalar_[o + k];
+  }
+  int64_t first_scalar(int v, int c) const {
+    const size_t o = (static_cast<size_t>(v) * C_ + c) * S_;
+    return narrow_ ? widen(scalar32_[o]) : scalar_[o];
+  }
   int64_t neutral() const { return keep_max_ ? INT64_MIN : INT64_MAX; }
   // Condition index of a request (0: no condition).
   int condition(const int64_t* req) const;
@@ -73,7 +82,21 @@ class FreeIndex {
   std::vector<int64_t> max_free_, min_free_, min_pos_cap_, max_cap_;
   std::vector<double> min_ff_, max_ff_;
   std::vector<uint8_t> has_zero_;
+  bool narrow_ = false;
   std::vector<int64_t> scalar_;
+  std::vector<int32_t> scalar32_;
+  int64_t widen(int32_t x) const {
+    if (x == INT32_MIN) return INT64_MIN;
+    if (x == INT32_MAX) return INT64_MAX;
+    return x;
+  }
+  void put(size_t o, int64_t x) {
+    if (!narrow_) {
+      scalar_[o] = x;
+    } else {
+      scalar32_[o] = x == INT64_MIN ? INT32_MIN : x == INT64_MAX ? INT32_MAX : static_cast<int32_t>(x);
+    }
+  }
   std::vector<int32_t> max_whole_, max_share_;
 };
 

@@ -24,6 +24,7 @@ int32_t Engine::find_best(const int64_t* req, int32_t cid) const {
   const uint8_t* basic = basic_.data();
   const int condition = index_.condition(req);
   BoundCache cache;
+  int64_t scalar_buf[64];
   const int64_t neutral = index_.neutral();
 
   // A subtree is worth visiting only if some eligible node in it might hold the request.
@@ -34,7 +35,7 @@ int32_t Engine::find_best(const int64_t* req, int32_t cid) const {
       if (req[r] > mf[r]) return false;
     }
     if (need_whole > index_.max_whole_gpus(v) || need_share > index_.max_gpu_share(v)) return false;
-    return scalars_ == 0 || index_.scalars(v, condition)[0] != neutral;  // some node meets the GPU condition
+    return scalars_ == 0 || index_.first_scalar(v, condition) != neutral;  // some node meets the condition
   };
   int64_t best_score = INT64_MIN;
   int32_t best_pos = INT32_MAX;
@@ -48,7 +49,8 @@ int32_t Engine::find_best(const int64_t* req, int32_t cid) const {
     const int64_t enough = index_.first_pos(v) > best_pos && best_score < INT64_MAX ? best_score + 1 : best_score;
     SetBounds b{index_.min_free(v), index_.max_free(v), index_.min_pos_cap(v), index_.max_cap(v),
                 index_.min_free_frac(v), index_.max_free_frac(v), index_.has_zero_cap(v),
-                scalars_ ? index_.scalars(v, condition) : nullptr, index_.first_pos(v)};
+                scalars_ ? scalar_buf : nullptr, index_.first_pos(v)};
+    if (scalars_) index_.scalars(v, condition, scalar_buf);
     return floor_to_int(score_upper_bound(policy_, b, req, basic, R_, &cache, enough));
   };
 
