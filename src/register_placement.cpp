@@ -120,6 +120,20 @@ void register_placement(py::module_& m) {
           },
           py::arg("requests"), py::arg("ids"), py::arg("priority"), py::arg("constraints"))
       .def(
+          "assign",
+          [](Engine& e, const carray<int64_t>& req, const carray<int64_t>& ids, const carray<int64_t>& priority,
+             const carray<int32_t>& cids, const carray<int32_t>& nodes) {
+            const int64_t* q = rows(req, "requests", e.resources());
+            const auto m = req.shape(0);
+            const int64_t* id = vec(ids, "ids", m);
+            const int64_t* pr = vec(priority, "priority", m);
+            const int32_t* c = vec(cids, "constraints", m);
+            const int32_t* nd = vec(nodes, "nodes", m);
+            py::gil_scoped_release release;
+            e.assign(q, static_cast<int>(m), id, pr, c, nd);
+          },
+          py::arg("requests"), py::arg("ids"), py::arg("priority"), py::arg("constraints"), py::arg("nodes"))
+      .def(
           "release",
           [](Engine& e, const carray<int64_t>& ids) {
             if (ids.ndim() != 1) throw ConfigError("ids: expected a 1-D array");

@@ -25,7 +25,8 @@ RES = ("cpu", "memory", "nvidia.com/gpu")
 def small_cluster(n: int = 4, gpus: int = 2, racks: int = 2) -> Cluster:
     cap = np.array([[4000, 16 << 30, gpus * 1000]] * n)
     topo = [f"zone-a/rack-{i % racks}/host-{i}" for i in range(n)]
-    return Cluster.from_arrays(cap, RES, topology=topo, topology_levels=["zone", "rack", "host"])
+    names = [f"host-{i}" for i in range(n)]
+    return Cluster.from_arrays(cap, RES, names=names, topology=topo, topology_levels=["zone", "rack", "host"])
 
 
 def snapshot(p: Placer) -> tuple:
@@ -281,3 +282,16 @@ def test_strict_place_raises_with_the_explanation() -> None:
     with pytest.raises(UnschedulableError, match=r"^0/2 nodes are available: 2 Insufficient nvidia.com/gpu\.$"):
         p.place({"nvidia.com/gpu": 4000}, strict=True)
     assert p.num_tasks == 0
+
+
+def test_assign_puts_tasks_where_told_all_or_nothing() -> None:
+    for backend in ("native", "reference"):
+        p = Placer(small_cluster(n=2, gpus=2), backend=backend)  # type: ignore[arg-type]
+        ids = p.assign(np.array([[1000, 0, 1000], [1000, 0, 500]]), nodes=["host-1", 1], ids=[5, 6])
+        assert ids.tolist() == [5, 6] and p.task(5).node == 1 and p.task(6).node == 1
+        before = snapshot(p)
+        with pytest.raises(ConfigError, match="does not fit on node 1"):
+            p.assign(np.array([[1000, 0, 0], [1000, 0, 1000]]), nodes=[0, 1])
+        with pytest.raises(NotFoundError):
+            p.assign(np.array([[1, 0, 0]]), nodes=["nowhere"])
+        assert snapshot(p) == before

@@ -411,14 +411,9 @@ void Engine::unapply(int32_t slot) {
   refresh_node(node);
 }
 
-void Engine::place_batch(const int64_t* req, int m, const int64_t* ids, const int64_t* priority,
-                         const int32_t* cids, int32_t* out_nodes) {
-  if (m < 0) throw ConfigError("requests: negative task count " + s(m));
-  // Validate everything first: a rejected call changes nothing.
+void Engine::check_new_ids(const int64_t* ids, int m) const {
   bool increasing = true;
   for (int i = 0; i < m; ++i) {
-    check_request(req + static_cast<size_t>(i) * R_, "requests", i);
-    check_cid(cids[i]);
     if (task_slot_.count(ids[i])) throw ConfigError("ids[" + s(i) + "]: task id " + s(ids[i]) + " is already placed");
     if (i > 0 && ids[i] <= ids[i - 1]) increasing = false;
   }
@@ -428,6 +423,40 @@ void Engine::place_batch(const int64_t* req, int m, const int64_t* ids, const in
     const auto dup = std::adjacent_find(sorted.begin(), sorted.end());
     if (dup != sorted.end()) throw ConfigError("ids: task id " + s(*dup) + " appears twice in the batch");
   }
+}
+
+void Engine::assign(const int64_t* req, int m, const int64_t* ids, const int64_t* priority, const int32_t* cids,
+                    const int32_t* nodes) {
+  if (m < 0) throw ConfigError("requests: negative task count " + s(m));
+  for (int i = 0; i < m; ++i) {
+    check_request(req + static_cast<size_t>(i) * R_, "requests", i);
+    check_cid(cids[i]);
+    if (nodes[i] < 0 || nodes[i] >= n_ || !live_[nodes[i]]) {
+      throw NotFoundError("nodes[" + s(i) + "]: unknown node index " + s(nodes[i]));
+    }
+  }
+  check_new_ids(ids, m);
+  // Place one by one; undo everything if a task does not fit where it is put.
+  std::vector<int32_t> applied;
+  for (int i = 0; i < m; ++i) {
+    const int64_t* q = req + static_cast<size_t>(i) * R_;
+    if (!fits(nodes[i], q) || !group_room(cids[i], nodes[i])) {
+      for (auto it = applied.rbegin(); it != applied.rend(); ++it) unapply(*it);
+      throw ConfigError("nodes[" + s(i) + "]: task " + s(ids[i]) + " does not fit on node " + s(nodes[i]));
+    }
+    applied.push_back(apply(nodes[i], q, ids[i], priority[i], cids[i]));
+  }
+}
+
+void Engine::place_batch(const int64_t* req, int m, const int64_t* ids, const int64_t* priority,
+                         const int32_t* cids, int32_t* out_nodes) {
+  if (m < 0) throw ConfigError("requests: negative task count " + s(m));
+  // Validate everything first: a rejected call changes nothing.
+  for (int i = 0; i < m; ++i) {
+    check_request(req + static_cast<size_t>(i) * R_, "requests", i);
+    check_cid(cids[i]);
+  }
+  check_new_ids(ids, m);
   task_slot_.reserve(task_slot_.size() + static_cast<size_t>(m));
   for (int i = 0; i < m; ++i) {
     const int64_t* q = req + static_cast<size_t>(i) * R_;

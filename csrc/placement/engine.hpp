@@ -93,6 +93,10 @@ class Engine {
   // req [m, R]; ids, priority, cids [m]; writes the node per task, -1 where it did not fit.
   void place_batch(const int64_t* req, int m, const int64_t* ids, const int64_t* priority,
                    const int32_t* cids, int32_t* out_nodes);
+  // Places tasks on the given nodes (decided elsewhere, or running before a restart): all or
+  // nothing, every task must fit where it is put (ConfigError naming the first that does not).
+  void assign(const int64_t* req, int m, const int64_t* ids, const int64_t* priority, const int32_t* cids,
+              const int32_t* nodes);
   void release(const int64_t* ids, int m);
   // All-or-nothing gang: at least min_count members placed or none. level = -1 for no topology.
   // Returns true if placed; out_nodes gets -1 for members left out (only when min_count < m).
@@ -136,6 +140,7 @@ class Engine {
   void check_request(const int64_t* req, const char* what, int row) const;
   void check_cid(int32_t cid) const;
   void check_node(int32_t node) const;
+  void check_new_ids(const int64_t* ids, int m) const;
 
   // per-node facts
   bool eligible(int32_t cid, int32_t node) const;

@@ -285,20 +285,7 @@ class Placer:
         """
         req = self._requests(requests)
         m = req.shape[0]
-        if priority is None:
-            prio = np.zeros(m, dtype=np.int64)
-        elif isinstance(priority, (int, np.integer)) and not isinstance(priority, bool):
-            prio = np.full(m, int(priority), dtype=np.int64)
-        else:
-            prio = int_array(priority, "priority", 1)
-            if prio.shape[0] != m:
-                raise ConfigError(f"priority: expected {m} entries, got {prio.shape[0]}")
-        if constraints is None or isinstance(constraints, Constraints):
-            cids = np.full(m, self.constraint_id(constraints), dtype=np.int32)
-        else:
-            if len(constraints) != m:
-                raise ConfigError(f"constraints: expected {m} entries, got {len(constraints)}")
-            cids = np.fromiter((self.constraint_id(c) for c in constraints), dtype=np.int32, count=m)
+        prio, cids = self._priorities(priority, m), self._constraint_ids(constraints, m)
         saved = self._next_id
         task_ids = self._ids(ids, m)
         try:
@@ -308,6 +295,50 @@ class Placer:
             raise
         self.last_ids = task_ids
         return nodes
+
+    def assign(
+        self,
+        requests: Any,
+        nodes: Any,
+        ids: Any = None,
+        priority: Any = None,
+        constraints: Constraints | Sequence[Constraints | None] | None = None,
+    ) -> np.ndarray:
+        """Put tasks on nodes chosen elsewhere (another scheduler's decision, or tasks that were
+        running before a restart). All or nothing: a task that does not fit where it is put raises
+        ConfigError and nothing changes. `nodes` holds indices or names. Returns the task ids."""
+        req = self._requests(requests)
+        m = req.shape[0]
+        node_list = list(nodes) if not isinstance(nodes, np.ndarray) else nodes.tolist()
+        if len(node_list) != m:
+            raise ConfigError(f"nodes: expected {m} entries, got {len(node_list)}")
+        node_idx = np.array([self._node(n) for n in node_list], dtype=np.int32)
+        prio, cids = self._priorities(priority, m), self._constraint_ids(constraints, m)
+        saved = self._next_id
+        task_ids = self._ids(ids, m)
+        try:
+            self._engine.assign(req, task_ids, prio, cids, node_idx)
+        except Exception:
+            self._next_id = saved
+            raise
+        return task_ids
+
+    def _priorities(self, priority: Any, m: int) -> np.ndarray:
+        if priority is None:
+            return np.zeros(m, dtype=np.int64)
+        if isinstance(priority, (int, np.integer)) and not isinstance(priority, bool):
+            return np.full(m, int(priority), dtype=np.int64)
+        prio = int_array(priority, "priority", 1)
+        if prio.shape[0] != m:
+            raise ConfigError(f"priority: expected {m} entries, got {prio.shape[0]}")
+        return prio
+
+    def _constraint_ids(self, constraints: Constraints | Sequence[Constraints | None] | None, m: int) -> np.ndarray:
+        if constraints is None or isinstance(constraints, Constraints):
+            return np.full(m, self.constraint_id(constraints), dtype=np.int32)
+        if len(constraints) != m:
+            raise ConfigError(f"constraints: expected {m} entries, got {len(constraints)}")
+        return np.fromiter((self.constraint_id(c) for c in constraints), dtype=np.int32, count=m)
 
     def place(
         self,

@@ -419,6 +419,29 @@ class Engine:
                 self._apply(node, rows[i], int(ids[i]), int(priority[i]), int(cids[i]))
         return out
 
+    def assign(self, req: np.ndarray, ids: np.ndarray, priority: np.ndarray, cids: np.ndarray,
+               nodes: np.ndarray) -> None:
+        m = req.shape[0]
+        rows = [self._check_request(req[i], "requests", i) for i in range(m)]
+        for i in range(m):
+            self._check_cid(int(cids[i]))
+            if not self.is_live(int(nodes[i])):
+                raise NotFoundError(f"nodes[{i}]: unknown node index {int(nodes[i])}")
+        for i in range(m):
+            if int(ids[i]) in self.task_map:
+                raise ConfigError(f"ids[{i}]: task id {int(ids[i])} is already placed")
+        if len(set(int(x) for x in ids)) != m:
+            raise ConfigError("ids: a task id appears twice in the batch")
+        applied: list[int] = []
+        for i in range(m):
+            node = int(nodes[i])
+            if not self.fits(node, rows[i]) or not self.group_room(int(cids[i]), node):
+                for tid in reversed(applied):
+                    self._unapply(tid)
+                raise ConfigError(f"nodes[{i}]: task {int(ids[i])} does not fit on node {node}")
+            self._apply(node, rows[i], int(ids[i]), int(priority[i]), int(cids[i]))
+            applied.append(int(ids[i]))
+
     def release(self, ids: np.ndarray) -> None:
         lst = [int(x) for x in ids]
         for i, tid in enumerate(lst):
