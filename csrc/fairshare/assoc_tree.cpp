@@ -1,0 +1,200 @@
+#include "fairshare/assoc_tree.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "common/error.hpp"
+
+namespace aios::fairshare {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+std::string at(const char* field, int64_t i) { return std::string(field) + "[" + std::to_string(i) + "]"; }
+
+// Children lists in index order, stored compactly (CSR).
+struct Children {
+  std::vector<int32_t> start, list;
+  Children(const AssocTree& t) : start(t.n + 1, 0), list(t.n > 0 ? t.n - 1 : 0) {
+    for (int i = 0; i < t.n; ++i) {
+      if (t.parent[i] >= 0) ++start[t.parent[i] + 1];
+    }
+    for (int i = 0; i < t.n; ++i) start[i + 1] += start[i];
+    std::vector<int32_t> fill(start.begin(), start.end() - 1);
+    for (int i = 0; i < t.n; ++i) {
+      if (t.parent[i] >= 0) list[fill[t.parent[i]]++] = i;
+    }
+  }
+  const int32_t* begin(int v) const { return list.data() + start[v]; }
+  const int32_t* end(int v) const { return list.data() + start[v + 1]; }
+  int count(int v) const { return start[v + 1] - start[v]; }
+};
+
+// Own usage plus all descendants', summed children-last in reverse breadth-first order.
+std::vector<double> aggregate_usage(const AssocTree& t, const std::vector<int32_t>& order) {
+  std::vector<double> agg(t.usage, t.usage + t.n);
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    if (t.parent[*it] >= 0) agg[t.parent[*it]] += agg[*it];
+  }
+  return agg;
+}
+
+// Each association's shares over the sum of its siblings' (and its own) shares.
+std::vector<double> level_shares(const AssocTree& t, const Children& ch) {
+  std::vector<double> s(t.n, 1.0);
+  for (int v = 0; v < t.n; ++v) {
+    int64_t sum = 0;
+    for (const int32_t* c = ch.begin(v); c != ch.end(v); ++c) sum += t.shares[*c];
+    for (const int32_t* c = ch.begin(v); c != ch.end(v); ++c) {
+      s[*c] = sum > 0 ? static_cast<double>(t.shares[*c]) / static_cast<double>(sum) : 0.0;
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+std::vector<int32_t> validate_tree(const AssocTree& t) {
+  if (t.n <= 0) throw ConfigError("parent: the tree needs at least a root association");
+  int root = -1;
+  for (int i = 0; i < t.n; ++i) {
+    const int32_t p = t.parent[i];
+    if (p == -1) {
+      if (root >= 0) throw ConfigError(at("parent", i) + ": a second root (parent -1); the first is association " + std::to_string(root));
+      root = i;
+    } else if (p < 0 || p >= t.n) {
+      throw ConfigError(at("parent", i) + ": orphaned association, parent " + std::to_string(p) + " is not in [0, " + std::to_string(t.n) + ")");
+    } else if (t.is_user[p]) {
+      throw ConfigError(at("parent", i) + ": parent " + std::to_string(p) + " is a user; users must be leaves");
+    }
+    if (t.shares[i] < 0 || t.shares[i] > 4294967295LL) {
+      throw ConfigError(at("shares", i) + ": must be in [0, 2^32-1], got " + std::to_string(t.shares[i]));
+    }
+    if (!std::isfinite(t.usage[i]) || t.usage[i] < 0.0) {
+      throw ConfigError(at("usage", i) + ": must be finite and >= 0, got " + std::to_string(t.usage[i]));
+    }
+  }
+  if (root < 0) throw ConfigError("parent: no root association (parent -1); the tree is cyclic");
+  if (t.is_user[root]) throw ConfigError(at("is_user", root) + ": the root must be an account");
+  Children ch(t);
+  std::vector<int32_t> order;
+  order.reserve(t.n);
+  order.push_back(root);
+  for (size_t k = 0; k < order.size(); ++k) {
+    for (const int32_t* c = ch.begin(order[k]); c != ch.end(order[k]); ++c) order.push_back(*c);
+  }
+  if (static_cast<int>(order.size()) != t.n) {
+    std::vector<char> seen(t.n, 0);
+    for (int32_t v : order) seen[v] = 1;
+    int bad = 0;
+    while (seen[bad]) ++bad;
+    throw ConfigError(at("parent", bad) + ": association is on a cycle or cut off from the root (parent " +
+                      std::to_string(t.parent[bad]) + ")");
+  }
+  return order;
+}
+
+void classic_fair_share(const AssocTree& t, double dampening, const FairShareColumns& out) {
+  if (!std::isfinite(dampening) || dampening < 1.0) {
+    throw ConfigError("dampening: FairShareDampeningFactor must be finite and >= 1, got " + std::to_string(dampening));
+  }
+  const std::vector<int32_t> order = validate_tree(t);
+  const Children ch(t);
+  const std::vector<double> agg = aggregate_usage(t, order);
+  const std::vector<double> level = level_shares(t, ch);
+  const int root = order[0];
+  const double total = agg[root];
+  for (int32_t v : order) {
+    const int32_t p = t.parent[v];
+    out.raw_usage[v] = agg[v];
+    out.norm_usage[v] = total > 0.0 ? agg[v] / total : 0.0;
+    out.level_fs[v] = kNaN;
+    if (p < 0) {
+      out.norm_shares[v] = 1.0;
+      out.effective_usage[v] = out.norm_usage[v];
+      out.fair_share[v] = kNaN;
+      continue;
+    }
+    out.norm_shares[v] = out.norm_shares[p] * level[v];
+    const double ua = out.norm_usage[v];
+    // U_E(child) = U_A + (U_E(parent) - U_A) * S_child / S_siblings; first-level accounts keep U_A.
+    out.effective_usage[v] = (p == root) ? ua : ua + (out.effective_usage[p] - ua) * level[v];
+    const double s = out.norm_shares[v];
+    out.fair_share[v] = s > 0.0 ? std::exp2(-out.effective_usage[v] / s / dampening) : 0.0;
+  }
+}
+
+void fair_tree(const AssocTree& t, const FairShareColumns& out) {
+  const std::vector<int32_t> order = validate_tree(t);
+  const Children ch(t);
+  const std::vector<double> agg = aggregate_usage(t, order);
+  const std::vector<double> level = level_shares(t, ch);
+  const int root = order[0];
+  const double total = agg[root];
+  int64_t users = 0;
+  for (int v = 0; v < t.n; ++v) users += t.is_user[v] ? 1 : 0;
+  for (int32_t v : order) {
+    const int32_t p = t.parent[v];
+    out.raw_usage[v] = agg[v];
+    out.norm_usage[v] = total > 0.0 ? agg[v] / total : 0.0;
+    out.fair_share[v] = kNaN;
+    if (p < 0) {
+      out.norm_shares[v] = 1.0;
+      out.effective_usage[v] = 1.0;
+      out.level_fs[v] = kNaN;
+      continue;
+    }
+    const double s = level[v];
+    const double u = agg[p] > 0.0 ? agg[v] / agg[p] : 0.0;
+    out.norm_shares[v] = s;
+    out.effective_usage[v] = u;
+    out.level_fs[v] = s == 0.0 ? 0.0 : (u == 0.0 ? kInf : s / u);
+  }
+  // Depth-first ranking. Siblings go by level FS, highest first; equal level FS puts users before
+  // accounts, then lower index first. A user ties with the previous sibling when their level FS
+  // are equal; the first child of a tied account starts tied (Slurm carries the tie down).
+  const double* lf = out.level_fs;
+  auto sorted_children = [&](int v) {
+    std::vector<int32_t> c(ch.begin(v), ch.end(v));
+    std::sort(c.begin(), c.end(), [&](int32_t a, int32_t b) {
+      if (lf[a] != lf[b]) return lf[a] > lf[b];
+      if (t.is_user[a] != t.is_user[b]) return t.is_user[a] > t.is_user[b];
+      return a < b;
+    });
+    return c;
+  };
+  struct Frame {
+    std::vector<int32_t> siblings;
+    size_t next = 0;
+    double prev = 0.0;
+    bool tied_in = false;
+  };
+  int64_t rank = users, remaining = users;
+  std::vector<Frame> stack;
+  stack.push_back({sorted_children(root), 0, 0.0, false});
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    if (f.next == f.siblings.size()) {
+      stack.pop_back();
+      continue;
+    }
+    const int32_t a = f.siblings[f.next];
+    const bool tied = f.next == 0 ? f.tied_in : lf[a] == f.prev;
+    f.prev = lf[a];
+    ++f.next;
+    if (t.is_user[a]) {
+      if (!tied) rank = remaining;
+      out.fair_share[a] = static_cast<double>(rank) / static_cast<double>(users);
+      --remaining;
+    } else {
+      Frame child{sorted_children(a), 0, 0.0, tied};
+      stack.push_back(std::move(child));  // f is not used after this point
+    }
+  }
+}
+
+}  // namespace aios::fairshare
