@@ -32,6 +32,18 @@ std::vector<double> task_units(const DrfProblem& p) {
   return unit;
 }
 
+// Weighted dominant share of k tasks, max_r (k d_ir) / (w_ir C_r): the numerator is exact, so
+// shares that are equal as rationals (with integral weights) compare equal.
+double held_share(const DrfProblem& p, int i, int64_t k) {
+  double s = 0.0;
+  for (int r = 0; r < p.resources; ++r) {
+    const int64_t c = static_cast<int64_t>(i) * p.resources + r;
+    const double x = static_cast<double>(k * p.demands[c]) / (p.weights[c] * static_cast<double>(p.capacity[r]));
+    if (x > s) s = x;
+  }
+  return s;
+}
+
 }  // namespace
 
 void validate(const DrfProblem& p) {
@@ -61,7 +73,6 @@ void validate(const DrfProblem& p) {
 void drf_tasks(const DrfProblem& p, int64_t* out) {
   validate(p);
   const int R = p.resources;
-  const std::vector<double> unit = task_units(p);
   std::vector<int64_t> left(p.capacity, p.capacity + R);
   using Key = std::pair<double, int>;  // (weighted dominant share, user): lowest first
   std::vector<Key> init;
@@ -80,7 +91,7 @@ void drf_tasks(const DrfProblem& p, int64_t* out) {
     if (!fits) continue;  // blocked for good: free capacity only shrinks
     for (int r = 0; r < R; ++r) left[r] -= d[r];
     const int64_t k = ++out[i];
-    if (p.limits[i] < 0 || k < p.limits[i]) heap.push({static_cast<double>(k) * unit[i], i});
+    if (p.limits[i] < 0 || k < p.limits[i]) heap.push({held_share(p, i, k), i});
   }
 }
 

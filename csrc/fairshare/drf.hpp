@@ -1,8 +1,8 @@
 // Dominant Resource Fairness (Ghodsi et al., NSDI'11) over whole tasks and its continuous
 // (fractional) relaxation, with per-user, per-resource weights and per-user task limits.
 //
-// Weighted dominant share of user i holding k tasks: s_i = k * u_i, where the per-task unit is
-// u_i = max_r d_ir / (w_ir * C_r). Discrete DRF is progressive filling: repeatedly give one task to
+// Weighted dominant share of user i holding k tasks: s_i = max_r (k d_ir) / (w_ir C_r), computed
+// with the exact integer numerator so that shares equal as rationals tie. Discrete DRF is progressive filling: repeatedly give one task to
 // the user with the lowest s_i; ties go to the lower user index. The filling is work-conserving: a
 // user whose next task no longer fits (or who reached its limit) drops out and the others go on,
 // so on return no remaining user's next task fits.

@@ -125,10 +125,10 @@ void hdrf_tasks(const HdrfProblem& p, int64_t* out) {
       for (int r = 0; r < R; ++r) {
         int64_t& a = alloc[static_cast<size_t>(u) * R + r];
         a += d[r];
-        const double s = static_cast<double>(a) / static_cast<double>(p.capacity[r]);
+        const double s = static_cast<double>(a) / (p.weights[u] * static_cast<double>(p.capacity[r]));
         if (s > share) share = s;
       }
-      const double nk = share / p.weights[u];
+      const double nk = share;
       if (p.parent[u] >= 0 && active[p.parent[u]].erase({key[u], u})) active[p.parent[u]].insert({nk, u});
       key[u] = nk;
     }
