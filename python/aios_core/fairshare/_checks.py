@@ -36,7 +36,7 @@ def as_int64(x: Any, name: str, ndim: int | None = None, shape: tuple[int | None
     elif a.dtype == np.uint64 and a.size and int(a.max()) >= 2**63:
         raise ConfigError(f"{name}: value {int(a.max())} overflows int64")
     _shape(a, name, ndim, shape)
-    return np.ascontiguousarray(a, dtype=np.int64)
+    return np.require(np.asarray(a, dtype=np.int64), requirements="C")
 
 
 def as_float64(x: Any, name: str, ndim: int | None = None, shape: tuple[int | None, ...] | None = None) -> npt.NDArray[np.float64]:
@@ -44,7 +44,7 @@ def as_float64(x: Any, name: str, ndim: int | None = None, shape: tuple[int | No
     if a.dtype == np.bool_ or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
         raise ConfigError(f"{name}: expected numbers, got dtype {a.dtype}")
     _shape(a, name, ndim, shape)
-    out = np.ascontiguousarray(a, dtype=np.float64)
+    out = np.require(np.asarray(a, dtype=np.float64), requirements="C")
     if not np.all(np.isfinite(out)):
         raise ConfigError(f"{name}: must be finite, got {out[~np.isfinite(out)].flat[0]}")
     return out
