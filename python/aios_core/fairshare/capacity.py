@@ -174,6 +174,9 @@ def capacity_arrays(
     for q in cluster_queues:  # implicit cohorts, as Kueue creates them
         if q.cohort is not None and q.cohort not in cohort_names:
             cohort_names.append(q.cohort)
+    clash = set(cohort_names) & {q.name for q in cluster_queues}
+    if clash:
+        raise ConfigError(f"cohorts: names {sorted(clash)} are also cluster queue names")
     declared = {c.name: c for c in cohorts}
     Q, C, F, R = len(cluster_queues), len(cohort_names), len(fl), len(res)
     c_ix = {c: Q + i for i, c in enumerate(cohort_names)}
