@@ -58,7 +58,42 @@ std::vector<double> level_shares(const AssocTree& t, const Children& ch) {
 
 }  // namespace
 
+namespace {
+std::vector<int32_t> checked_order(const AssocTree& t, const Children& ch);
+}  // namespace
+
 std::vector<int32_t> validate_tree(const AssocTree& t) {
+  check_fields(t);
+  return checked_order(t, Children(t));
+}
+
+namespace {
+
+std::vector<int32_t> checked_order(const AssocTree& t, const Children& ch) {
+  int root = -1;
+  for (int i = 0; i < t.n && root < 0; ++i) {
+    if (t.parent[i] == -1) root = i;
+  }
+  std::vector<int32_t> order;
+  order.reserve(t.n);
+  order.push_back(root);
+  for (size_t k = 0; k < order.size(); ++k) {
+    for (const int32_t* c = ch.begin(order[k]); c != ch.end(order[k]); ++c) order.push_back(*c);
+  }
+  if (static_cast<int>(order.size()) != t.n) {
+    std::vector<char> seen(t.n, 0);
+    for (int32_t v : order) seen[v] = 1;
+    int bad = 0;
+    while (seen[bad]) ++bad;
+    throw ConfigError(at("parent", bad) + ": association is on a cycle or cut off from the root (parent " +
+                      std::to_string(t.parent[bad]) + ")");
+  }
+  return order;
+}
+
+}  // namespace
+
+void check_fields(const AssocTree& t) {
   if (t.n <= 0) throw ConfigError("parent: the tree needs at least a root association");
   int root = -1;
   for (int i = 0; i < t.n; ++i) {
@@ -80,30 +115,15 @@ std::vector<int32_t> validate_tree(const AssocTree& t) {
   }
   if (root < 0) throw ConfigError("parent: no root association (parent -1); the tree is cyclic");
   if (t.is_user[root]) throw ConfigError(at("is_user", root) + ": the root must be an account");
-  Children ch(t);
-  std::vector<int32_t> order;
-  order.reserve(t.n);
-  order.push_back(root);
-  for (size_t k = 0; k < order.size(); ++k) {
-    for (const int32_t* c = ch.begin(order[k]); c != ch.end(order[k]); ++c) order.push_back(*c);
-  }
-  if (static_cast<int>(order.size()) != t.n) {
-    std::vector<char> seen(t.n, 0);
-    for (int32_t v : order) seen[v] = 1;
-    int bad = 0;
-    while (seen[bad]) ++bad;
-    throw ConfigError(at("parent", bad) + ": association is on a cycle or cut off from the root (parent " +
-                      std::to_string(t.parent[bad]) + ")");
-  }
-  return order;
 }
 
 void classic_fair_share(const AssocTree& t, double dampening, const FairShareColumns& out) {
   if (!std::isfinite(dampening) || dampening < 1.0) {
     throw ConfigError("dampening: FairShareDampeningFactor must be finite and >= 1, got " + std::to_string(dampening));
   }
-  const std::vector<int32_t> order = validate_tree(t);
+  check_fields(t);
   const Children ch(t);
+  const std::vector<int32_t> order = checked_order(t, ch);
   const std::vector<double> agg = aggregate_usage(t, order);
   const std::vector<double> level = level_shares(t, ch);
   const int root = order[0];
@@ -129,8 +149,9 @@ void classic_fair_share(const AssocTree& t, double dampening, const FairShareCol
 }
 
 void fair_tree(const AssocTree& t, const FairShareColumns& out) {
-  const std::vector<int32_t> order = validate_tree(t);
+  check_fields(t);
   const Children ch(t);
+  const std::vector<int32_t> order = checked_order(t, ch);
   const std::vector<double> agg = aggregate_usage(t, order);
   const std::vector<double> level = level_shares(t, ch);
   const int root = order[0];
@@ -158,41 +179,46 @@ void fair_tree(const AssocTree& t, const FairShareColumns& out) {
   // accounts, then lower index first. A user ties with the previous sibling when their level FS
   // are equal; the first child of a tied account starts tied (Slurm carries the tie down).
   const double* lf = out.level_fs;
-  auto sorted_children = [&](int v) {
-    std::vector<int32_t> c(ch.begin(v), ch.end(v));
-    std::sort(c.begin(), c.end(), [&](int32_t a, int32_t b) {
-      if (lf[a] != lf[b]) return lf[a] > lf[b];
-      if (t.is_user[a] != t.is_user[b]) return t.is_user[a] > t.is_user[b];
-      return a < b;
-    });
-    return c;
+  struct Key {
+    double lf;
+    int32_t account;  // 0 user, 1 account: users first on equal level FS
+    int32_t id;
+    bool operator<(const Key& o) const {
+      if (lf != o.lf) return lf > o.lf;
+      if (account != o.account) return account < o.account;
+      return id < o.id;
+    }
   };
+  std::vector<Key> sorted(ch.list.size());
+  for (int v = 0; v < t.n; ++v) {
+    Key* k = sorted.data() + ch.start[v];
+    for (const int32_t* c = ch.begin(v); c != ch.end(v); ++c, ++k) *k = {lf[*c], t.is_user[*c] ? 0 : 1, *c};
+    std::sort(sorted.data() + ch.start[v], k);
+  }
   struct Frame {
-    std::vector<int32_t> siblings;
-    size_t next = 0;
-    double prev = 0.0;
-    bool tied_in = false;
+    int32_t pos, end;
+    double prev;
+    bool tied_in;
   };
   int64_t rank = users, remaining = users;
   std::vector<Frame> stack;
-  stack.push_back({sorted_children(root), 0, 0.0, false});
+  stack.push_back({ch.start[root], ch.start[root + 1], 0.0, false});
   while (!stack.empty()) {
     Frame& f = stack.back();
-    if (f.next == f.siblings.size()) {
+    if (f.pos == f.end) {
       stack.pop_back();
       continue;
     }
-    const int32_t a = f.siblings[f.next];
-    const bool tied = f.next == 0 ? f.tied_in : lf[a] == f.prev;
-    f.prev = lf[a];
-    ++f.next;
-    if (t.is_user[a]) {
+    const bool first = f.pos == ch.start[t.parent[sorted[f.pos].id]];
+    const Key& k = sorted[f.pos++];
+    const bool tied = first ? f.tied_in : k.lf == f.prev;
+    f.prev = k.lf;
+    if (!k.account) {
       if (!tied) rank = remaining;
-      out.fair_share[a] = static_cast<double>(rank) / static_cast<double>(users);
+      out.fair_share[k.id] = static_cast<double>(rank) / static_cast<double>(users);
       --remaining;
     } else {
-      Frame child{sorted_children(a), 0, 0.0, tied};
-      stack.push_back(std::move(child));  // f is not used after this point
+      stack.push_back({ch.start[k.id], ch.start[k.id + 1], 0.0, tied});  // f is not used after this
     }
   }
 }

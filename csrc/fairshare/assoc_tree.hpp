@@ -35,6 +35,8 @@ struct FairShareColumns {
 // Checks the tree: one root, parents in range, no cycle or orphan, users are leaves, shares in
 // range, usage finite and >= 0. Returns the breadth-first order (children in index order).
 std::vector<int32_t> validate_tree(const AssocTree& t);
+// The field checks of validate_tree without the reachability walk.
+void check_fields(const AssocTree& t);
 
 void classic_fair_share(const AssocTree& t, double dampening, const FairShareColumns& out);
 void fair_tree(const AssocTree& t, const FairShareColumns& out);

@@ -1,9 +1,7 @@
 #include "fairshare/drf.hpp"
 
 #include <cmath>
-#include <functional>
 #include <limits>
-#include <queue>
 #include <string>
 #include <utility>
 #include <vector>
@@ -70,28 +68,78 @@ void validate(const DrfProblem& p) {
   }
 }
 
+namespace {
+
+// Binary min-heap on (share, user) with an in-place "replace the top" so that giving the lowest
+// user a task costs one sift-down instead of a pop and a push.
+class ShareHeap {
+ public:
+  struct Item {
+    double share;
+    int32_t user;
+    bool operator<(const Item& o) const { return share < o.share || (share == o.share && user < o.user); }
+  };
+  explicit ShareHeap(std::vector<Item> items) : h_(std::move(items)) {
+    for (size_t i = h_.size() / 2; i-- > 0;) sift_down(i);
+  }
+  bool empty() const { return h_.empty(); }
+  const Item& top() const { return h_[0]; }
+  void replace_top(Item x) {
+    h_[0] = x;
+    sift_down(0);
+  }
+  void pop() {
+    h_[0] = h_.back();
+    h_.pop_back();
+    if (!h_.empty()) sift_down(0);
+  }
+
+ private:
+  void sift_down(size_t i) {
+    const size_t n = h_.size();
+    const Item x = h_[i];
+    while (true) {
+      size_t c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && h_[c + 1] < h_[c]) ++c;
+      if (!(h_[c] < x)) break;
+      h_[i] = h_[c];
+      i = c;
+    }
+    h_[i] = x;
+  }
+  std::vector<Item> h_;
+};
+
+}  // namespace
+
 void drf_tasks(const DrfProblem& p, int64_t* out) {
   validate(p);
   const int R = p.resources;
   std::vector<int64_t> left(p.capacity, p.capacity + R);
-  using Key = std::pair<double, int>;  // (weighted dominant share, user): lowest first
-  std::vector<Key> init;
+  std::vector<ShareHeap::Item> init;
   init.reserve(p.users);
   for (int i = 0; i < p.users; ++i) {
     out[i] = 0;
     if (p.limits[i] != 0) init.push_back({0.0, i});
   }
-  std::priority_queue<Key, std::vector<Key>, std::greater<Key>> heap(std::greater<Key>(), std::move(init));
+  ShareHeap heap(std::move(init));
   while (!heap.empty()) {
-    const int i = heap.top().second;
-    heap.pop();
+    const int i = heap.top().user;
     const int64_t* d = p.demands + static_cast<int64_t>(i) * R;
     bool fits = true;
     for (int r = 0; r < R && fits; ++r) fits = d[r] <= left[r];
-    if (!fits) continue;  // blocked for good: free capacity only shrinks
+    if (!fits) {  // blocked for good: free capacity only shrinks
+      heap.pop();
+      continue;
+    }
     for (int r = 0; r < R; ++r) left[r] -= d[r];
     const int64_t k = ++out[i];
-    if (p.limits[i] < 0 || k < p.limits[i]) heap.push({held_share(p, i, k), i});
+    if (p.limits[i] < 0 || k < p.limits[i]) {
+      heap.replace_top({held_share(p, i, k), i});
+    } else {
+      heap.pop();
+    }
   }
 }
 
