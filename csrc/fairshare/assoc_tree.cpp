@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -35,17 +36,16 @@ struct Children {
 };
 
 // Own usage plus all descendants', summed children-last in reverse breadth-first order.
-std::vector<double> aggregate_usage(const AssocTree& t, const std::vector<int32_t>& order) {
-  std::vector<double> agg(t.usage, t.usage + t.n);
+void aggregate_usage(const AssocTree& t, const std::vector<int32_t>& order, double* agg) {
+  std::copy(t.usage, t.usage + t.n, agg);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     if (t.parent[*it] >= 0) agg[t.parent[*it]] += agg[*it];
   }
-  return agg;
 }
 
-// Each association's shares over the sum of its siblings' (and its own) shares.
-std::vector<double> level_shares(const AssocTree& t, const Children& ch) {
-  std::vector<double> s(t.n, 1.0);
+// Each association's shares over the sum of its siblings' (and its own) shares (root: 1).
+void level_shares(const AssocTree& t, const Children& ch, int root, double* s) {
+  s[root] = 1.0;
   for (int v = 0; v < t.n; ++v) {
     int64_t sum = 0;
     for (const int32_t* c = ch.begin(v); c != ch.end(v); ++c) sum += t.shares[*c];
@@ -53,7 +53,6 @@ std::vector<double> level_shares(const AssocTree& t, const Children& ch) {
       s[*c] = sum > 0 ? static_cast<double>(t.shares[*c]) / static_cast<double>(sum) : 0.0;
     }
   }
-  return s;
 }
 
 }  // namespace
@@ -124,13 +123,14 @@ void classic_fair_share(const AssocTree& t, double dampening, const FairShareCol
   check_fields(t);
   const Children ch(t);
   const std::vector<int32_t> order = checked_order(t, ch);
-  const std::vector<double> agg = aggregate_usage(t, order);
-  const std::vector<double> level = level_shares(t, ch);
   const int root = order[0];
+  double* agg = out.raw_usage;
+  aggregate_usage(t, order, agg);
+  std::vector<double> level(t.n);
+  level_shares(t, ch, root, level.data());
   const double total = agg[root];
   for (int32_t v : order) {
     const int32_t p = t.parent[v];
-    out.raw_usage[v] = agg[v];
     out.norm_usage[v] = total > 0.0 ? agg[v] / total : 0.0;
     out.level_fs[v] = kNaN;
     if (p < 0) {
@@ -152,26 +152,24 @@ void fair_tree(const AssocTree& t, const FairShareColumns& out) {
   check_fields(t);
   const Children ch(t);
   const std::vector<int32_t> order = checked_order(t, ch);
-  const std::vector<double> agg = aggregate_usage(t, order);
-  const std::vector<double> level = level_shares(t, ch);
   const int root = order[0];
+  double* agg = out.raw_usage;
+  aggregate_usage(t, order, agg);
+  level_shares(t, ch, root, out.norm_shares);  // Fair Tree's NormShares are the level shares
   const double total = agg[root];
   int64_t users = 0;
   for (int v = 0; v < t.n; ++v) users += t.is_user[v] ? 1 : 0;
-  for (int32_t v : order) {
+  for (int v = 0; v < t.n; ++v) {
     const int32_t p = t.parent[v];
-    out.raw_usage[v] = agg[v];
     out.norm_usage[v] = total > 0.0 ? agg[v] / total : 0.0;
     out.fair_share[v] = kNaN;
     if (p < 0) {
-      out.norm_shares[v] = 1.0;
       out.effective_usage[v] = 1.0;
       out.level_fs[v] = kNaN;
       continue;
     }
-    const double s = level[v];
+    const double s = out.norm_shares[v];
     const double u = agg[p] > 0.0 ? agg[v] / agg[p] : 0.0;
-    out.norm_shares[v] = s;
     out.effective_usage[v] = u;
     out.level_fs[v] = s == 0.0 ? 0.0 : (u == 0.0 ? kInf : s / u);
   }
@@ -179,20 +177,22 @@ void fair_tree(const AssocTree& t, const FairShareColumns& out) {
   // accounts, then lower index first. A user ties with the previous sibling when their level FS
   // are equal; the first child of a tied account starts tied (Slurm carries the tie down).
   const double* lf = out.level_fs;
+  // Sort keys packed into two integers: the bits of a non-negative double order like its value,
+  // so ~bits sorts level FS descending; then users (0) before accounts (1), then index.
   struct Key {
-    double lf;
-    int32_t account;  // 0 user, 1 account: users first on equal level FS
-    int32_t id;
-    bool operator<(const Key& o) const {
-      if (lf != o.lf) return lf > o.lf;
-      if (account != o.account) return account < o.account;
-      return id < o.id;
-    }
+    uint64_t hi, lo;
+    bool operator<(const Key& o) const { return hi < o.hi || (hi == o.hi && lo < o.lo); }
+    int32_t id() const { return static_cast<int32_t>(lo & 0x7fffffffu); }
+    bool account() const { return (lo >> 31) != 0; }
   };
   std::vector<Key> sorted(ch.list.size());
   for (int v = 0; v < t.n; ++v) {
     Key* k = sorted.data() + ch.start[v];
-    for (const int32_t* c = ch.begin(v); c != ch.end(v); ++c, ++k) *k = {lf[*c], t.is_user[*c] ? 0 : 1, *c};
+    for (const int32_t* c = ch.begin(v); c != ch.end(v); ++c, ++k) {
+      uint64_t bits;
+      std::memcpy(&bits, &lf[*c], sizeof bits);
+      *k = {~bits, (static_cast<uint64_t>(t.is_user[*c] ? 0 : 1) << 31) | static_cast<uint64_t>(*c)};
+    }
     std::sort(sorted.data() + ch.start[v], k);
   }
   struct Frame {
@@ -209,16 +209,18 @@ void fair_tree(const AssocTree& t, const FairShareColumns& out) {
       stack.pop_back();
       continue;
     }
-    const bool first = f.pos == ch.start[t.parent[sorted[f.pos].id]];
-    const Key& k = sorted[f.pos++];
-    const bool tied = first ? f.tied_in : k.lf == f.prev;
-    f.prev = k.lf;
-    if (!k.account) {
+    const int32_t id = sorted[f.pos].id();
+    const bool account = sorted[f.pos].account();
+    const bool first = f.pos == ch.start[t.parent[id]];
+    ++f.pos;
+    const bool tied = first ? f.tied_in : lf[id] == f.prev;
+    f.prev = lf[id];
+    if (!account) {
       if (!tied) rank = remaining;
-      out.fair_share[k.id] = static_cast<double>(rank) / static_cast<double>(users);
+      out.fair_share[id] = static_cast<double>(rank) / static_cast<double>(users);
       --remaining;
     } else {
-      stack.push_back({ch.start[k.id], ch.start[k.id + 1], 0.0, tied});  // f is not used after this
+      stack.push_back({ch.start[id], ch.start[id + 1], 0.0, tied});  // f is not used after this
     }
   }
 }

@@ -111,6 +111,13 @@ CapacityModel::CapacityModel(CapacitySpec spec) : s_(std::move(spec)) {
       }
     }
   }
+  // What the parent could lend, summed over flavors per resource (the DRS denominator).
+  lendable_.assign(static_cast<size_t>(N_) * R_, 0);
+  for (int v = 0; v < N_; ++v) {
+    if (s_.parent[v] < 0) continue;
+    for (int f = 0; f < F_; ++f)
+      for (int r = 0; r < R_; ++r) lendable_[static_cast<size_t>(v) * R_ + r] += potential_[idx(s_.parent[v], f, r)];
+  }
 }
 
 void CapacityModel::check_queue(int queue) const {
@@ -164,24 +171,20 @@ bool CapacityModel::borrowing_in(int queue, int f, const int64_t* req) const {
 double CapacityModel::drs(int node, int fq, const int64_t* req) const {
   const int32_t p = s_.parent[node];
   if (p < 0) return 0.0;
-  std::vector<int64_t> borrowed(R_, 0), lendable(R_, 0);
+  int64_t ratio = 0;
   bool any = false;
-  for (int f = 0; f < F_; ++f) {
-    for (int r = 0; r < R_; ++r) {
+  for (int r = 0; r < R_; ++r) {
+    int64_t borrowed = 0;
+    for (int f = 0; f < F_; ++f) {
       const size_t k = idx(node, f, r);
       const int64_t b = usage_[k] + (f == fq && req ? req[r] : 0) - subtree_[k];
-      if (b > 0) {
-        borrowed[r] += b;
-        any = true;
-      }
-      lendable[r] += potential_[idx(p, f, r)];
+      if (b > 0) borrowed += b;
     }
+    any = any || borrowed > 0;
+    const int64_t lendable = lendable_[static_cast<size_t>(node) * R_ + r];
+    if (lendable > 0) ratio = std::max<int64_t>(ratio, static_cast<int64_t>(static_cast<wide>(borrowed) * 1000 / lendable));
   }
   if (!any) return 0.0;
-  int64_t ratio = 0;
-  for (int r = 0; r < R_; ++r) {
-    if (lendable[r] > 0) ratio = std::max<int64_t>(ratio, static_cast<int64_t>(static_cast<wide>(borrowed[r]) * 1000 / lendable[r]));
-  }
   if (s_.weight_milli[node] == 0) return std::numeric_limits<double>::infinity();
   return static_cast<double>(ratio) / (static_cast<double>(s_.weight_milli[node]) / 1000.0);
 }

@@ -109,7 +109,7 @@ class CapacityModel {
   CapacitySpec s_;
   int R_, F_, Q_, N_;
   std::vector<int32_t> root_;
-  std::vector<int64_t> subtree_, local_, potential_, usage_;
+  std::vector<int64_t> subtree_, local_, potential_, usage_, lendable_;
   std::vector<Workload> work_;
   int64_t next_seq_ = 0;
 };
