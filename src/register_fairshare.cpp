@@ -275,8 +275,8 @@ void register_fairshare(py::module_& m) {
       .def("workload",
            [](const fs::CapacityModel& c, int64_t id) {
              const fs::Workload& w = c.workload(id);
-             py::array_t<int64_t> req(static_cast<py::ssize_t>(w.requests.size()));
-             std::copy(w.requests.begin(), w.requests.end(), req.mutable_data());
+             py::array_t<int64_t> req(c.resources());
+             std::copy(c.requests_of(id), c.requests_of(id) + c.resources(), req.mutable_data());
              return py::make_tuple(w.queue, w.flavor, w.priority, w.seq, w.admitted, req);
            })
       .def_property_readonly("workload_count", &fs::CapacityModel::workload_count);

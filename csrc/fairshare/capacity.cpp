@@ -226,7 +226,7 @@ int64_t CapacityModel::commit(int queue, int f, const int64_t* req, int64_t prio
   w.priority = priority;
   w.seq = next_seq_++;
   w.admitted = true;
-  w.requests.assign(req, req + R_);
+  req_.insert(req_.end(), req, req + R_);
   charge(queue, f, req, +1);
   work_.push_back(std::move(w));
   return static_cast<int64_t>(work_.size()) - 1;
@@ -246,7 +246,7 @@ const Workload& CapacityModel::workload(int64_t id) const {
 void CapacityModel::evict(int64_t id) {
   const Workload& w = workload(id);
   if (!w.admitted) throw NotFoundError("workload: id " + std::to_string(id) + " is not admitted");
-  charge(w.queue, w.flavor, w.requests.data(), -1);
+  charge(w.queue, w.flavor, requests_of(&w - work_.data()), -1);
   work_[id].admitted = false;
 }
 
@@ -331,7 +331,7 @@ bool CapacityModel::plan_for_flavor(int queue, int f, const int64_t* req, int64_
     const Workload& w = work_[id];
     if (!w.admitted || w.flavor != f) continue;
     bool overlaps = false;
-    for (int r = 0; r < R_ && !overlaps; ++r) overlaps = req[r] > 0 && w.requests[r] > 0;
+    for (int r = 0; r < R_ && !overlaps; ++r) overlaps = req[r] > 0 && requests_of(id)[r] > 0;
     if (!overlaps) continue;
     if (w.queue == queue) {
       if (within == static_cast<int8_t>(WithinQueue::LowerPriority) && w.priority < priority) cand.push_back(id);
@@ -351,7 +351,7 @@ bool CapacityModel::plan_for_flavor(int queue, int f, const int64_t* req, int64_
   auto take = [&](size_t c) {
     taken[c] = 1;
     const Workload& w = work_[cand[c]];
-    charge(w.queue, w.flavor, w.requests.data(), -1);
+    charge(w.queue, w.flavor, requests_of(&w - work_.data()), -1);
     targets.push_back(cand[c]);
   };
   if (!s_.fair_sharing) {
@@ -394,9 +394,9 @@ bool CapacityModel::plan_for_flavor(int queue, int f, const int64_t* req, int64_
           } else if (strategy == static_cast<int8_t>(Strategy::LessThanInitialShare)) {
             if (mine < best_share) take(c);
           } else {
-            charge(w.queue, w.flavor, w.requests.data(), -1);
+            charge(w.queue, w.flavor, requests_of(&w - work_.data()), -1);
             const bool ok = mine <= drs(best, -1, nullptr);
-            charge(w.queue, w.flavor, w.requests.data(), +1);
+            charge(w.queue, w.flavor, requests_of(&w - work_.data()), +1);
             if (ok) take(c);
           }
           took = taken[c] != 0;
@@ -412,9 +412,9 @@ bool CapacityModel::plan_for_flavor(int queue, int f, const int64_t* req, int64_
     std::vector<int64_t> kept;
     for (auto it = targets.rbegin(); it != targets.rend(); ++it) {
       const Workload& w = work_[*it];
-      charge(w.queue, w.flavor, w.requests.data(), +1);
+      charge(w.queue, w.flavor, requests_of(&w - work_.data()), +1);
       if (fits(queue, f, req)) continue;
-      charge(w.queue, w.flavor, w.requests.data(), -1);
+      charge(w.queue, w.flavor, requests_of(&w - work_.data()), -1);
       kept.push_back(*it);
     }
     std::reverse(kept.begin(), kept.end());
@@ -422,7 +422,7 @@ bool CapacityModel::plan_for_flavor(int queue, int f, const int64_t* req, int64_
   }
   for (int64_t id : targets) {  // restore: the caller decides whether to apply
     const Workload& w = work_[id];
-    charge(w.queue, w.flavor, w.requests.data(), +1);
+    charge(w.queue, w.flavor, requests_of(&w - work_.data()), +1);
   }
   if (!ok) targets.clear();
   return ok;

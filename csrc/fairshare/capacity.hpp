@@ -23,6 +23,7 @@
 //   admit_batch (n workloads)     O(n log n + K Q + n F R D + K Q log Q) for K cycles (K is at
 //                                 most the largest number of workloads of one queue)
 //   preempt                       O(F (W log W + V W_cq F R D)) worst case, V victims tried
+// A model is not thread-safe: one call at a time.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -56,7 +57,6 @@ struct Workload {
   int64_t priority = 0;
   int64_t seq = 0;  // admission order
   bool admitted = false;
-  std::vector<int64_t> requests;  // [R]
 };
 
 struct PreemptPlan {
@@ -91,6 +91,7 @@ class CapacityModel {
   int64_t available(int node, int f, int r) const;
   int64_t potential_available(int node, int f, int r) const { return potential_[idx(node, f, r)]; }
   const Workload& workload(int64_t id) const;
+  const int64_t* requests_of(int64_t id) const { return req_.data() + static_cast<std::size_t>(id) * R_; }
   int64_t workload_count() const { return static_cast<int64_t>(work_.size()); }
 
  private:
@@ -111,6 +112,7 @@ class CapacityModel {
   std::vector<int32_t> root_;
   std::vector<int64_t> subtree_, local_, potential_, usage_, lendable_;
   std::vector<Workload> work_;
+  std::vector<int64_t> req_;  // [workloads, R]
   int64_t next_seq_ = 0;
 };
 

@@ -5,10 +5,14 @@
 // with the exact integer numerator so that shares equal as rationals tie. Discrete DRF is progressive filling: repeatedly give one task to
 // the user with the lowest s_i; ties go to the lower user index. The filling is work-conserving: a
 // user whose next task no longer fits (or who reached its limit) drops out and the others go on,
-// so on return no remaining user's next task fits.
+// so on return no remaining user's next task fits. Native speed-up, same result: while every task
+// fits, filling hands out tasks in increasing (share, user) order, so a bisection on the share
+// level hands out a whole batch at once before the heap takes over near saturation.
 //
 // Complexity (U users, R resources, T tasks handed out):
-//   drf_tasks       O((T + U) (R + log U)) time, O(U) extra memory
+//   drf_tasks       O((T + U) (R + log U)) time in the worst case; with batches, typically
+//                   O(U R log(T / U) + T_heap (R + log U)) where T_heap is the tasks handed out
+//                   near saturation; O(U + R) extra memory
 //   drf_continuous  O(U^2 R + U R^2) time in the worst case (each saturation event freezes at
 //                   least one user), O(U + R) extra memory
 #pragma once
