@@ -196,31 +196,32 @@ void fair_tree(const AssocTree& t, const FairShareColumns& out) {
     std::sort(sorted.data() + ch.start[v], k);
   }
   struct Frame {
-    int32_t pos, end;
-    double prev;
+    int32_t begin, pos, end;
+    uint64_t prev;  // the previous sibling's key bits: equal bits <=> equal level FS
     bool tied_in;
   };
   int64_t rank = users, remaining = users;
   std::vector<Frame> stack;
-  stack.push_back({ch.start[root], ch.start[root + 1], 0.0, false});
+  stack.push_back({ch.start[root], ch.start[root], ch.start[root + 1], 0, false});
   while (!stack.empty()) {
     Frame& f = stack.back();
     if (f.pos == f.end) {
       stack.pop_back();
       continue;
     }
-    const int32_t id = sorted[f.pos].id();
-    const bool account = sorted[f.pos].account();
-    const bool first = f.pos == ch.start[t.parent[id]];
+    const Key key = sorted[f.pos];
+    const int32_t id = key.id();
+    const bool first = f.pos == f.begin;
     ++f.pos;
-    const bool tied = first ? f.tied_in : lf[id] == f.prev;
-    f.prev = lf[id];
+    const bool tied = first ? f.tied_in : key.hi == f.prev;
+    f.prev = key.hi;
+    const bool account = key.account();
     if (!account) {
       if (!tied) rank = remaining;
       out.fair_share[id] = static_cast<double>(rank) / static_cast<double>(users);
       --remaining;
     } else {
-      stack.push_back({ch.start[id], ch.start[id + 1], 0.0, tied});  // f is not used after this
+      stack.push_back({ch.start[id], ch.start[id], ch.start[id + 1], 0, tied});  // f is not used after this
     }
   }
 }
