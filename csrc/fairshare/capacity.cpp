@@ -209,6 +209,10 @@ void CapacityModel::charge(int queue, int f, const int64_t* req, int64_t sign) {
 int32_t CapacityModel::assign_flavor(int queue, const int64_t* req) const {
   check_queue(queue);
   check_request(req);
+  return pick_flavor(queue, req);
+}
+
+int32_t CapacityModel::pick_flavor(int queue, const int64_t* req) const {
   int32_t borrowing_choice = -1;
   for (int32_t k = s_.flavor_start[queue]; k < s_.flavor_start[queue + 1]; ++k) {
     const int32_t f = s_.flavor_list[k];
@@ -256,15 +260,21 @@ void CapacityModel::admit_batch(int n, const int32_t* queue, const int64_t* req,
     check_queue(queue[i]);
     check_request(req + static_cast<int64_t>(i) * R_);
   }
-  // Each queue's pending list: higher priority first, then earlier position.
-  std::vector<int32_t> order(n);
-  for (int i = 0; i < n; ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
-    return std::make_tuple(queue[a], -priority[a], a) < std::make_tuple(queue[b], -priority[b], b);
-  });
+  // Each queue's pending list: higher priority first, then earlier position (bucket by queue,
+  // then a small sort per queue).
   std::vector<int32_t> start(Q_ + 1, 0);
   for (int i = 0; i < n; ++i) ++start[queue[i] + 1];
   for (int q = 0; q < Q_; ++q) start[q + 1] += start[q];
+  std::vector<int32_t> order(n);
+  {
+    std::vector<int32_t> fill(start.begin(), start.end() - 1);
+    for (int i = 0; i < n; ++i) order[fill[queue[i]]++] = i;
+  }
+  for (int q = 0; q < Q_; ++q) {
+    std::sort(order.begin() + start[q], order.begin() + start[q + 1], [&](int32_t a, int32_t b) {
+      return priority[a] != priority[b] ? priority[a] > priority[b] : a < b;
+    });
+  }
   std::vector<int32_t> head(start.begin(), start.end() - 1);
   std::vector<int32_t> live;
   for (int q = 0; q < Q_; ++q) {
@@ -288,7 +298,7 @@ void CapacityModel::admit_batch(int n, const int32_t* queue, const int64_t* req,
       while (head[q] < start[q + 1]) {
         const int32_t i = order[head[q]];
         const int64_t* rq = req + static_cast<int64_t>(i) * R_;
-        const int32_t f = assign_flavor(q, rq);
+        const int32_t f = pick_flavor(q, rq);  // inputs checked above
         if (f >= 0) {
           const double key = s_.fair_sharing ? drs(q, f, rq) : (borrows_with(q, f, rq) ? 1.0 : 0.0);
           entries.push_back({key, -priority[i], i, q, f});

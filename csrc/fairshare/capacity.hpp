@@ -98,6 +98,7 @@ class CapacityModel {
   std::size_t idx(int node, int f, int r) const { return (static_cast<std::size_t>(node) * F_ + f) * R_ + r; }
   void check_queue(int queue) const;
   void check_request(const int64_t* req) const;
+  int32_t pick_flavor(int queue, const int64_t* req) const;  // assign_flavor without input checks
   bool fits(int queue, int f, const int64_t* req) const;
   bool borrows_with(int queue, int f, const int64_t* req) const;
   bool borrowing_in(int queue, int f, const int64_t* req) const;
