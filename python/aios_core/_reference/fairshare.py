@@ -164,6 +164,10 @@ def hdrf_tasks(capacity: Any, parent: Any, weights: Any, demands: Any, limits: A
     return np.array(out, dtype=np.int64)
 
 
+def _arrays(*cols: list[float]) -> tuple[np.ndarray, ...]:
+    return tuple(np.array(c, dtype=np.float64) for c in cols)
+
+
 # --- Slurm ----------------------------------------------------------------------------------------
 def _tree(parent: list[int]) -> tuple[int, list[list[int]], list[int]]:
     n = len(parent)
@@ -233,8 +237,7 @@ def fair_tree(parent: Any, shares: Any, usage: Any, is_user: Any) -> tuple[np.nd
             remaining -= 1
         else:
             stack.append([ranked(a), 0, 0.0, tied])
-    arr = lambda x: np.array(x, dtype=np.float64)  # noqa: E731
-    return arr(ns), arr(agg), arr(nu), arr(eu), arr(lf), arr(fs)
+    return _arrays(ns, agg, nu, eu, lf, fs)
 
 
 def classic_fair_share(parent: Any, shares: Any, usage: Any, is_user: Any, dampening: float) -> tuple[np.ndarray, ...]:
@@ -253,8 +256,7 @@ def classic_fair_share(parent: Any, shares: Any, usage: Any, is_user: Any, dampe
         ua = nu[v]
         eu[v] = ua if p == root else ua + (eu[p] - ua) * level[v]
         fs[v] = 2.0 ** (-eu[v] / ns[v] / dampening) if ns[v] > 0.0 else 0.0
-    arr = lambda x: np.array(x, dtype=np.float64)  # noqa: E731
-    return arr(ns), arr(agg), arr(nu), arr(eu), arr(lf), arr(fs)
+    return _arrays(ns, agg, nu, eu, lf, fs)
 
 
 # --- Kueue-style capacity model ---------------------------------------------------------------------
@@ -286,9 +288,8 @@ class CapacityModel:
                 u, d = self.parent[u], d + 1
             depth[v], self.root[v] = d, u
         by_depth = sorted(range(self.N), key=lambda v: -depth[v])  # stable, like std::stable_sort
-        z = lambda: [[[0] * self.R for _ in range(self.F)] for _ in range(self.N)]  # noqa: E731
         self.subtree = [[list(row) for row in node] for node in self.nominal]
-        self.local, self.potential, self.usage = z(), z(), z()
+        self.local, self.potential, self.usage = self._zeros(), self._zeros(), self._zeros()
         for v in by_depth:
             for f in range(self.F):
                 for r in range(self.R):
@@ -310,12 +311,15 @@ class CapacityModel:
         self.work: list[dict[str, Any]] = []
         self.seq = 0
 
+    def _zeros(self) -> list[list[list[int]]]:
+        return [[[0] * self.R for _ in range(self.F)] for _ in range(self.N)]
+
     # quota arithmetic
     def available(self, v: int, f: int, r: int) -> int:
         p = self.parent[v]
         st, loc, us = self.subtree[v][f][r], self.local[v][f][r], self.usage[v][f][r]
         if p < 0:
-            return st - us
+            return int(st - us)
         fp = self.available(p, f, r)
         if self.borrow[v][f][r] >= 0:
             fp = min(fp, st - loc - max(0, us - loc) + self.borrow[v][f][r])

@@ -24,6 +24,7 @@ Semantics (Kueue ``cluster_queue``/``cohort``/``preemption`` docs, ``keps/1714-f
 
 from __future__ import annotations
 
+import importlib
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping, Sequence
@@ -31,9 +32,10 @@ from typing import Any, Literal, Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from aios_core import _core
 from aios_core.errors import ConfigError, NotFoundError
 from aios_core.fairshare._checks import as_index, as_int64
+
+_core: Any = importlib.import_module("aios_core._core")  # compiled; typed as Any
 
 __all__ = [
     "Quota",
@@ -362,7 +364,8 @@ class CapacityModel:
 
     def table(self, what: Literal["usage", "subtree_quota", "available", "potential_available"]) -> npt.NDArray[np.int64]:
         """[nodes, flavors, resources] array (nodes: queues then cohorts)."""
-        return self._native.table(what)
+        out: npt.NDArray[np.int64] = self._native.table(what)
+        return out
 
     def workload(self, workload_id: int) -> dict[str, Any]:
         q, f, prio, seq, admitted, req = self._native.workload(int(workload_id))

@@ -1,22 +1,25 @@
 """Dominant Resource Fairness (Ghodsi et al., NSDI'11): discrete, weighted, continuous, hierarchical.
 
 Tie rule (documented, deterministic): progressive filling gives the next task to the user with the
-lowest weighted dominant share ``tasks_i * max_r d_ir / (w_ir * C_r)`` compared as IEEE doubles;
-equal shares go to the lower user index. Filling is work-conserving: a user whose next task no
+lowest weighted dominant share ``max_r (tasks_i * d_ir) / (w_ir * C_r)``, each term one IEEE
+division of exact integers (so shares equal as rationals tie, for integral weights); equal shares
+go to the lower user index. Filling is work-conserving: a user whose next task no
 longer fits (or who reached its limit) drops out and the others continue.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from aios_core import _core
 from aios_core.errors import ConfigError
 from aios_core.fairshare._checks import as_float64, as_index, as_int64
+
+_core: Any = importlib.import_module("aios_core._core")  # compiled; typed as Any
 
 __all__ = ["DrfResult", "drf", "drf_continuous", "hierarchical_drf", "drf_inputs"]
 
@@ -43,7 +46,7 @@ def drf_inputs(
     else:
         w = as_float64(weights, "weights")
         if w.ndim == 1:
-            if w.shape != (users,):
+            if w.shape[0] != users:
                 raise ConfigError(f"weights: expected shape ({users},) or ({users}, {res}), got {w.shape}")
             w = np.ascontiguousarray(np.repeat(w[:, None], res, axis=1))
         elif w.shape != (users, res):
@@ -97,4 +100,5 @@ def hierarchical_drf(capacity: Any, parent: Any, demands: Any, weights: Any = No
     lim = np.full(n, -1, dtype=np.int64) if limits is None else as_int64(limits, "limits", ndim=1, shape=(n,))
     if n and lim.min() < -1:
         raise ConfigError(f"limits: must be >= 0, got {int(lim.min())} for node {int(lim.argmin())}")
-    return _core.hdrf_tasks(cap, par, np.ascontiguousarray(w, dtype=np.float64), dem, lim)
+    tasks: npt.NDArray[np.int64] = _core.hdrf_tasks(cap, par, np.ascontiguousarray(w, dtype=np.float64), dem, lim)
+    return tasks

@@ -11,6 +11,7 @@ is not left idle. Needs scipy (extra ``aios-core[lp]``); solved with HiGHS.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,10 +34,10 @@ class GavelAllocation:
 
 def _linprog() -> Any:
     try:
-        from scipy.optimize import linprog
+        optimize = importlib.import_module("scipy.optimize")
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError("aios_core.fairshare.max_min_fairness needs scipy: pip install 'aios-core[lp]'") from e
-    return linprog
+    return optimize.linprog
 
 
 def equal_share_baseline(workers: npt.NDArray[np.int64], scale: npt.NDArray[np.int64], jobs: int) -> npt.NDArray[np.float64]:

@@ -107,7 +107,8 @@ def multifactor_priority(
             raise ConfigError("tres: factors must be in [0, 1]")
         total = total + t @ np.asarray(weights.tres, dtype=np.float64)
     total = total + np.broadcast_to(as_float64(site, "site"), (n,)) - np.broadcast_to(as_float64(nice, "nice"), (n,))
-    return np.clip(np.floor(total), 1, _MAX_PRIORITY).astype(np.int64)
+    out: npt.NDArray[np.int64] = np.clip(np.floor(total), 1, _MAX_PRIORITY).astype(np.int64)
+    return out
 
 
 def tres_billing(alloc: Any, weights: Any, mode: Literal["sum", "max"] = "sum", node_tres: Any = None) -> npt.NDArray[np.float64]:
@@ -122,14 +123,16 @@ def tres_billing(alloc: Any, weights: Any, mode: Literal["sum", "max"] = "sum", 
         raise ConfigError(f"weights: must be >= 0, got {w.min()}")
     billed = a * w
     if mode == "sum":
-        return billed.sum(axis=1)
+        summed: npt.NDArray[np.float64] = billed.sum(axis=1)
+        return summed
     if mode != "max":
         raise ConfigError(f"mode: expected 'sum' or 'max', got {mode!r}")
     mask = np.ones(a.shape[1], dtype=bool) if node_tres is None else np.asarray(node_tres, dtype=bool)
     if mask.shape != (a.shape[1],):
         raise ConfigError(f"node_tres: expected shape ({a.shape[1]},), got {mask.shape}")
     node_part = billed[:, mask].max(axis=1) if mask.any() else np.zeros(a.shape[0])
-    return node_part + billed[:, ~mask].sum(axis=1)
+    total: npt.NDArray[np.float64] = node_part + billed[:, ~mask].sum(axis=1)
+    return total
 
 
 @dataclass(frozen=True)

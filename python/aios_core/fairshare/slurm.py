@@ -8,6 +8,7 @@ Not modelled: ``Fairshare=parent`` associations and the depth-oblivious variant.
 
 from __future__ import annotations
 
+import importlib
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
@@ -15,9 +16,10 @@ from typing import Any, Literal, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from aios_core import _core
 from aios_core.errors import ConfigError, NotFoundError
 from aios_core.fairshare._checks import as_flags, as_float64, as_index, as_int64
+
+_core: Any = importlib.import_module("aios_core._core")  # compiled; typed as Any
 
 __all__ = [
     "Association",
