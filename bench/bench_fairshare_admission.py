@@ -66,7 +66,7 @@ def test_admission_native(benchmark):
 
 @pytest.mark.benchmark(group="admission")
 def test_admission_reference(benchmark):
-    flavor, ids = benchmark.pedantic(lambda m: m.admit_batch(QIDX, REQ, PRIO), setup=reference_model, rounds=1 if FULL else 3,
+    flavor, ids = benchmark.pedantic(lambda m: m.admit_batch(QIDX, REQ, PRIO), setup=reference_model, rounds=3,
                                      iterations=1)
     (native,), _ = native_model()
     got = native.admit_batch(QIDX, REQ, PRIO)

@@ -42,5 +42,5 @@ def test_drf_native(benchmark):
 @pytest.mark.benchmark(group="drf")
 def test_drf_reference(benchmark):
     cap, dem, w, lim = PROBLEM
-    out = benchmark.pedantic(ref.drf_tasks, args=(cap, dem, w, lim), rounds=1 if FULL else 3, iterations=1)
+    out = benchmark.pedantic(ref.drf_tasks, args=(cap, dem, w, lim), rounds=3, iterations=1)
     assert out.tolist() == _core.drf_tasks(cap, dem, w, lim).tolist()

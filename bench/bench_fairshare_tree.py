@@ -51,7 +51,7 @@ def test_fair_tree_native(benchmark):
 
 @pytest.mark.benchmark(group="fair_tree")
 def test_fair_tree_reference(benchmark):
-    out = benchmark.pedantic(ref.fair_tree, args=ARGS, rounds=1 if FULL else 3, iterations=1)
+    out = benchmark.pedantic(ref.fair_tree, args=ARGS, rounds=3, iterations=1)
     np.testing.assert_array_equal(out[5], _core.fair_tree(*ARGS)[5])
 
 
@@ -63,5 +63,5 @@ def test_classic_native(benchmark):
 
 @pytest.mark.benchmark(group="classic")
 def test_classic_reference(benchmark):
-    out = benchmark.pedantic(ref.classic_fair_share, args=ARGS + (1.0,), rounds=1 if FULL else 3, iterations=1)
+    out = benchmark.pedantic(ref.classic_fair_share, args=ARGS + (1.0,), rounds=3, iterations=1)
     np.testing.assert_allclose(out[5], _core.classic_fair_share(*ARGS, 1.0)[5], rtol=1e-12)
