@@ -85,7 +85,7 @@ CapacityModel::CapacityModel(CapacitySpec spec) : s_(std::move(spec)) {
   subtree_ = s_.nominal;
   local_.assign(cells, 0);
   potential_.assign(cells, 0);
-  usage_.assign(cells, 0);
+
   for (int v : by_depth) {  // children before parents
     for (int f = 0; f < F_; ++f) {
       for (int r = 0; r < R_; ++r) {
@@ -111,6 +111,9 @@ CapacityModel::CapacityModel(CapacitySpec spec) : s_(std::move(spec)) {
       }
     }
   }
+  // Hot-path copy of the quota arithmetic, one cache line per two cells.
+  cell_.resize(cells);
+  for (size_t k = 0; k < cells; ++k) cell_[k] = {subtree_[k], local_[k], 0, s_.borrowing_limit[k]};
   // What the parent could lend, summed over flavors per resource (the DRS denominator).
   lendable_.assign(static_cast<size_t>(N_) * R_, 0);
   for (int v = 0; v < N_; ++v) {
@@ -134,13 +137,13 @@ void CapacityModel::check_request(const int64_t* req) const {
 int64_t CapacityModel::available(int node, int f, int r) const {
   const size_t k = idx(node, f, r);
   const int32_t p = s_.parent[node];
-  if (p < 0) return subtree_[k] - usage_[k];
+  if (p < 0) return cell_[k].subtree - cell_[k].usage;
   int64_t from_parent = available(p, f, r);
-  if (s_.borrowing_limit[k] >= 0) {
-    from_parent = std::min(from_parent, subtree_[k] - local_[k] - std::max<int64_t>(0, usage_[k] - local_[k]) +
-                                            s_.borrowing_limit[k]);
+  if (cell_[k].borrow >= 0) {
+    from_parent = std::min(from_parent, cell_[k].subtree - cell_[k].local - std::max<int64_t>(0, cell_[k].usage - cell_[k].local) +
+                                            cell_[k].borrow);
   }
-  return std::max<int64_t>(0, local_[k] - usage_[k]) + from_parent;
+  return std::max<int64_t>(0, cell_[k].local - cell_[k].usage) + from_parent;
 }
 
 bool CapacityModel::fits(int queue, int f, const int64_t* req) const {
@@ -154,7 +157,7 @@ bool CapacityModel::fits(int queue, int f, const int64_t* req) const {
 bool CapacityModel::borrows_with(int queue, int f, const int64_t* req) const {
   for (int r = 0; r < R_; ++r) {
     const size_t k = idx(queue, f, r);
-    if (req[r] > 0 && usage_[k] + req[r] > subtree_[k]) return true;
+    if (req[r] > 0 && cell_[k].usage + req[r] > cell_[k].subtree) return true;
   }
   return false;
 }
@@ -163,7 +166,7 @@ bool CapacityModel::borrows_with(int queue, int f, const int64_t* req) const {
 bool CapacityModel::borrowing_in(int queue, int f, const int64_t* req) const {
   for (int r = 0; r < R_; ++r) {
     const size_t k = idx(queue, f, r);
-    if (req[r] > 0 && usage_[k] > subtree_[k]) return true;
+    if (req[r] > 0 && cell_[k].usage > cell_[k].subtree) return true;
   }
   return false;
 }
@@ -177,7 +180,7 @@ double CapacityModel::drs(int node, int fq, const int64_t* req) const {
     int64_t borrowed = 0;
     for (int f = 0; f < F_; ++f) {
       const size_t k = idx(node, f, r);
-      const int64_t b = usage_[k] + (f == fq && req ? req[r] : 0) - subtree_[k];
+      const int64_t b = cell_[k].usage + (f == fq && req ? req[r] : 0) - cell_[k].subtree;
       if (b > 0) borrowed += b;
     }
     any = any || borrowed > 0;
@@ -192,9 +195,9 @@ double CapacityModel::drs(int node, int fq, const int64_t* req) const {
 void CapacityModel::add_usage(int node, int f, int r, int64_t delta) {
   for (int v = node; v >= 0 && delta != 0;) {
     const size_t k = idx(v, f, r);
-    const int64_t before = std::max<int64_t>(0, usage_[k] - local_[k]);
-    usage_[k] += delta;
-    const int64_t after = std::max<int64_t>(0, usage_[k] - local_[k]);
+    const int64_t before = std::max<int64_t>(0, cell_[k].usage - cell_[k].local);
+    cell_[k].usage += delta;
+    const int64_t after = std::max<int64_t>(0, cell_[k].usage - cell_[k].local);
     delta = after - before;  // only usage above the local (non-lendable) part reaches the parent
     v = s_.parent[v];
   }

@@ -86,7 +86,7 @@ class CapacityModel {
 
   double share(int node) const { return drs(node, -1, nullptr); }
   double share_with(int queue, int flavor, const int64_t* req) const { return drs(queue, flavor, req); }
-  int64_t usage(int node, int f, int r) const { return usage_[idx(node, f, r)]; }
+  int64_t usage(int node, int f, int r) const { return cell_[idx(node, f, r)].usage; }
   int64_t subtree_quota(int node, int f, int r) const { return subtree_[idx(node, f, r)]; }
   int64_t available(int node, int f, int r) const;
   int64_t potential_available(int node, int f, int r) const { return potential_[idx(node, f, r)]; }
@@ -111,7 +111,11 @@ class CapacityModel {
   CapacitySpec s_;
   int R_, F_, Q_, N_;
   std::vector<int32_t> root_;
-  std::vector<int64_t> subtree_, local_, potential_, usage_, lendable_;
+  struct Cell {
+    int64_t subtree, local, usage, borrow;  // borrow: borrowing limit, -1 = none
+  };
+  std::vector<int64_t> subtree_, local_, potential_, lendable_;
+  std::vector<Cell> cell_;  // [node, flavor, resource]
   std::vector<Workload> work_;
   std::vector<int64_t> req_;  // [workloads, R]
   int64_t next_seq_ = 0;
