@@ -19,15 +19,18 @@ std::string at(const char* field, int64_t i) { return std::string(field) + "[" +
 
 // Children lists in index order, stored compactly (CSR).
 struct Children {
-  std::vector<int32_t> start, list;
-  Children(const AssocTree& t) : start(t.n + 1, 0), list(t.n > 0 ? t.n - 1 : 0) {
+  std::vector<int32_t> start, list, slot;  // slot[v]: v's position in list
+  Children(const AssocTree& t) : start(t.n + 1, 0), list(t.n > 0 ? t.n - 1 : 0), slot(t.n, -1) {
     for (int i = 0; i < t.n; ++i) {
       if (t.parent[i] >= 0) ++start[t.parent[i] + 1];
     }
     for (int i = 0; i < t.n; ++i) start[i + 1] += start[i];
     std::vector<int32_t> fill(start.begin(), start.end() - 1);
     for (int i = 0; i < t.n; ++i) {
-      if (t.parent[i] >= 0) list[fill[t.parent[i]]++] = i;
+      if (t.parent[i] >= 0) {
+        slot[i] = fill[t.parent[i]]++;
+        list[slot[i]] = i;
+      }
     }
   }
   const int32_t* begin(int v) const { return list.data() + start[v]; }
@@ -157,10 +160,20 @@ void fair_tree(const AssocTree& t, const FairShareColumns& out) {
   aggregate_usage(t, order, agg);
   level_shares(t, ch, root, out.norm_shares);  // Fair Tree's NormShares are the level shares
   const double total = agg[root];
+  // Sort keys packed into two integers: the bits of a non-negative double order like its value,
+  // so ~bits sorts level FS descending; then users (0) before accounts (1), then index. Each key
+  // is written at its slot in the parent's children list, then each list is sorted.
+  struct Key {
+    uint64_t hi, lo;
+    bool operator<(const Key& o) const { return hi < o.hi || (hi == o.hi && lo < o.lo); }
+    int32_t id() const { return static_cast<int32_t>(lo & 0x7fffffffu); }
+    bool account() const { return (lo >> 31) != 0; }
+  };
+  std::vector<Key> sorted(ch.list.size());
   int64_t users = 0;
-  for (int v = 0; v < t.n; ++v) users += t.is_user[v] ? 1 : 0;
   for (int v = 0; v < t.n; ++v) {
     const int32_t p = t.parent[v];
+    users += t.is_user[v] ? 1 : 0;
     out.norm_usage[v] = total > 0.0 ? agg[v] / total : 0.0;
     out.fair_share[v] = kNaN;
     if (p < 0) {
@@ -171,29 +184,17 @@ void fair_tree(const AssocTree& t, const FairShareColumns& out) {
     const double s = out.norm_shares[v];
     const double u = agg[p] > 0.0 ? agg[v] / agg[p] : 0.0;
     out.effective_usage[v] = u;
-    out.level_fs[v] = s == 0.0 ? 0.0 : (u == 0.0 ? kInf : s / u);
+    const double lf = s == 0.0 ? 0.0 : (u == 0.0 ? kInf : s / u);
+    out.level_fs[v] = lf;
+    uint64_t bits;
+    std::memcpy(&bits, &lf, sizeof bits);
+    sorted[ch.slot[v]] = {~bits, (static_cast<uint64_t>(t.is_user[v] ? 0 : 1) << 31) | static_cast<uint64_t>(v)};
   }
   // Depth-first ranking. Siblings go by level FS, highest first; equal level FS puts users before
   // accounts, then lower index first. A user ties with the previous sibling when their level FS
   // are equal; the first child of a tied account starts tied (Slurm carries the tie down).
-  const double* lf = out.level_fs;
-  // Sort keys packed into two integers: the bits of a non-negative double order like its value,
-  // so ~bits sorts level FS descending; then users (0) before accounts (1), then index.
-  struct Key {
-    uint64_t hi, lo;
-    bool operator<(const Key& o) const { return hi < o.hi || (hi == o.hi && lo < o.lo); }
-    int32_t id() const { return static_cast<int32_t>(lo & 0x7fffffffu); }
-    bool account() const { return (lo >> 31) != 0; }
-  };
-  std::vector<Key> sorted(ch.list.size());
   for (int v = 0; v < t.n; ++v) {
-    Key* k = sorted.data() + ch.start[v];
-    for (const int32_t* c = ch.begin(v); c != ch.end(v); ++c, ++k) {
-      uint64_t bits;
-      std::memcpy(&bits, &lf[*c], sizeof bits);
-      *k = {~bits, (static_cast<uint64_t>(t.is_user[*c] ? 0 : 1) << 31) | static_cast<uint64_t>(*c)};
-    }
-    std::sort(sorted.data() + ch.start[v], k);
+    if (ch.count(v) > 1) std::sort(sorted.data() + ch.start[v], sorted.data() + ch.start[v + 1]);
   }
   struct Frame {
     int32_t begin, pos, end;
