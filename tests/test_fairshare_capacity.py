@@ -263,3 +263,25 @@ def test_bad_input_is_rejected():
         m.admit_batch([0], [[1, 2]])
     # nothing changed by the failed calls
     assert m.usage("team-a") == {"default": {"cpu": 0}} and m.workload_count == 0
+
+
+def test_hierarchical_preemption_compares_subtrees_below_the_common_ancestor():
+    # root -> L (a1, a2), root -> R (b); 10 CPUs each. a2 borrows 4, b borrows 6, a1 wants 12.
+    def model(hierarchical):
+        cohorts = [Cohort("root"), Cohort("L", parent="root"), Cohort("R", parent="root")] if hierarchical else [Cohort("root")]
+        qs = [
+            ClusterQueue("a1", {"f": {"cpu": 10}}, cohort="L" if hierarchical else "root", reclaim_within_cohort="Any"),
+            ClusterQueue("a2", {"f": {"cpu": 10}}, cohort="L" if hierarchical else "root"),
+            ClusterQueue("b", {"f": {"cpu": 10}}, cohort="R" if hierarchical else "root"),
+        ]
+        m = CapacityModel(["cpu"], ["f"], qs, cohorts)
+        ids = [m.admit("a2", {"cpu": 7}), m.admit("a2", {"cpu": 7}), m.admit("b", {"cpu": 8}), m.admit("b", {"cpu": 8})]
+        return m, [i.workload_id for i in ids]
+    flat, ids = model(False)
+    # Flat: a1 with 12 has share 2000/30 = 66; LessThanInitialShare takes b's newest (66 < 200), then
+    # a2's newest (66 < 133).
+    assert flat.preempt("a1", {"cpu": 12}).victims == (ids[3], ids[1])
+    hier, _ = model(True)
+    # Hierarchical: against b the sides are L (a1 + a2 = 26 of 20: share 200) and R (b: 200), so
+    # neither strategy allows it; a2's 7 alone is not enough.
+    assert hier.preempt("a1", {"cpu": 12}).flavor is None

@@ -331,6 +331,24 @@ void CapacityModel::admit_batch(int n, const int32_t* queue, const int64_t* req,
   }
 }
 
+void CapacityModel::sides_below_lca(int a, int b, int* a_side, int* b_side) const {
+  // Ancestors of a (a included), then walk up from b until one of them.
+  std::vector<int> path_a;
+  for (int v = a; v >= 0; v = s_.parent[v]) path_a.push_back(v);
+  int prev_b = b;
+  for (int v = b; v >= 0; prev_b = v, v = s_.parent[v]) {
+    for (size_t k = 0; k < path_a.size(); ++k) {
+      if (path_a[k] == v) {
+        *a_side = k > 0 ? path_a[k - 1] : a;
+        *b_side = v == b ? b : prev_b;
+        return;
+      }
+    }
+  }
+  *a_side = a;  // different trees: never candidates of each other
+  *b_side = b;
+}
+
 bool CapacityModel::plan_for_flavor(int queue, int f, const int64_t* req, int64_t priority,
                                     std::vector<int64_t>& targets) {
   const int8_t within = s_.within_queue[queue];
@@ -378,16 +396,21 @@ bool CapacityModel::plan_for_flavor(int queue, int f, const int64_t* req, int64_
     for (int8_t strategy : s_.strategies) {
       std::fill(done.begin(), done.end(), 0);
       while (!fits(queue, f, req)) {
-        // The queue with the highest share among those that still have candidates.
-        int best = -1;
+        // The queue whose side of the lowest common ancestor has the highest share, among those
+        // that still have candidates (flat cohorts: the queue's own share).
+        int best = -1, best_side = -1, my_side = -1;
         double best_share = -1.0;
         for (size_t c = 0; c < cand.size(); ++c) {
           const int q = work_[cand[c]].queue;
           if (taken[c] || done[q]) continue;
-          const double s = drs(q, -1, nullptr);
+          int mine_node = queue, their_node = q;
+          if (q != queue) sides_below_lca(queue, q, &mine_node, &their_node);
+          const double s = drs(their_node, -1, nullptr);
           if (best < 0 || s > best_share || (s == best_share && q < best)) {
             best = q;
             best_share = s;
+            best_side = their_node;
+            my_side = mine_node;
           }
         }
         if (best < 0) break;
@@ -401,14 +424,17 @@ bool CapacityModel::plan_for_flavor(int queue, int f, const int64_t* req, int64_
             break;
           }
           if (!borrowing_in(best, f, req)) break;  // reclaim only from queues above nominal
-          const double mine = drs(queue, f, req);
+          // The preemptor's side with the incoming workload.
+          charge(queue, f, req, +1);
+          const double mine = drs(my_side, -1, nullptr);
+          charge(queue, f, req, -1);
           if (mine == 0.0) {
-            take(c);  // the preemptor does not borrow after admission: reclaim
+            take(c);  // the preemptor's side does not borrow after admission: reclaim
           } else if (strategy == static_cast<int8_t>(Strategy::LessThanInitialShare)) {
             if (mine < best_share) take(c);
           } else {
             charge(w.queue, w.flavor, requests_of(&w - work_.data()), -1);
-            const bool ok = mine <= drs(best, -1, nullptr);
+            const bool ok = mine <= drs(best_side, -1, nullptr);
             charge(w.queue, w.flavor, requests_of(&w - work_.data()), +1);
             if (ok) take(c);
           }

@@ -106,6 +106,8 @@ class CapacityModel {
   void add_usage(int node, int f, int r, int64_t delta);
   void charge(int queue, int f, const int64_t* req, int64_t sign);
   int64_t commit(int queue, int f, const int64_t* req, int64_t priority);
+  // Children of the lowest common ancestor of a and b on a's and on b's side.
+  void sides_below_lca(int a, int b, int* a_side, int* b_side) const;
   bool plan_for_flavor(int queue, int f, const int64_t* req, int64_t priority, std::vector<int64_t>& targets);
 
   CapacitySpec s_;

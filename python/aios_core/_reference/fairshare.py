@@ -440,6 +440,20 @@ class CapacityModel:
         return np.array(out_f, dtype=np.int32), np.array(out_id, dtype=np.int64)
 
     # preemption
+    def sides_below_lca(self, a: int, b: int) -> tuple[int, int]:
+        path_a = []
+        v = a
+        while v >= 0:
+            path_a.append(v)
+            v = self.parent[v]
+        prev, v = b, b
+        while v >= 0:
+            if v in path_a:
+                k = path_a.index(v)
+                return (path_a[k - 1] if k > 0 else a), (b if v == b else prev)
+            prev, v = v, self.parent[v]
+        return a, b
+
     def _plan(self, q: int, f: int, req: list[int], priority: int) -> tuple[bool, list[int]]:
         in_cohort = self.parent[q] >= 0
         pre_borrows = self.borrows_with(q, f, req)
@@ -479,14 +493,15 @@ class CapacityModel:
             for strategy in self.strategies:
                 done = [False] * self.Q
                 while not self.fits(q, f, req):
-                    best, best_share = -1, -1.0
+                    best, best_share, best_side, my_side = -1, -1.0, -1, -1
                     for c in range(len(cand)):
                         y = self.work[cand[c]]["queue"]
                         if taken[c] or done[y]:
                             continue
-                        s = self.drs(y)
+                        mine_node, their_node = (q, y) if y == q else self.sides_below_lca(q, y)
+                        s = self.drs(their_node)
                         if best < 0 or s > best_share or (s == best_share and y < best):
-                            best, best_share = y, s
+                            best, best_share, best_side, my_side = y, s, their_node, mine_node
                     if best < 0:
                         break
                     took = False
@@ -500,7 +515,9 @@ class CapacityModel:
                             break
                         if not self.borrowing_in(best, f, req):
                             break
-                        mine = self.drs(q, f, req)
+                        self.charge(q, f, req, +1)
+                        mine = self.drs(my_side)
+                        self.charge(q, f, req, -1)
                         if mine == 0.0:
                             take(c)
                         elif strategy == 1:
@@ -508,7 +525,7 @@ class CapacityModel:
                                 take(c)
                         else:
                             self.charge(w["queue"], w["flavor"], w["req"], -1)
-                            ok = mine <= self.drs(best)
+                            ok = mine <= self.drs(best_side)
                             self.charge(w["queue"], w["flavor"], w["req"], +1)
                             if ok:
                                 take(c)

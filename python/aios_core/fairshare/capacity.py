@@ -14,12 +14,17 @@ Semantics (Kueue ``cluster_queue``/``cohort``/``preemption`` docs, ``keps/1714-f
   first (otherwise), then priority, then position.
 - Preemption: candidates are the queue's own lower-priority workloads (``within_cluster_queue``)
   and workloads of other queues in the cohort tree that are above nominal (``reclaim_within_cohort``).
-  Fair sharing takes from the queue with the highest share while the preemptor's share with the
-  workload stays <= the target's share without the victim (``LessThanOrEqualToFinalShare``) or
-  < the target's current share (``LessThanInitialShare``); a preemptor that does not borrow after
-  admission may reclaim from any borrowing queue. Unneeded targets are then given back.
-- Simplification: shares are compared between ClusterQueues (the flat-cohort rule); in
-  hierarchical cohorts Kueue compares the sub-trees below the lowest common ancestor.
+  Fair sharing compares the two sub-trees just below the lowest common ancestor of the preemptor
+  and the target queue (in a flat cohort: the two queues). It takes from the target whose side has
+  the highest share while the preemptor's side with the workload stays <= the target's side
+  without the victim (``LessThanOrEqualToFinalShare``) or < the target's side now
+  (``LessThanInitialShare``); if the preemptor's side does not borrow with the workload it may
+  reclaim from any borrowing queue. Unneeded targets are then given back. Classic preemption
+  (``fair_sharing=False``) takes candidates in order (other queues first, lower priority, newest)
+  and does not reclaim from other queues while the preemptor would borrow.
+- Simplification: admission orders the nominated heads by their ClusterQueue's share with the
+  workload (the flat-cohort rule); Kueue's hierarchical admission runs a tournament level by level.
+  ``within_cluster_queue=LowerOrNewerEqualPriority`` and ``borrowWithinCohort`` are not modelled.
 """
 
 from __future__ import annotations
