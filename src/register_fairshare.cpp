@@ -215,6 +215,14 @@ void register_fairshare(py::module_& m) {
           py::arg("queue"), py::arg("requests"), py::arg("priority"))
       .def("evict", &fs::CapacityModel::evict, py::arg("id"))
       .def(
+          "would_borrow",
+          [](const fs::CapacityModel& c, int queue, int flavor, const carray<int64_t>& req) {
+            if (queue < 0 || queue >= c.queues()) throw aios::NotFoundError("queue: unknown index " + std::to_string(queue));
+            if (flavor < 0 || flavor >= c.flavors()) throw aios::NotFoundError("flavor: unknown index " + std::to_string(flavor));
+            return c.would_borrow(queue, flavor, vec(req, "requests", c.resources()));
+          },
+          py::arg("queue"), py::arg("flavor"), py::arg("requests"))
+      .def(
           "admit_batch",
           [](fs::CapacityModel& c, const carray<int32_t>& queues, const carray<int64_t>& req,
              const carray<int64_t>& priority) {

@@ -84,6 +84,8 @@ class CapacityModel {
                    int64_t* out_id);
   PreemptPlan preempt(int queue, const int64_t* req, int64_t priority, bool apply);
 
+  // Would admitting req in flavor f take the queue above nominal in some resource? O(R).
+  bool would_borrow(int queue, int f, const int64_t* req) const { return borrows_with(queue, f, req); }
   double share(int node) const { return drs(node, -1, nullptr); }
   double share_with(int queue, int flavor, const int64_t* req) const { return drs(queue, flavor, req); }
   int64_t usage(int node, int f, int r) const { return cell_[idx(node, f, r)].usage; }

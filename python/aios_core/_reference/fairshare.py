@@ -331,6 +331,9 @@ class CapacityModel:
     def borrows_with(self, q: int, f: int, req: Sequence[int]) -> bool:
         return any(req[r] > 0 and self.usage[q][f][r] + req[r] > self.subtree[q][f][r] for r in range(self.R))
 
+    def would_borrow(self, q: int, f: int, req: Sequence[int]) -> bool:
+        return self.borrows_with(q, f, [int(x) for x in req])
+
     def borrowing_in(self, q: int, f: int, req: Sequence[int]) -> bool:
         return any(req[r] > 0 and self.usage[q][f][r] > self.subtree[q][f][r] for r in range(self.R))
 

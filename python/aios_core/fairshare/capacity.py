@@ -310,8 +310,7 @@ class CapacityModel:
         f = self._native.assign_flavor(q, req)
         if f < 0:
             return None
-        usage = self._native.table("usage")[q, f]
-        borrowing = bool(np.any((req > 0) & (usage + req > self._native.table("subtree_quota")[q, f])))
+        borrowing = bool(self._native.would_borrow(q, f, req))
         wid = self._native.admit(q, req, int(priority))
         return Admission(int(wid), queue, self.arrays.flavors[f], borrowing)
 
