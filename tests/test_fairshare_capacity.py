@@ -285,3 +285,9 @@ def test_hierarchical_preemption_compares_subtrees_below_the_common_ancestor():
     # Hierarchical: against b the sides are L (a1 + a2 = 26 of 20: share 200) and R (b: 200), so
     # neither strategy allows it; a2's 7 alone is not enough.
     assert hier.preempt("a1", {"cpu": 12}).flavor is None
+
+
+def test_cohort_total_overflow_is_rejected():
+    qs = [ClusterQueue(f"q{i}", {"f": {"cpu": 2**60}}, cohort="c") for i in range(3)]
+    with pytest.raises(ConfigError, match="cohort total overflows"):
+        CapacityModel(["cpu"], ["f"], qs)

@@ -92,7 +92,11 @@ CapacityModel::CapacityModel(CapacitySpec spec) : s_(std::move(spec)) {
         const size_t k = idx(v, f, r);
         if (subtree_[k] > kMaxQuantity) throw ConfigError(at("nominal_quota", v) + ": cohort total overflows 2^60");
         local_[k] = s_.lending_limit[k] >= 0 ? std::max<int64_t>(0, subtree_[k] - s_.lending_limit[k]) : 0;
-        if (s_.parent[v] >= 0) subtree_[idx(s_.parent[v], f, r)] += subtree_[k] - local_[k];
+        if (s_.parent[v] >= 0) {
+          int64_t& up = subtree_[idx(s_.parent[v], f, r)];
+          up += subtree_[k] - local_[k];  // both <= 2^60 here, so no int64 overflow
+          if (up > kMaxQuantity) throw ConfigError(at("nominal_quota", s_.parent[v]) + ": cohort total overflows 2^60");
+        }
       }
     }
   }
