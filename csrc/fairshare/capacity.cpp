@@ -12,10 +12,10 @@ namespace aios::fairshare {
 namespace {
 
 constexpr int64_t kMaxQuantity = int64_t{1} << 60;
+constexpr int64_t kMaxRatio = std::numeric_limits<int64_t>::max();
 
 std::string at(const char* field, int64_t i) { return std::string(field) + "[" + std::to_string(i) + "]"; }
 
-__extension__ typedef __int128 wide;
 
 }  // namespace
 
@@ -178,18 +178,19 @@ bool CapacityModel::borrowing_in(int queue, int f, const int64_t* req) const {
 double CapacityModel::drs(int node, int fq, const int64_t* req) const {
   const int32_t p = s_.parent[node];
   if (p < 0) return 0.0;
-  int64_t ratio = 0;
+  // Sums over flavors and the * 1000 are done in 128 bits; the ratio saturates at 2^63 - 1.
+  wide ratio = 0;
   bool any = false;
   for (int r = 0; r < R_; ++r) {
-    int64_t borrowed = 0;
+    wide borrowed = 0;
     for (int f = 0; f < F_; ++f) {
       const size_t k = idx(node, f, r);
       const int64_t b = cell_[k].usage + (f == fq && req ? req[r] : 0) - cell_[k].subtree;
       if (b > 0) borrowed += b;
     }
     any = any || borrowed > 0;
-    const int64_t lendable = lendable_[static_cast<size_t>(node) * R_ + r];
-    if (lendable > 0) ratio = std::max<int64_t>(ratio, static_cast<int64_t>(static_cast<wide>(borrowed) * 1000 / lendable));
+    const wide lendable = lendable_[static_cast<size_t>(node) * R_ + r];
+    if (lendable > 0) ratio = std::max<wide>(ratio, std::min<wide>(borrowed * 1000 / lendable, kMaxRatio));
   }
   if (!any) return 0.0;
   if (s_.weight_milli[node] == 0) return std::numeric_limits<double>::infinity();

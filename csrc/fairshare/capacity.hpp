@@ -31,6 +31,8 @@
 
 namespace aios::fairshare {
 
+__extension__ typedef __int128 wide;  // for sums of quantities over flavors
+
 enum class WithinQueue : int8_t { Never = 0, LowerPriority = 1 };
 enum class Reclaim : int8_t { Never = 0, LowerPriority = 1, Any = 2 };
 enum class Strategy : int8_t { LessThanOrEqualToFinalShare = 0, LessThanInitialShare = 1 };
@@ -118,7 +120,8 @@ class CapacityModel {
   struct Cell {
     int64_t subtree, local, usage, borrow;  // borrow: borrowing limit, -1 = none
   };
-  std::vector<int64_t> subtree_, local_, potential_, lendable_;
+  std::vector<int64_t> subtree_, local_, potential_;
+  std::vector<wide> lendable_;  // [node, R]: sum over flavors of the parent's potential
   std::vector<Cell> cell_;  // [node, flavor, resource]
   std::vector<Workload> work_;
   std::vector<int64_t> req_;  // [workloads, R]

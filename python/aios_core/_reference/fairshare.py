@@ -354,7 +354,7 @@ class CapacityModel:
         ratio = 0
         for r in range(self.R):
             if lendable[r] > 0:
-                ratio = max(ratio, borrowed[r] * 1000 // lendable[r])
+                ratio = max(ratio, min(borrowed[r] * 1000 // lendable[r], 2**63 - 1))
         if self.weight[v] == 0:
             return INF
         return float(ratio) / (float(self.weight[v]) / 1000.0)
