@@ -22,7 +22,8 @@
 //   share                         O(F R)
 //   admit_batch (n workloads)     O(n log n + K Q + n F R D + K Q log Q) for K cycles (K is at
 //                                 most the largest number of workloads of one queue)
-//   preempt                       O(F (W log W + V W_cq F R D)) worst case, V victims tried
+//   preempt                       O(F (W log W + V (W + Q) (F R + D))) worst case for W admitted
+//                                 workloads, Q queues, V victims tried
 // A model is not thread-safe: one call at a time.
 #pragma once
 #include <cstddef>
