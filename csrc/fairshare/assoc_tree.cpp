@@ -46,15 +46,16 @@ void aggregate_usage(const AssocTree& t, const std::vector<int32_t>& order, doub
   }
 }
 
-// Each association's shares over the sum of its siblings' (and its own) shares (root: 1).
-void level_shares(const AssocTree& t, const Children& ch, int root, double* s) {
-  s[root] = 1.0;
+// Each association's shares over the sum of its siblings' (and its own) shares (root: 1). The
+// sums are exact integers, so one pass in index order gives the same values as any other order.
+void level_shares(const AssocTree& t, double* s) {
+  std::vector<int64_t> sum(t.n, 0);
   for (int v = 0; v < t.n; ++v) {
-    int64_t sum = 0;
-    for (const int32_t* c = ch.begin(v); c != ch.end(v); ++c) sum += t.shares[*c];
-    for (const int32_t* c = ch.begin(v); c != ch.end(v); ++c) {
-      s[*c] = sum > 0 ? static_cast<double>(t.shares[*c]) / static_cast<double>(sum) : 0.0;
-    }
+    if (t.parent[v] >= 0) sum[t.parent[v]] += t.shares[v];
+  }
+  for (int v = 0; v < t.n; ++v) {
+    const int32_t p = t.parent[v];
+    s[v] = p < 0 ? 1.0 : (sum[p] > 0 ? static_cast<double>(t.shares[v]) / static_cast<double>(sum[p]) : 0.0);
   }
 }
 
@@ -130,7 +131,7 @@ void classic_fair_share(const AssocTree& t, double dampening, const FairShareCol
   double* agg = out.raw_usage;
   aggregate_usage(t, order, agg);
   std::vector<double> level(t.n);
-  level_shares(t, ch, root, level.data());
+  level_shares(t, level.data());
   const double total = agg[root];
   for (int32_t v : order) {
     const int32_t p = t.parent[v];
@@ -158,7 +159,7 @@ void fair_tree(const AssocTree& t, const FairShareColumns& out) {
   const int root = order[0];
   double* agg = out.raw_usage;
   aggregate_usage(t, order, agg);
-  level_shares(t, ch, root, out.norm_shares);  // Fair Tree's NormShares are the level shares
+  level_shares(t, out.norm_shares);  // Fair Tree's NormShares are the level shares
   const double total = agg[root];
   // Sort keys packed into two integers: the bits of a non-negative double order like its value,
   // so ~bits sorts level FS descending; then users (0) before accounts (1), then index. Each key
