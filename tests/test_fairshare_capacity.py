@@ -291,3 +291,24 @@ def test_cohort_total_overflow_is_rejected():
     qs = [ClusterQueue(f"q{i}", {"f": {"cpu": 2**60}}, cohort="c") for i in range(3)]
     with pytest.raises(ConfigError, match="cohort total overflows"):
         CapacityModel(["cpu"], ["f"], qs)
+
+
+def test_hierarchical_admission_is_a_tournament_of_subtrees():
+    # root -> L (a1, a2), root -> b; 4 CPUs each (12 in all); a2 already runs 6.
+    def model(hierarchical):
+        cohorts = [Cohort("root"), Cohort("L", parent="root")] if hierarchical else [Cohort("root")]
+        qs = [
+            ClusterQueue("a1", {"f": {"cpu": 4}}, cohort="L" if hierarchical else "root"),
+            ClusterQueue("a2", {"f": {"cpu": 4}}, cohort="L" if hierarchical else "root"),
+            ClusterQueue("b", {"f": {"cpu": 4}}, cohort="root"),
+        ]
+        m = CapacityModel(["cpu"], ["f"], qs, cohorts)
+        assert m.admit("a2", {"cpu": 6}) is not None
+        return m
+    # Heads: a1 wants 5, b wants 5; only 6 CPUs are free, so one of them gets in.
+    flat = model(False).admit_batch(["a1", "b"], [[5], [5]])
+    # Flat: both queues would borrow 1 (1000/12 = 83): equal shares, so the earlier head wins.
+    assert flat.admitted.tolist() == [True, False]
+    hier = model(True).admit_batch(["a1", "b"], [[5], [5]])
+    # Nested: at the root, L with a1's 5 would borrow 3 of its 8 (3000/12 = 250) against b's 83.
+    assert hier.admitted.tolist() == [False, True]

@@ -115,6 +115,21 @@ CapacityModel::CapacityModel(CapacitySpec spec) : s_(std::move(spec)) {
       }
     }
   }
+  // Children of every node (index order) for the hierarchical admission tournament.
+  child_start_.assign(N_ + 1, 0);
+  for (int v = 0; v < N_; ++v) {
+    if (s_.parent[v] >= 0) ++child_start_[s_.parent[v] + 1];
+  }
+  for (int v = 0; v < N_; ++v) child_start_[v + 1] += child_start_[v];
+  child_list_.assign(child_start_[N_], 0);
+  {
+    std::vector<int32_t> fill(child_start_.begin(), child_start_.end() - 1);
+    for (int v = 0; v < N_; ++v) {
+      if (s_.parent[v] >= 0) child_list_[fill[s_.parent[v]]++] = v;
+    }
+  }
+  hierarchical_ = false;
+  for (int v = Q_; v < N_; ++v) hierarchical_ = hierarchical_ || s_.parent[v] >= 0;
   // Hot-path copy of the quota arithmetic, one cache line per two cells.
   cell_.resize(cells);
   for (size_t k = 0; k < cells; ++k) cell_[k] = {subtree_[k], local_[k], 0, s_.borrowing_limit[k]};
@@ -262,6 +277,28 @@ void CapacityModel::evict(int64_t id) {
   work_[id].admitted = false;
 }
 
+int32_t CapacityModel::tournament(int node, const std::vector<Entry>& entries, const std::vector<int32_t>& entry_of,
+                                  const std::vector<int32_t>& pending, const int64_t* req) {
+  if (node < Q_) return entry_of[node];
+  int32_t best = -1;
+  double best_share = 0.0;
+  for (int32_t k = child_start_[node]; k < child_start_[node + 1]; ++k) {
+    const int32_t c = child_list_[k];
+    if (pending[c] == 0) continue;
+    const int32_t cand = tournament(c, entries, entry_of, pending, req);
+    const Entry& e = entries[cand];
+    const int64_t* rq = req + static_cast<int64_t>(e.pos) * R_;
+    charge(e.queue, e.flavor, rq, +1);  // the sub-tree's share with this workload
+    const double share = drs(c, -1, nullptr);
+    charge(e.queue, e.flavor, rq, -1);
+    if (best < 0 || std::tie(share, e.neg_priority, e.pos) < std::tie(best_share, entries[best].neg_priority, entries[best].pos)) {
+      best = cand;
+      best_share = share;
+    }
+  }
+  return best;
+}
+
 void CapacityModel::admit_batch(int n, const int32_t* queue, const int64_t* req, const int64_t* priority,
                                 int32_t* out_flavor, int64_t* out_id) {
   for (int i = 0; i < n; ++i) {
@@ -292,12 +329,8 @@ void CapacityModel::admit_batch(int n, const int32_t* queue, const int64_t* req,
     out_flavor[i] = -1;
     out_id[i] = -1;
   }
-  struct Entry {
-    double share;
-    int64_t neg_priority;
-    int32_t pos, queue, flavor;
-  };
   std::vector<Entry> entries;
+  std::vector<int32_t> entry_of(Q_, -1), pending(N_, 0);  // tournament bookkeeping
   while (!live.empty()) {
     // Nominate every queue's head against the current usage; heads that fit nowhere are dropped.
     entries.clear();
@@ -317,16 +350,38 @@ void CapacityModel::admit_batch(int n, const int32_t* queue, const int64_t* req,
       if (head[q] < start[q + 1]) live[keep++] = q;
     }
     live.resize(keep);
-    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-      return std::tie(a.share, a.neg_priority, a.pos) < std::tie(b.share, b.neg_priority, b.pos);
-    });
-    // Admit in that order; an entry that no longer fits waits for the next cycle.
-    for (const Entry& e : entries) {
+    auto try_admit = [&](const Entry& e) {  // an entry that no longer fits waits for the next cycle
       const int64_t* rq = req + static_cast<int64_t>(e.pos) * R_;
-      if (!fits(e.queue, e.flavor, rq)) continue;
+      if (!fits(e.queue, e.flavor, rq)) return;
       out_flavor[e.pos] = e.flavor;
       out_id[e.pos] = commit(e.queue, e.flavor, rq, priority[e.pos]);
       ++head[e.queue];
+    };
+    if (!hierarchical_ || !s_.fair_sharing) {
+      std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+        return std::tie(a.share, a.neg_priority, a.pos) < std::tie(b.share, b.neg_priority, b.pos);
+      });
+      for (const Entry& e : entries) try_admit(e);
+    } else {
+      // Hierarchical cohorts: a tournament per root. At each cohort the child whose sub-tree has
+      // the lowest share with its best entry's workload wins (then priority, then position); the
+      // winner is tried, and the next tournament sees the usage it added.
+      for (size_t k = 0; k < entries.size(); ++k) {
+        entry_of[entries[k].queue] = static_cast<int32_t>(k);
+        for (int v = entries[k].queue; v >= 0; v = s_.parent[v]) ++pending[v];
+      }
+      std::vector<int32_t> roots;
+      for (const Entry& e : entries) roots.push_back(root_[e.queue]);
+      std::sort(roots.begin(), roots.end());
+      roots.erase(std::unique(roots.begin(), roots.end()), roots.end());
+      for (int32_t r : roots) {
+        while (pending[r] > 0) {
+          const Entry& e = entries[tournament(r, entries, entry_of, pending, req)];
+          for (int v = e.queue; v >= 0; v = s_.parent[v]) --pending[v];
+          entry_of[e.queue] = -1;
+          try_admit(e);
+        }
+      }
     }
     keep = 0;
     for (int32_t q : live) {

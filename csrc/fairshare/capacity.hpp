@@ -16,12 +16,17 @@
 //   borrowed_r * 1000 / sum_flavors potential(parent) (int64 division), divided by weight/1000;
 //   a borrowing node with weight 0 has DRS +inf.
 //
+// Admission cycles order the nominated heads by their queue's share with the workload (flat
+// cohorts) or, when cohorts nest, by a tournament per root: at each cohort the child sub-tree with
+// the lowest share with its best head's workload goes first.
+//
 // Complexity (F flavors, R resources, D cohort depth, W admitted workloads):
 //   fits / assign_flavor          O(F R D)
 //   admit, evict                  O(R D)
 //   share                         O(F R)
 //   admit_batch (n workloads)     O(n log n + K Q + n F R D + K Q log Q) for K cycles (K is at
-//                                 most the largest number of workloads of one queue)
+//                                 most the largest number of workloads of one queue); nested
+//                                 cohorts add O(E^2 (F R + D)) per cycle for E heads in one root
 //   preempt                       O(F (W log W + V (W + Q) (F R + D))) worst case for W admitted
 //                                 workloads, Q queues, V victims tried
 // A model is not thread-safe: one call at a time.
@@ -111,6 +116,13 @@ class CapacityModel {
   void add_usage(int node, int f, int r, int64_t delta);
   void charge(int queue, int f, const int64_t* req, int64_t sign);
   int64_t commit(int queue, int f, const int64_t* req, int64_t priority);
+  struct Entry {  // a queue head nominated in a scheduling cycle
+    double share;
+    int64_t neg_priority;
+    int32_t pos, queue, flavor;
+  };
+  int32_t tournament(int node, const std::vector<Entry>& entries, const std::vector<int32_t>& entry_of,
+                     const std::vector<int32_t>& pending, const int64_t* req);
   // Children of the lowest common ancestor of a and b on a's and on b's side.
   void sides_below_lca(int a, int b, int* a_side, int* b_side) const;
   bool plan_for_flavor(int queue, int f, const int64_t* req, int64_t priority, std::vector<int64_t>& targets);
@@ -124,6 +136,8 @@ class CapacityModel {
   std::vector<int64_t> subtree_, local_, potential_;
   std::vector<wide> lendable_;  // [node, R]: sum over flavors of the parent's potential
   std::vector<Cell> cell_;  // [node, flavor, resource]
+  std::vector<int32_t> child_start_, child_list_;  // children of each node (CSR)
+  bool hierarchical_ = false;                      // some cohort has a parent cohort
   std::vector<Workload> work_;
   std::vector<int64_t> req_;  // [workloads, R]
   int64_t next_seq_ = 0;

@@ -308,6 +308,11 @@ class CapacityModel:
                     if self.borrow[v][f][r] >= 0:
                         x = min(x, self.subtree[v][f][r] + self.borrow[v][f][r])
                     self.potential[v][f][r] = x
+        self.children: list[list[int]] = [[] for _ in range(self.N)]
+        for v in range(self.N):
+            if self.parent[v] >= 0:
+                self.children[self.parent[v]].append(v)
+        self.hierarchical = any(self.parent[v] >= 0 for v in range(self.Q, self.N))
         self.work: list[dict[str, Any]] = []
         self.seq = 0
 
@@ -432,15 +437,57 @@ class CapacityModel:
                         break
                     head[q] += 1
             live = [q for q in live if head[q] < len(per_q[q])]
-            entries.sort()
-            for _, _, i, q, f in entries:
+
+            def try_admit(i: int, q: int, f: int) -> None:
                 if not self.fits(q, f, reqs[i]):
-                    continue
+                    return
                 out_f[i] = f
                 out_id[i] = self.commit(q, f, reqs[i], pr[i])
                 head[q] += 1
+
+            if not self.hierarchical or not self.fair:
+                entries.sort()
+                for _, _, i, q, f in entries:
+                    try_admit(i, q, f)
+            else:
+                entry_of = {e[3]: e for e in entries}
+                pending = [0] * self.N
+                for e in entries:
+                    v = e[3]
+                    while v >= 0:
+                        pending[v] += 1
+                        v = self.parent[v]
+                for r in sorted({self.root[e[3]] for e in entries}):
+                    while pending[r] > 0:
+                        _, _, i, q, f = self._tournament(r, entry_of, pending, reqs)
+                        v = q
+                        while v >= 0:
+                            pending[v] -= 1
+                            v = self.parent[v]
+                        del entry_of[q]
+                        try_admit(i, q, f)
             live = [q for q in live if head[q] < len(per_q[q])]
         return np.array(out_f, dtype=np.int32), np.array(out_id, dtype=np.int64)
+
+    def _tournament(self, node: int, entry_of: dict[int, tuple[float, int, int, int, int]], pending: list[int],
+                    reqs: list[list[int]]) -> tuple[float, int, int, int, int]:
+        if node < self.Q:
+            return entry_of[node]
+        best: tuple[float, int, int, int, int] | None = None
+        best_key: tuple[float, int, int] = (0.0, 0, 0)
+        for c in self.children[node]:
+            if pending[c] == 0:
+                continue
+            cand = self._tournament(c, entry_of, pending, reqs)
+            _, neg_prio, i, q, f = cand
+            self.charge(q, f, reqs[i], +1)
+            share = self.drs(c)
+            self.charge(q, f, reqs[i], -1)
+            key = (share, neg_prio, i)
+            if best is None or key < best_key:
+                best, best_key = cand, key
+        assert best is not None
+        return best
 
     # preemption
     def sides_below_lca(self, a: int, b: int) -> tuple[int, int]:

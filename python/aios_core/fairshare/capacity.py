@@ -11,7 +11,9 @@ Semantics (Kueue ``cluster_queue``/``cohort``/``preemption`` docs, ``keps/1714-f
   the weight. 0 when not borrowing; +inf for a borrowing queue of weight 0.
 - Admission in scheduling cycles: every queue's head (highest priority, then earliest) is
   nominated; heads go in order of their share with the workload (fair sharing) or non-borrowing
-  first (otherwise), then priority, then position.
+  first (otherwise), then priority, then position, and are re-checked before admission. With
+  nested cohorts and fair sharing, each root runs tournaments instead: at every cohort the child
+  sub-tree whose share with its best head's workload is lowest goes first.
 - Preemption: candidates are the queue's own lower-priority workloads (``within_cluster_queue``)
   and workloads of other queues in the cohort tree that are above nominal (``reclaim_within_cohort``).
   Fair sharing compares the two sub-trees just below the lowest common ancestor of the preemptor
@@ -22,9 +24,8 @@ Semantics (Kueue ``cluster_queue``/``cohort``/``preemption`` docs, ``keps/1714-f
   reclaim from any borrowing queue. Unneeded targets are then given back. Classic preemption
   (``fair_sharing=False``) takes candidates in order (other queues first, lower priority, newest)
   and does not reclaim from other queues while the preemptor would borrow.
-- Simplification: admission orders the nominated heads by their ClusterQueue's share with the
-  workload (the flat-cohort rule); Kueue's hierarchical admission runs a tournament level by level.
-  ``within_cluster_queue=LowerOrNewerEqualPriority`` and ``borrowWithinCohort`` are not modelled.
+- Not modelled: ``within_cluster_queue=LowerOrNewerEqualPriority``, ``borrowWithinCohort``,
+  ``flavorFungibility.whenCanPreempt``, several pod sets per workload, admission checks.
 """
 
 from __future__ import annotations
