@@ -329,6 +329,8 @@ void CapacityModel::admit_batch(int n, const int32_t* queue, const int64_t* req,
     out_flavor[i] = -1;
     out_id[i] = -1;
   }
+  work_.reserve(work_.size() + static_cast<size_t>(n));  // at most n admissions: no regrowth
+  req_.reserve(req_.size() + static_cast<size_t>(n) * R_);
   std::vector<Entry> entries;
   std::vector<int32_t> entry_of(Q_, -1), pending(N_, 0);  // tournament bookkeeping
   while (!live.empty()) {
