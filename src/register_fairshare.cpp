@@ -70,17 +70,19 @@ fs::AssocTree assoc_tree(const carray<int32_t>& parent, const carray<int64_t>& s
   return t;
 }
 
+// One [6, n] array (rows: norm shares, raw usage, norm usage, effective usage, level FS, fair
+// share): a single allocation, which numpy backs with huge pages once it is large.
 template <typename Fn>
-py::tuple tree_columns(const fs::AssocTree& t, Fn&& run) {
+py::array_t<double> tree_columns(const fs::AssocTree& t, Fn&& run) {
   const py::ssize_t n = t.n;
-  py::array_t<double> ns(n), ru(n), nu(n), eu(n), lf(n), f(n);
-  fs::FairShareColumns c{ns.mutable_data(), ru.mutable_data(), nu.mutable_data(), eu.mutable_data(), lf.mutable_data(),
-                         f.mutable_data()};
+  py::array_t<double> out({py::ssize_t{6}, n});
+  double* o = out.mutable_data();
+  fs::FairShareColumns c{o, o + n, o + 2 * n, o + 3 * n, o + 4 * n, o + 5 * n};
   {
     py::gil_scoped_release release;
     run(c);
   }
-  return py::make_tuple(ns, ru, nu, eu, lf, f);
+  return out;
 }
 
 std::vector<int64_t> to_vec(const carray<int64_t>& a, const char* name, size_t n) {

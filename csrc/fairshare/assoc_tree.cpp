@@ -17,15 +17,34 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 std::string at(const char* field, int64_t i) { return std::string(field) + "[" + std::to_string(i) + "]"; }
 
+// Working memory kept per thread between calls, so that large trees do not map and fault in
+// fresh pages on every call.
+struct Scratch {
+  std::vector<int32_t> start, list, slot, fill, order;
+  std::vector<int64_t> sum;
+  std::vector<double> level;
+};
+
+Scratch& scratch() {
+  static thread_local Scratch s;
+  return s;
+}
+
 // Children lists in index order, stored compactly (CSR).
 struct Children {
-  std::vector<int32_t> start, list, slot;  // slot[v]: v's position in list
-  Children(const AssocTree& t) : start(t.n + 1, 0), list(t.n > 0 ? t.n - 1 : 0), slot(t.n, -1) {
+  std::vector<int32_t>& start;
+  std::vector<int32_t>& list;
+  std::vector<int32_t>& slot;  // slot[v]: v's position in list
+  explicit Children(const AssocTree& t) : start(scratch().start), list(scratch().list), slot(scratch().slot) {
+    start.assign(t.n + 1, 0);
+    list.assign(t.n > 0 ? t.n - 1 : 0, 0);
+    slot.assign(t.n, -1);
     for (int i = 0; i < t.n; ++i) {
       if (t.parent[i] >= 0) ++start[t.parent[i] + 1];
     }
     for (int i = 0; i < t.n; ++i) start[i + 1] += start[i];
-    std::vector<int32_t> fill(start.begin(), start.end() - 1);
+    std::vector<int32_t>& fill = scratch().fill;
+    fill.assign(start.begin(), start.end() - 1);
     for (int i = 0; i < t.n; ++i) {
       if (t.parent[i] >= 0) {
         slot[i] = fill[t.parent[i]]++;
@@ -49,7 +68,8 @@ void aggregate_usage(const AssocTree& t, const std::vector<int32_t>& order, doub
 // Each association's shares over the sum of its siblings' (and its own) shares (root: 1). The
 // sums are exact integers, so one pass in index order gives the same values as any other order.
 void level_shares(const AssocTree& t, double* s) {
-  std::vector<int64_t> sum(t.n, 0);
+  std::vector<int64_t>& sum = scratch().sum;
+  sum.assign(t.n, 0);
   for (int v = 0; v < t.n; ++v) {
     if (t.parent[v] >= 0) sum[t.parent[v]] += t.shares[v];
   }
@@ -62,7 +82,7 @@ void level_shares(const AssocTree& t, double* s) {
 }  // namespace
 
 namespace {
-std::vector<int32_t> checked_order(const AssocTree& t, const Children& ch);
+const std::vector<int32_t>& checked_order(const AssocTree& t, const Children& ch);
 }  // namespace
 
 std::vector<int32_t> validate_tree(const AssocTree& t) {
@@ -72,12 +92,14 @@ std::vector<int32_t> validate_tree(const AssocTree& t) {
 
 namespace {
 
-std::vector<int32_t> checked_order(const AssocTree& t, const Children& ch) {
+// Breadth-first order from the root (in scratch memory); throws if some node is not reached.
+const std::vector<int32_t>& checked_order(const AssocTree& t, const Children& ch) {
   int root = -1;
   for (int i = 0; i < t.n && root < 0; ++i) {
     if (t.parent[i] == -1) root = i;
   }
-  std::vector<int32_t> order;
+  std::vector<int32_t>& order = scratch().order;
+  order.clear();
   order.reserve(t.n);
   order.push_back(root);
   for (size_t k = 0; k < order.size(); ++k) {
@@ -126,11 +148,12 @@ void classic_fair_share(const AssocTree& t, double dampening, const FairShareCol
   }
   check_fields(t);
   const Children ch(t);
-  const std::vector<int32_t> order = checked_order(t, ch);
+  const std::vector<int32_t>& order = checked_order(t, ch);
   const int root = order[0];
   double* agg = out.raw_usage;
   aggregate_usage(t, order, agg);
-  std::vector<double> level(t.n);
+  std::vector<double>& level = scratch().level;
+  level.resize(t.n);
   level_shares(t, level.data());
   const double total = agg[root];
   for (int32_t v : order) {
@@ -155,7 +178,7 @@ void classic_fair_share(const AssocTree& t, double dampening, const FairShareCol
 void fair_tree(const AssocTree& t, const FairShareColumns& out) {
   check_fields(t);
   const Children ch(t);
-  const std::vector<int32_t> order = checked_order(t, ch);
+  const std::vector<int32_t>& order = checked_order(t, ch);
   const int root = order[0];
   double* agg = out.raw_usage;
   aggregate_usage(t, order, agg);
@@ -170,7 +193,8 @@ void fair_tree(const AssocTree& t, const FairShareColumns& out) {
     int32_t id() const { return static_cast<int32_t>(lo & 0x7fffffffu); }
     bool account() const { return (lo >> 31) != 0; }
   };
-  std::vector<Key> sorted(ch.list.size());
+  static thread_local std::vector<Key> sorted;
+  sorted.resize(ch.list.size());
   int64_t users = 0;
   for (int v = 0; v < t.n; ++v) {
     const int32_t p = t.parent[v];
