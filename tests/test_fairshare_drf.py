@@ -134,6 +134,26 @@ def test_no_gain_from_lying(inst, data):
 
 
 @SETTINGS
+@given(instances(weighted=True, limited=True))
+def test_continuous_is_weighted_max_min_fair(inst):
+    # Bottleneck characterisation of max-min fairness on weighted dominant shares: every user below
+    # its limit uses a saturated resource on which nobody has a larger weighted dominant share.
+    cap, dem, w, lim = inst
+    w = np.ones(len(dem)) if w is None else w
+    res = drf_continuous(cap, dem, w, lim)
+    used = res.allocation.sum(axis=0)
+    saturated = used >= cap * (1 - 1e-9)
+    weighted = np.array([max(res.allocation[i] / (w[i] * cap)) for i in range(len(dem))])
+    for i in range(len(dem)):
+        if lim is not None and res.tasks[i] >= lim[i] * (1 - 1e-9):
+            continue
+        assert any(
+            saturated[r] and dem[i, r] > 0 and all(weighted[k] <= weighted[i] * (1 + 1e-9) + 1e-12 for k in range(len(dem)) if dem[k, r] > 0)
+            for r in range(len(cap))
+        ), f"user {i} has no bottleneck"
+
+
+@SETTINGS
 @given(instances(weighted=True))
 def test_continuous_single_resource_is_weighted_water_filling(inst):
     cap, dem, w, _ = inst
