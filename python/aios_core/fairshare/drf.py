@@ -90,8 +90,9 @@ def drf_continuous(capacity: Any, demands: Any, weights: Any = None, limits: Any
 def hierarchical_drf(capacity: Any, parent: Any, demands: Any, weights: Any = None, limits: Any = None) -> npt.NDArray[np.int64]:
     """Hierarchical DRF over a tree of queues: ``parent[i]`` is node i's parent (-1 for the root),
     ``demands[i]`` the per-task demand of leaf i (inner rows all zero), ``weights[i]`` > 0 the node's
-    weight (default 1). At each level the child with the lowest weighted dominant share of its
-    subtree's allocation goes next (ties: lower index). Returns tasks per node (0 for inner nodes)."""
+    weight (default 1), ``limits[i]`` the most tasks leaf i wants (-1 or None: unlimited). At each
+    level the child with the lowest weighted dominant share of its subtree's allocation goes next
+    (ties: lower index). Returns tasks per node (0 for inner nodes)."""
     cap = as_int64(capacity, "capacity", ndim=1)
     par = as_index(parent, "parent")
     n = par.shape[0]
@@ -99,6 +100,6 @@ def hierarchical_drf(capacity: Any, parent: Any, demands: Any, weights: Any = No
     w = np.ones(n) if weights is None else as_float64(weights, "weights", ndim=1, shape=(n,))
     lim = np.full(n, -1, dtype=np.int64) if limits is None else as_int64(limits, "limits", ndim=1, shape=(n,))
     if n and lim.min() < -1:
-        raise ConfigError(f"limits: must be >= 0, got {int(lim.min())} for node {int(lim.argmin())}")
+        raise ConfigError(f"limits: must be >= 0 or -1 (unlimited), got {int(lim.min())} for node {int(lim.argmin())}")
     tasks: npt.NDArray[np.int64] = _core.hdrf_tasks(cap, par, np.ascontiguousarray(w, dtype=np.float64), dem, lim)
     return tasks

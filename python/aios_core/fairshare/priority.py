@@ -159,7 +159,7 @@ class PendingQueue:
     weights: PriorityWeights
     cluster_nodes: int
     cluster_cpus: int
-    _jobs: dict[int, PendingJob] = field(default_factory=dict)
+    _jobs: dict[int, PendingJob] = field(default_factory=dict, init=False, repr=False)
 
     def submit(self, job: PendingJob) -> None:
         if job.job_id in self._jobs:
