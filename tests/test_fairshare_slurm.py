@@ -147,6 +147,26 @@ def test_tied_users_share_a_rank():
 
 
 # --- classic: formulas from classic_fair_share.shtml ----------------------------------------------------
+def test_classic_matches_the_documented_example():
+    # classic_fair_share.shtml, "Example": A 40 / D 60 shares; B 30 and C 10 under A; E 25 and F 35
+    # under D; user1 in B, users 2 and 3 (1 share each) in C, user4 in E, user5 in F. Users 1, 2
+    # and 4 used 0.2, 0.25 and 0.25 of the machine; the other 0.3 is charged to the root here so
+    # that the machine total is 1.
+    tree = [
+        Association("root", usage=0.3), Association("A", parent="root", shares=40), Association("D", parent="root", shares=60),
+        Association("B", parent="A", shares=30), Association("C", parent="A", shares=10),
+        Association("E", parent="D", shares=25), Association("F", parent="D", shares=35),
+        Association("B", "user1", usage=0.2), Association("C", "user2", usage=0.25), Association("C", "user3"),
+        Association("E", "user4", usage=0.25), Association("F", "user5"),
+    ]
+    t = classic_fair_share(tree)
+    assert t.norm_shares[7:] == pytest.approx([0.3, 0.05, 0.05, 0.25, 0.35])
+    assert t.effective_usage[1:3] == pytest.approx([0.45, 0.25])
+    assert t.effective_usage[3:7] == pytest.approx([0.3875, 0.3, 0.25, 0.1458], abs=5e-5)
+    assert t.effective_usage[7:] == pytest.approx([0.3875, 0.275, 0.15, 0.25, 0.1458], abs=5e-5)
+    assert t.fair_share[7:] == pytest.approx([0.408479, 0.022097, 0.125000, 0.500000, 0.749154], abs=5e-7)
+
+
 def test_classic_factor_by_the_documented_formula():
     tree = [
         Association("root"),
