@@ -3,6 +3,10 @@
 Formulas follow Slurm's documentation (``fair_tree.shtml``, ``classic_fair_share.shtml``,
 ``priority_multifactor.shtml``, ``sshare(1)``). Level fair share is computed in IEEE double
 (Slurm uses long double), so ties that only rounding separates may fall differently.
+Fair Tree ties follow Slurm's code (``fair_tree.c``): sibling users with equal level FS share a
+rank, a user ties with an equal sibling account's first user, and a tie between sibling accounts
+is carried into the later account's first child; the children lists of tied accounts are not
+merged (the docs say they are, the code stops before merging).
 Not modelled: ``Fairshare=parent`` associations and the depth-oblivious variant.
 """
 
