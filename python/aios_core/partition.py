@@ -157,9 +157,9 @@ def plan(model: LayerGraph, devices: Topology, microbatches: int, *, max_tensor_
     grad = _int_arg("grad_bytes_per_param", grad_bytes_per_param, 0)
     if not np.isfinite(backward_factor) or backward_factor < 0:
         raise ConfigError(f"backward_factor: must be finite and >= 0, got {backward_factor}")
-    for i, d in enumerate(devices.devices):
-        if not d.tflops > 0:
-            raise ConfigError(f"devices[{i}] ({d.name}): tflops must be > 0 to run layers, got {d.tflops}")
+    for i, dev in enumerate(devices.devices):
+        if not dev.tflops > 0:
+            raise ConfigError(f"devices[{i}] ({dev.name}): tflops must be > 0 to run layers, got {dev.tflops}")
     speed, memory, bw, lat = plan_arrays(model, devices)
     out = _core.plan_pipeline(model.flops, model.params, model.activation_bytes, model.output_bytes,
                               model.tp_comm_bytes, speed, memory, bw, lat, B, grad, state, max_tp,

@@ -259,7 +259,7 @@ class Topology:
         """
         if nvml is None:
             try:
-                import pynvml as nvml  # type: ignore[import-not-found,no-redef]
+                import pynvml as nvml  # type: ignore[import-not-found,import-untyped,no-redef,unused-ignore]
             except ImportError as e:  # pragma: no cover - depends on the environment
                 raise TopologyError("nvml: the nvidia-ml-py package is missing (pip install aios-core[nvml])") from e
         from aios_core._topology_nvml import read_nvml
