@@ -197,6 +197,11 @@ bool Engine::place_gang(const int64_t* req, int m, const int64_t* ids, int64_t p
   for (int32_t i = 0; i < n_; ++i) {
     if (live_[i]) all.push_back(i);
   }
+  // Domain capacity counts members shaped like the element-wise largest one.
+  std::vector<int64_t> unit(static_cast<size_t>(R_), 0);
+  for (int j = 0; j < m; ++j) {
+    for (int r = 0; r < R_; ++r) unit[r] = std::max(unit[r], req[static_cast<size_t>(j) * R_ + r]);
+  }
   // First the whole gang; then, if allowed, as many members as the roomiest domain holds.
   for (int pass = 0; pass < 2; ++pass) {
     if (pass == 1 && min_count == m) break;
@@ -209,10 +214,6 @@ bool Engine::place_gang(const int64_t* req, int m, const int64_t* ids, int64_t p
         size_t index;
       };
       std::vector<Cand> cands;
-      std::vector<int64_t> unit(static_cast<size_t>(R_), 0);
-      for (int j = 0; j < m; ++j) {
-        for (int r = 0; r < R_; ++r) unit[r] = std::max(unit[r], req[static_cast<size_t>(j) * R_ + r]);
-      }
       for (size_t d = 0; d < domains.size(); ++d) {
         int64_t total = 0, most = 0;
         uint64_t tie = UINT64_MAX;
