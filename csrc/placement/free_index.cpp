@@ -24,13 +24,10 @@ void FreeIndex::reset(int resources, int scalars, bool keep_max, bool narrow, in
   leaves_ = 1;
   while (leaves_ < slots) leaves_ <<= 1;
   const size_t vertices = static_cast<size_t>(2 * leaves_);
-  max_free_.assign(vertices * R_, -1);
-  min_free_.assign(vertices * R_, INT64_MAX);
-  min_pos_cap_.assign(vertices * R_, INT64_MAX);
-  max_cap_.assign(vertices * R_, 0);
-  min_ff_.assign(vertices * R_, kInf);
-  max_ff_.assign(vertices * R_, -kInf);
-  has_zero_.assign(vertices * R_, 0);
+  stride_ = static_cast<size_t>(4 * R_ + 2 + (R_ + 7) / 8);
+  block_.assign(vertices * stride_, 0);
+  frac_.assign(vertices * 2 * R_, 0.0);
+  for (size_t v = 0; v < vertices; ++v) set_neutral(static_cast<int>(v));
   scalar_.clear();
   scalar32_.clear();
   if (narrow_) {
@@ -38,8 +35,6 @@ void FreeIndex::reset(int resources, int scalars, bool keep_max, bool narrow, in
   } else {
     scalar_.assign(vertices * C_ * S_, neutral());
   }
-  max_whole_.assign(vertices, -1);
-  max_share_.assign(vertices, -1);
 }
 
 bool FreeIndex::meets(const LeafFacts& f, int c) const {
@@ -73,55 +68,78 @@ int32_t FreeIndex::first_pos(int v) const {
   return (v << shift) - leaves_;
 }
 
+void FreeIndex::set_neutral(int v) {
+  int64_t* b = block(v);
+  for (int r = 0; r < R_; ++r) {
+    b[r] = -1;                      // max_free
+    b[R_ + r] = INT64_MAX;          // min_free
+    b[2 * R_ + r] = INT64_MAX;      // min_pos_cap
+    b[3 * R_ + r] = 0;              // max_cap
+    frac_[static_cast<size_t>(v) * 2 * R_ + r] = kInf;
+    frac_[static_cast<size_t>(v) * 2 * R_ + R_ + r] = -kInf;
+  }
+  b[4 * R_] = -1;  // whole GPUs
+  b[4 * R_ + 1] = -1;  // GPU share
+  uint8_t* zero = reinterpret_cast<uint8_t*>(b + 4 * R_ + 2);
+  for (int r = 0; r < R_; ++r) zero[r] = 0;
+}
+
 void FreeIndex::set_leaf(int pos, const LeafFacts& f) {
   const int v = leaves_ + pos;
-  const size_t o = at(v), os = static_cast<size_t>(v) * C_ * S_;
+  const size_t os = static_cast<size_t>(v) * C_ * S_;
+  set_neutral(v);
   if (!f.live) {  // neutral for every min and max
-    for (int r = 0; r < R_; ++r) {
-      max_free_[o + r] = -1;
-      min_free_[o + r] = INT64_MAX;
-      min_pos_cap_[o + r] = INT64_MAX;
-      max_cap_[o + r] = 0;
-      min_ff_[o + r] = kInf;
-      max_ff_[o + r] = -kInf;
-      has_zero_[o + r] = 0;
-    }
     for (size_t k = 0; k < static_cast<size_t>(C_) * S_; ++k) put(os + k, neutral());
-    max_whole_[v] = -1;
-    max_share_[v] = -1;
     return;
   }
+  int64_t* b = block(v);
+  uint8_t* zero = reinterpret_cast<uint8_t*>(b + 4 * R_ + 2);
+  double* frac = &frac_[static_cast<size_t>(v) * 2 * R_];
   for (int r = 0; r < R_; ++r) {
     const int64_t cap = f.cap[r];
-    max_free_[o + r] = f.free[r];
-    min_free_[o + r] = f.free[r];
-    max_cap_[o + r] = cap;
-    const bool positive = cap > 0;
-    const double ff = positive ? static_cast<double>(f.free[r]) / static_cast<double>(cap) : 0.0;
-    min_pos_cap_[o + r] = positive ? cap : INT64_MAX;
-    min_ff_[o + r] = positive ? ff : kInf;
-    max_ff_[o + r] = positive ? ff : -kInf;
-    has_zero_[o + r] = positive ? 0 : 1;
+    b[r] = f.free[r];
+    b[R_ + r] = f.free[r];
+    b[3 * R_ + r] = cap;
+    if (cap > 0) {
+      const double ff = static_cast<double>(f.free[r]) / static_cast<double>(cap);
+      b[2 * R_ + r] = cap;
+      frac[r] = ff;
+      frac[R_ + r] = ff;
+    } else {
+      zero[r] = 1;
+    }
   }
   for (int c = 0; c < C_; ++c) {
     const bool ok = meets(f, c);
     for (int k = 0; k < S_; ++k) put(os + static_cast<size_t>(c) * S_ + k, ok ? f.scalars[k] : neutral());
   }
-  max_whole_[v] = f.whole_gpus_free;
-  max_share_[v] = f.max_gpu_share_free;
+  b[4 * R_] = f.whole_gpus_free;
+  b[4 * R_ + 1] = f.max_gpu_share_free;
 }
 
 void FreeIndex::combine(int v) {
   const int a = 2 * v, b = 2 * v + 1;
-  const size_t o = at(v), oa = at(a), ob = at(b);
+  int64_t* o = block(v);
+  const int64_t* x = block(a);
+  const int64_t* y = block(b);
   for (int r = 0; r < R_; ++r) {
-    max_free_[o + r] = std::max(max_free_[oa + r], max_free_[ob + r]);
-    min_free_[o + r] = std::min(min_free_[oa + r], min_free_[ob + r]);
-    min_pos_cap_[o + r] = std::min(min_pos_cap_[oa + r], min_pos_cap_[ob + r]);
-    max_cap_[o + r] = std::max(max_cap_[oa + r], max_cap_[ob + r]);
-    min_ff_[o + r] = std::min(min_ff_[oa + r], min_ff_[ob + r]);
-    max_ff_[o + r] = std::max(max_ff_[oa + r], max_ff_[ob + r]);
-    has_zero_[o + r] = has_zero_[oa + r] | has_zero_[ob + r];
+    o[r] = std::max(x[r], y[r]);
+    o[R_ + r] = std::min(x[R_ + r], y[R_ + r]);
+    o[2 * R_ + r] = std::min(x[2 * R_ + r], y[2 * R_ + r]);
+    o[3 * R_ + r] = std::max(x[3 * R_ + r], y[3 * R_ + r]);
+  }
+  o[4 * R_] = std::max(x[4 * R_], y[4 * R_]);
+  o[4 * R_ + 1] = std::max(x[4 * R_ + 1], y[4 * R_ + 1]);
+  uint8_t* oz = reinterpret_cast<uint8_t*>(o + 4 * R_ + 2);
+  const uint8_t* xz = reinterpret_cast<const uint8_t*>(x + 4 * R_ + 2);
+  const uint8_t* yz = reinterpret_cast<const uint8_t*>(y + 4 * R_ + 2);
+  for (int r = 0; r < R_; ++r) oz[r] = xz[r] | yz[r];
+  double* f = &frac_[static_cast<size_t>(v) * 2 * R_];
+  const double* fa = &frac_[static_cast<size_t>(a) * 2 * R_];
+  const double* fb = &frac_[static_cast<size_t>(b) * 2 * R_];
+  for (int r = 0; r < R_; ++r) {
+    f[r] = std::min(fa[r], fb[r]);
+    f[R_ + r] = std::max(fa[R_ + r], fb[R_ + r]);
   }
   const size_t n = static_cast<size_t>(C_) * S_;
   const size_t s = static_cast<size_t>(v) * n, sa = static_cast<size_t>(a) * n, sb = static_cast<size_t>(b) * n;
@@ -140,8 +158,6 @@ void FreeIndex::combine(int v) {
       for (size_t k = 0; k < n; ++k) x[s + k] = std::min(x[sa + k], x[sb + k]);
     }
   }
-  max_whole_[v] = std::max(max_whole_[a], max_whole_[b]);
-  max_share_[v] = std::max(max_share_[a], max_share_[b]);
 }
 
 void FreeIndex::update_path(int pos) {

@@ -45,14 +45,16 @@ class FreeIndex {
   void update_path(int pos);
   void rebuild_all();
 
-  // Per-vertex aggregates, vertex v in [1, 2 * leaves); leaves at [leaves, 2 * leaves).
-  const int64_t* max_free(int v) const { return &max_free_[at(v)]; }
-  const int64_t* min_free(int v) const { return &min_free_[at(v)]; }
-  const int64_t* min_pos_cap(int v) const { return &min_pos_cap_[at(v)]; }
-  const int64_t* max_cap(int v) const { return &max_cap_[at(v)]; }
-  const double* min_free_frac(int v) const { return &min_ff_[at(v)]; }
-  const double* max_free_frac(int v) const { return &max_ff_[at(v)]; }
-  const uint8_t* has_zero_cap(int v) const { return &has_zero_[at(v)]; }
+  // Per-vertex aggregates, vertex v in [1, 2 * leaves); leaves at [leaves, 2 * leaves). The
+  // integer aggregates of a vertex lie together in one block (few cache lines per visit).
+  const int64_t* max_free(int v) const { return block(v); }
+  const int64_t* min_free(int v) const { return block(v) + R_; }
+  const int64_t* min_pos_cap(int v) const { return block(v) + 2 * R_; }
+  const int64_t* max_cap(int v) const { return block(v) + 3 * R_; }
+  const double* min_free_frac(int v) const { return &frac_[static_cast<size_t>(v) * 2 * R_]; }
+  const double* max_free_frac(int v) const { return &frac_[static_cast<size_t>(v) * 2 * R_ + R_]; }
+  // One byte per resource (char access to the int64 block is allowed aliasing).
+  const uint8_t* has_zero_cap(int v) const { return reinterpret_cast<const uint8_t*>(block(v) + 4 * R_ + 2); }
   // The S scalars of condition c in vertex v, copied to out (neutral() when no node there meets c).
   void scalars(int v, int c, int64_t* out) const {
     const size_t o = (static_cast<size_t>(v) * C_ + c) * S_;
@@ -65,13 +67,17 @@ class FreeIndex {
   int64_t neutral() const { return keep_max_ ? INT64_MIN : INT64_MAX; }
   // Condition index of a request (0: no condition).
   int condition(const int64_t* req) const;
-  int32_t max_whole_gpus(int v) const { return max_whole_[v]; }
-  int32_t max_gpu_share(int v) const { return max_share_[v]; }
+  int32_t max_whole_gpus(int v) const { return static_cast<int32_t>(block(v)[4 * R_]); }
+  int32_t max_gpu_share(int v) const { return static_cast<int32_t>(block(v)[4 * R_ + 1]); }
   int32_t first_pos(int v) const;  // leftmost position in the subtree of v
 
  private:
-  size_t at(int v) const { return static_cast<size_t>(v) * R_; }
+  // Block layout: max_free[R] min_free[R] min_pos_cap[R] max_cap[R] whole share has_zero[R bytes].
+  const int64_t* block(int v) const { return &block_[static_cast<size_t>(v) * stride_]; }
+  int64_t* block(int v) { return &block_[static_cast<size_t>(v) * stride_]; }
   void combine(int v);
+  void set_neutral(int v);
+  size_t stride_ = 0;
   int R_ = 0, S_ = 0, C_ = 1;
   bool keep_max_ = true;
   std::vector<int32_t> gpu_conditions_;  // milli-GPU: >= 1000 whole GPUs free, below a share on one GPU
@@ -79,9 +85,8 @@ class FreeIndex {
   std::vector<int64_t> second_thresholds_;
   bool meets(const LeafFacts& f, int c) const;
   int leaves_ = 0;
-  std::vector<int64_t> max_free_, min_free_, min_pos_cap_, max_cap_;
-  std::vector<double> min_ff_, max_ff_;
-  std::vector<uint8_t> has_zero_;
+  std::vector<int64_t> block_;
+  std::vector<double> frac_;  // min_free_frac[R] max_free_frac[R] per vertex
   bool narrow_ = false;
   std::vector<int64_t> scalar_;
   std::vector<int32_t> scalar32_;
@@ -97,7 +102,6 @@ class FreeIndex {
       scalar32_[o] = x == INT64_MIN ? INT32_MIN : x == INT64_MAX ? INT32_MAX : static_cast<int32_t>(x);
     }
   }
-  std::vector<int32_t> max_whole_, max_share_;
 };
 
 }  // namespace aios::placement
