@@ -35,4 +35,5 @@ PYBIND11_MODULE(_core, m) {
     }
   });
   aios_bind::register_placement(m);
+  aios_bind::register_binpack(m);
 }

@@ -4,4 +4,5 @@
 
 namespace aios_bind {
 void register_placement(pybind11::module_& m);
+void register_binpack(pybind11::module_& m);
 }  // namespace aios_bind
