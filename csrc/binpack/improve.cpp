@@ -12,7 +12,7 @@ namespace {
 constexpr int kMaxPoolForPairs = 40;  // beyond this pool size only single pool items are exchanged
 constexpr int kMaxPoolForSplit = 14;   // exhaustive two-bin split of the pool up to this size
 constexpr int kDropped = 3;             // bins emptied into the pool per reduction (m - 1 target)
-constexpr int64_t kRefillNodes = 512;  // branch-and-bound nodes per bin refill
+constexpr int64_t kRefillNodes = 64;  // branch-and-bound nodes per bin refill
 constexpr int64_t kTenureMin = 5;
 constexpr int64_t kTenureRange = 10;
 
@@ -51,7 +51,7 @@ class Search {
  private:
   bool out_of_budget() {
     if (iter_ >= opt_.max_iters) return true;
-    if (opt_.time_limit_s > 0 && (iter_ % 16) == 0 && std::chrono::steady_clock::now() >= deadline_) timed_out_ = true;
+    if (opt_.time_limit_s > 0 && std::chrono::steady_clock::now() >= deadline_) timed_out_ = true;
     return timed_out_;
   }
 
@@ -74,6 +74,8 @@ class Search {
     binw_.assign(k, 0);
     load_.assign(static_cast<size_t>(k) * it_.d, 0);
     pool_.clear();
+    cursor_ = 0;
+    dirty_.assign(k, 1);
     std::fill(tabu_.begin(), tabu_.end(), 0);
     for (int j = 0; j < it_.n; ++j) {
       const int b = newid[best.bin_of[j]];
@@ -100,7 +102,7 @@ class Search {
         // No exchange lowers the pool weight: reshape the bins, else take the best sideways or
         // uphill exchange (the tabu tenures keep it from undoing itself); with every candidate
         // tabu, the iteration just lets tenures expire.
-        if (!refill_all()) exchange(false);
+        if (!refill_all() && !descent()) exchange(false);
       }
     }
   }
@@ -199,6 +201,7 @@ class Search {
     bool found = false;
     int64_t best_delta = 0;
     int best_dcount = 0, best_bin = -1, best_x = -1, best_y = -1;
+    int64_t ties = 0;
     const PoolSet* best_set = nullptr;
     std::vector<int64_t> freecap(it_.d);
     for (int b = 0; b < k; ++b) {
@@ -228,7 +231,14 @@ class Search {
             for (int h = 0; h < it_.d && ok; ++h) ok = s.size[h] <= freecap[h];
             if (!ok) continue;
             const int dcount = ac - s.count;
-            if (!found || delta < best_delta || (delta == best_delta && dcount > best_dcount)) {
+            // Equal best moves are sampled uniformly (reservoir) so plateaus get explored.
+            bool take = !found || delta < best_delta || (delta == best_delta && dcount > best_dcount);
+            if (take) {
+              ties = 1;
+            } else if (delta == best_delta && dcount == best_dcount) {
+              take = rng_.below(static_cast<uint64_t>(++ties)) == 0;
+            }
+            if (take) {
               found = true;
               best_delta = delta;
               best_dcount = dcount;
@@ -258,6 +268,7 @@ class Search {
   }
 
   void move_into(int b, int j, int sign) {
+    dirty_[b] = 1;
     binw_[b] += sign * w_[j];
     for (int h = 0; h < it_.d; ++h) load(b)[h] += sign * it_.at(j, h);
   }
@@ -337,6 +348,78 @@ class Search {
     return true;
   }
 
+  // One pass over bin pairs: move or swap single items when that makes the two bin weights more
+  // unequal (raises the sum of squared bin weights, concentrating free space). Returns whether
+  // anything moved.
+  // Stops after the first bin that changed; the scan resumes at the next bin on the next call.
+  bool descent() {
+    const int k = static_cast<int>(bins_.size());
+    for (int step = 0; step < k; ++step) {
+      const int b1 = (cursor_ + step) % k;
+      bool any = false;
+      for (int b2 = 0; b2 < k; ++b2)
+        if (b2 != b1 && (dirty_[b1] || dirty_[b2]))
+          while (descent_pair(std::min(b1, b2), std::max(b1, b2))) any = true;
+      if (any) {
+        cursor_ = (b1 + 1) % k;
+        return true;
+      }
+    }
+    std::fill(dirty_.begin(), dirty_.end(), 0);  // no pair can gain until a bin changes
+    return false;
+  }
+
+  static bool gains(int64_t delta, int64_t diff) {  // sign(delta) * sign(diff + delta) > 0
+    const int64_t t = diff + delta;
+    return (delta > 0 && t > 0) || (delta < 0 && t < 0);
+  }
+
+  bool fits_swap(int b, int out, int in) {
+    for (int h = 0; h < it_.d; ++h) {
+      const int64_t l = load(b)[h] - (out >= 0 ? it_.at(out, h) : 0) + it_.at(in, h);
+      if (l > it_.cap[h]) return false;
+    }
+    return true;
+  }
+
+  bool descent_pair(int b1, int b2) {
+    const auto& i1 = bins_[b1];
+    const auto& i2 = bins_[b2];
+    const int64_t diff = binw_[b1] - binw_[b2];
+    for (size_t x = 0; x < i1.size(); ++x) {  // b1 -> b2
+      const int j = i1[x];
+      if (gains(-w_[j], diff) && fits_swap(b2, -1, j)) {
+        transfer(b1, b2, j);
+        return true;
+      }
+    }
+    for (size_t y = 0; y < i2.size(); ++y) {  // b2 -> b1
+      const int j = i2[y];
+      if (gains(w_[j], diff) && fits_swap(b1, -1, j)) {
+        transfer(b2, b1, j);
+        return true;
+      }
+    }
+    for (size_t x = 0; x < i1.size(); ++x) {
+      for (size_t y = 0; y < i2.size(); ++y) {
+        const int jx = i1[x], jy = i2[y];
+        if (gains(w_[jy] - w_[jx], diff) && fits_swap(b1, jx, jy) && fits_swap(b2, jy, jx)) {
+          transfer(b1, b2, jx);
+          transfer(b2, b1, jy);
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  void transfer(int from, int to, int j) {
+    remove_value(bins_[from], j);
+    move_into(from, j, -1);
+    bins_[to].push_back(j);
+    move_into(to, j, +1);
+  }
+
   void dfs(int i, int64_t cur, std::vector<int64_t>& l) {
     if (++nodes_ > kRefillNodes) return;
     if (cur > best_w_) {
@@ -372,6 +455,8 @@ class Search {
   int64_t best_w_ = 0;
   bool found_ = false;
   int64_t nodes_ = 0;
+  int cursor_ = 0;
+  std::vector<char> dirty_;  // bins changed since the last descent that found nothing
   int64_t iter_ = 0;
   bool timed_out_ = false;
   std::chrono::steady_clock::time_point deadline_{};

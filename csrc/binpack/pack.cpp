@@ -1,5 +1,7 @@
 #include "binpack/pack.hpp"
 
+#include <chrono>
+
 #include "binpack/bounds.hpp"
 #include "binpack/constructive.hpp"
 #include "common/error.hpp"
@@ -9,6 +11,7 @@ namespace aios::binpack {
 PackResult pack(const Items& it, const PackOptions& opt) {
   validate(it);
   if (opt.max_iters < 0) throw ConfigError("max_iters: must be >= 0, got " + std::to_string(opt.max_iters));
+  const auto start = std::chrono::steady_clock::now();
   PackResult r;
   r.lower_bound = lower_bound(it);
   if (opt.method == "auto") {
@@ -25,10 +28,16 @@ PackResult pack(const Items& it, const PackOptions& opt) {
     r.constructive = opt.method;
   }
   r.constructive_bins = r.packing.bins;
-  if (opt.improve && r.packing.bins > r.lower_bound && opt.max_iters > 0) {
+  // The time limit covers the whole call: the search gets what the constructive phase left.
+  double remaining = opt.time_limit_s;
+  if (opt.time_limit_s > 0) {
+    remaining -= std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (remaining <= 0) r.timed_out = true;
+  }
+  if (opt.improve && r.packing.bins > r.lower_bound && opt.max_iters > 0 && !r.timed_out) {
     ImproveOptions io;
     io.max_iters = opt.max_iters;
-    io.time_limit_s = opt.time_limit_s;
+    io.time_limit_s = remaining;
     io.seed = opt.seed;
     io.lower_bound = r.lower_bound;
     ImproveStats st;

@@ -12,7 +12,7 @@ struct PackOptions {
   std::string method = "auto";
   bool improve = true;
   int64_t max_iters = 0;
-  double time_limit_s = 0;
+  double time_limit_s = 0;  // whole call (constructive + search); <= 0: none
   uint64_t seed = 0;
 };
 

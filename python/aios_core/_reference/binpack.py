@@ -13,7 +13,7 @@ MASK64 = (1 << 64) - 1
 K_MAX_POOL_FOR_PAIRS = 40
 K_MAX_POOL_FOR_SPLIT = 14
 K_DROPPED = 3
-K_REFILL_NODES = 512
+K_REFILL_NODES = 64
 K_TENURE_MIN = 5
 K_TENURE_RANGE = 10
 ONE_D = ("ffd", "bfd")
@@ -282,6 +282,8 @@ class _Search:
         self.load: list[list[int]] = []
         self.pool: list[int] = []
         self.pool_side: list[int] = []
+        self.cursor = 0
+        self.dirty: list[bool] = []
 
     def run(self, bin_of: list[int], bins: int) -> tuple[list[int], int]:
         best = (list(bin_of), bins)
@@ -311,6 +313,8 @@ class _Search:
         self.binw = [0] * k
         self.load = [[0] * self.d for _ in range(k)]
         self.pool = []
+        self.cursor = 0
+        self.dirty = [True] * k
         self.tabu = [0] * n
         for j in range(n):
             b = newid[bin_of[j]]
@@ -334,7 +338,7 @@ class _Search:
                 return None
             self.iter += 1
             if not self.exchange(True):
-                if not self.refill_all():
+                if not self.refill_all() and not self.descent():
                     self.exchange(False)
 
     def pool_fits_two_bins(self) -> bool:
@@ -406,7 +410,7 @@ class _Search:
         sets = self.pool_sets()
         if not sets:
             return False
-        found, best_delta, best_dcount, best = False, 0, 0, None
+        found, best_delta, best_dcount, best, ties = False, 0, 0, None, 0
         tabu, it, d, cap = self.tabu, self.iter, self.d, self.cap
         for b, items in enumerate(self.bins):
             q = len(items)
@@ -437,7 +441,13 @@ class _Search:
                         if any(ssize[h] > freecap[h] for h in range(d)):
                             continue
                         dcount = ac - sc
-                        if not found or delta < best_delta or (delta == best_delta and dcount > best_dcount):
+                        take = not found or delta < best_delta or (delta == best_delta and dcount > best_dcount)
+                        if take:
+                            ties = 1
+                        elif delta == best_delta and dcount == best_dcount:
+                            ties += 1
+                            take = self.rng.below(ties) == 0
+                        if take:
                             found, best_delta, best_dcount = True, delta, dcount
                             best = (b, items[x] if x >= 0 else -1, items[y] if y >= 0 else -1, sa, sb)
                         break
@@ -448,6 +458,7 @@ class _Search:
         return True
 
     def move_into(self, b: int, j: int, sign: int) -> None:
+        self.dirty[b] = True
         self.binw[b] += sign * self.w[j]
         for h in range(self.d):
             self.load[b][h] += sign * self.s[j][h]
@@ -468,6 +479,58 @@ class _Search:
             self.bins[b].append(j)
             self.move_into(b, j, +1)
             self.tabu[j] = self.iter + tenure
+
+    def descent(self) -> bool:
+        k = len(self.bins)
+        for step in range(k):
+            b1 = (self.cursor + step) % k
+            any_change = False
+            for b2 in range(k):
+                if b2 != b1 and (self.dirty[b1] or self.dirty[b2]):
+                    while self.descent_pair(min(b1, b2), max(b1, b2)):
+                        any_change = True
+            if any_change:
+                self.cursor = (b1 + 1) % k
+                return True
+        self.dirty = [False] * k
+        return False
+
+    @staticmethod
+    def gains(delta: int, diff: int) -> bool:
+        t = diff + delta
+        return (delta > 0 and t > 0) or (delta < 0 and t < 0)
+
+    def fits_swap(self, b: int, out: int, inn: int) -> bool:
+        for h in range(self.d):
+            l = self.load[b][h] - (self.s[out][h] if out >= 0 else 0) + self.s[inn][h]
+            if l > self.cap[h]:
+                return False
+        return True
+
+    def descent_pair(self, b1: int, b2: int) -> bool:
+        i1, i2, w = self.bins[b1], self.bins[b2], self.w
+        diff = self.binw[b1] - self.binw[b2]
+        for j in i1:
+            if self.gains(-w[j], diff) and self.fits_swap(b2, -1, j):
+                self.transfer(b1, b2, j)
+                return True
+        for j in i2:
+            if self.gains(w[j], diff) and self.fits_swap(b1, -1, j):
+                self.transfer(b2, b1, j)
+                return True
+        for jx in i1:
+            for jy in i2:
+                if self.gains(w[jy] - w[jx], diff) and self.fits_swap(b1, jx, jy) and self.fits_swap(b2, jy, jx):
+                    self.transfer(b1, b2, jx)
+                    self.transfer(b2, b1, jy)
+                    return True
+        return False
+
+    def transfer(self, src: int, dst: int, j: int) -> None:
+        _remove_value(self.bins[src], j)
+        self.move_into(src, j, -1)
+        self.bins[dst].append(j)
+        self.move_into(dst, j, +1)
 
     def refill_all(self) -> bool:
         any_change = False
