@@ -6,4 +6,5 @@ namespace aios_bind {
 void register_placement(pybind11::module_& m);
 void register_topology(pybind11::module_& m);
 void register_partition(pybind11::module_& m);
+void register_binpack(pybind11::module_& m);
 }  // namespace aios_bind
