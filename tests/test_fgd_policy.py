@@ -103,6 +103,26 @@ def test_scores_are_the_fragmentation_growth_and_the_best_node_wins(
                 assert 1 << t.gpus[0] == int(mask[best])
 
 
+@given(clusters_and_workloads(max_nodes=6), st.integers(0, 2**32),
+       st.lists(st.sampled_from([100, 250, 300, 500, 700, 1000, 2000]), min_size=10, max_size=40))
+def test_gpu_shares_follow_the_fragmentation_growth_as_the_cluster_fills(
+    cw: tuple[Cluster, FgdWorkload], seed: int, gpus: list[int]
+) -> None:
+    cluster, workload = cw
+    native, ref = both(cluster, workload, seed)
+    bw = _binpack_workload(workload, native._model_ids)
+    for g in gpus:
+        row = [100, 1 << 28, g, 0]
+        delta, mask = binpack.fgd_scores(_gpu_nodes(native), bw, row[0], row[1], g)
+        node = native.place(row)
+        assert node == ref.place(row)
+        if node < 0:
+            continue
+        assert native.gpu_used(node).tolist() == ref.gpu_used(node).tolist()
+        t = native.task(int(native.last_ids[0]))
+        assert sum(1 << k for k in t.gpus) == int(mask[node]), "placement took other GPUs than FGD chose"
+
+
 def _cluster(gpus: int, models: list[str], cpu: int = 32_000) -> Cluster:
     cap = np.array([[cpu, 64 << 30, gpus * 1000]] * len(models), dtype=np.int64)
     return Cluster.from_arrays(cap, ["cpu", "memory", "nvidia.com/gpu"], gpu_models=models)
