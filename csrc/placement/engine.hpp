@@ -9,11 +9,12 @@
 //                   fgd: O(m f) per call for f feasible nodes (no score bound: every feasible node is
 //                   scored), plus O(k G^2) per node score recomputed (k workload classes, G GPUs per
 //                   node); scores are cached per request shape (cpu, memory, GPU) and node until the
-//                   node changes, so a recomputation follows only a change of that node
+//                   node changes, so a recomputation follows only a change of that node. Every node
+//                   change (place, release, add) also recomputes the node's F(M): O(k G)
 //   release         O(m (R log n + C log n))
 //   place_gang      O(n (R + L) + m R log n)  (one pass over the domain's nodes)
 //   preempt         O(n R + V log V)  for V lower-priority tasks on the candidate nodes
-//   explain, scores O(n R)
+//   explain, scores O(n R)  (fgd scores: plus the score recomputations described above)
 //   add_node        O(C log n + R log n), amortised; remove_node O(t + C log n) for t tasks there
 //   add_constraint  O(n)
 #pragma once
