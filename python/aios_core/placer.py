@@ -155,6 +155,12 @@ class Placer:
     default profile is `{"cpu": 1, "memory": 1}`); `shape` is the requested_to_capacity_ratio
     function as (utilization 0..100, score 0..10) points. `backend="reference"` runs the plain-Python
     twin (aios_core._reference.placement) instead of the native engine.
+
+    Policy "fgd" needs `workload` (an FgdWorkload): a node's score is -round(1000 * growth of the
+    node's expected unusable GPU capacity, in milli-GPU) if the task goes there (see
+    aios_core.binpack.fragmentation), and a GPU share takes the GPU where that growth is least.
+    Weights only matter to other policies; gangs keep their own node choice (domains filled
+    best-fit) and use fgd's GPU choice for shares.
     """
 
     def __init__(
