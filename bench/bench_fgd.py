@@ -15,7 +15,7 @@ import pytest
 from aios_core import Cluster, FgdWorkload, Placer
 
 FULL = os.environ.get("AIOS_BENCH_FULL") == "1"
-NODES, TASKS, REF_TASKS = (1_500, 8_000, 50) if FULL else (100, 500, 30)
+NODES, TASKS, REF_TASKS = (1_500, 8_000, 10) if FULL else (100, 500, 30)
 MODELS = ("A10", "T4", "V100")
 
 
@@ -44,7 +44,8 @@ def setup() -> tuple[Cluster, np.ndarray, FgdWorkload]:
 
 def test_fgd_native(benchmark, setup) -> None:  # type: ignore[no-untyped-def]
     c, req, work = setup
-    benchmark.group = f"fgd ({NODES} nodes, {len(work.popularity)} classes)"
+    benchmark.group = f"fgd vs best_fit ({NODES} nodes, {TASKS} tasks)"
+    benchmark.extra_info["classes"] = len(work.popularity)
     benchmark.extra_info["placements"] = TASKS
     out = benchmark.pedantic(
         lambda p: p.place_batch(req), setup=lambda: ((Placer(c, policy="fgd", workload=work),), {}), rounds=3
@@ -54,7 +55,7 @@ def test_fgd_native(benchmark, setup) -> None:  # type: ignore[no-untyped-def]
 
 def test_best_fit_native(benchmark, setup) -> None:  # type: ignore[no-untyped-def]
     c, req, _ = setup
-    benchmark.group = f"fgd ({NODES} nodes)"
+    benchmark.group = f"fgd vs best_fit ({NODES} nodes, {TASKS} tasks)"
     benchmark.extra_info["placements"] = TASKS
     out = benchmark.pedantic(lambda p: p.place_batch(req), setup=lambda: ((Placer(c, policy="best_fit"),), {}), rounds=3)
     assert (out >= 0).sum() > TASKS // 4
