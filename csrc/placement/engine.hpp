@@ -231,7 +231,17 @@ class Engine {
       return static_cast<size_t>(tie_hash(static_cast<uint64_t>(k.cpu) * 31 + static_cast<uint64_t>(k.mem), k.gpu));
     }
   };
-  mutable std::unordered_map<FgdKey, FgdCacheEntry, FgdKeyHash> fgd_cache_;
+  // A copy of the engine (preemption's scratch) starts with an empty cache: it refills lazily.
+  struct FgdCache {
+    std::unordered_map<FgdKey, FgdCacheEntry, FgdKeyHash> map;
+    FgdCache() = default;
+    FgdCache(const FgdCache&) {}
+    FgdCache& operator=(const FgdCache&) {
+      map.clear();
+      return *this;
+    }
+  };
+  mutable FgdCache fgd_cache_;
 };
 
 uint64_t tie_hash(uint64_t seed, int64_t node);

@@ -28,7 +28,7 @@ double Engine::fgd_weighted(int32_t node, const int64_t* gpu_free, int64_t cpu_f
 
 void Engine::fgd_refresh(int32_t node) {
   if (++stamp_clock_ == 0) {  // wrapped: start every stamp and the cache again
-    fgd_cache_.clear();
+    fgd_cache_.map.clear();
     std::fill(node_stamp_.begin(), node_stamp_.end(), 1u);
     stamp_clock_ = 2;
   }
@@ -87,11 +87,11 @@ int64_t Engine::fgd_score(int32_t node, const int64_t* req) const {
   const FgdWorkload& w = policy_.fgd;
   const FgdKey key{w.cpu_column >= 0 ? req[w.cpu_column] : 0, w.memory_column >= 0 ? req[w.memory_column] : 0,
                    gpu_col_ >= 0 ? req[gpu_col_] : 0};
-  auto it = fgd_cache_.find(key);
-  if (it == fgd_cache_.end()) {
+  auto it = fgd_cache_.map.find(key);
+  if (it == fgd_cache_.map.end()) {
     const double entry_bytes = 12.0 * static_cast<double>(n_ + 1);
-    if (static_cast<double>(fgd_cache_.size() + 1) * entry_bytes > kFgdCacheBytes) fgd_cache_.clear();
-    it = fgd_cache_.emplace(key, FgdCacheEntry{}).first;
+    if (static_cast<double>(fgd_cache_.map.size() + 1) * entry_bytes > kFgdCacheBytes) fgd_cache_.map.clear();
+    it = fgd_cache_.map.emplace(key, FgdCacheEntry{}).first;
   }
   FgdCacheEntry& e = it->second;
   if (e.stamp.size() < static_cast<size_t>(n_)) {
