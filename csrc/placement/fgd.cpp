@@ -27,13 +27,13 @@ double Engine::fgd_weighted(int32_t node, const int64_t* gpu_free, int64_t cpu_f
 }
 
 void Engine::fgd_refresh(int32_t node) {
+  if (policy_.kind != PolicyKind::Fgd) return;
   if (++stamp_clock_ == 0) {  // wrapped: start every stamp and the cache again
     fgd_cache_.map.clear();
     std::fill(node_stamp_.begin(), node_stamp_.end(), 1u);
     stamp_clock_ = 2;
   }
   node_stamp_[node] = stamp_clock_;
-  if (policy_.kind != PolicyKind::Fgd) return;
   int64_t gpu_free[kMaxGpusPerNode];
   for (int k = 0; k < gpu_count_[node]; ++k) gpu_free[k] = kGpuMilli - gpu_used_[gpu_offset_[node] + k];
   const FgdWorkload& w = policy_.fgd;
