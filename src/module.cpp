@@ -38,4 +38,5 @@ PYBIND11_MODULE(_core, m) {
   aios_bind::register_topology(m);
   aios_bind::register_partition(m);
   aios_bind::register_fairshare(m);
+  aios_bind::register_binpack(m);
 }

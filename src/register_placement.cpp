@@ -36,10 +36,36 @@ const T* vec(const carray<T>& a, const char* name, py::ssize_t n) {
   return a.data();
 }
 
+// fgd = (cpu_column, memory_column, cpu [k], memory [k], gpu [k], model_mask [k], popularity [k],
+// node GPU model ids [n]); fills the workload and returns the model ids.
+carray<int32_t> fgd_workload(const py::object& fgd, py::ssize_t n, aios::placement::FgdWorkload& w) {
+  const auto t = fgd.cast<py::tuple>();
+  if (t.size() != 8) throw ConfigError("workload: expected an 8-tuple, got " + std::to_string(t.size()) + " entries");
+  w.cpu_column = t[0].cast<int>();
+  w.memory_column = t[1].cast<int>();
+  const auto cpu = t[2].cast<carray<int64_t>>(), mem = t[3].cast<carray<int64_t>>(), gpu = t[4].cast<carray<int64_t>>();
+  const auto mask = t[5].cast<carray<uint64_t>>();
+  const auto pop = t[6].cast<carray<double>>();
+  const py::ssize_t k = cpu.ndim() == 1 ? cpu.shape(0) : -1;
+  const int64_t* c = vec(cpu, "workload.cpu", k);
+  const int64_t* m = vec(mem, "workload.memory", k);
+  const int64_t* g = vec(gpu, "workload.gpu", k);
+  const uint64_t* mk = vec(mask, "workload.model_mask", k);
+  const double* p = vec(pop, "workload.popularity", k);
+  w.cpu.assign(c, c + k);
+  w.memory.assign(m, m + k);
+  w.gpu.assign(g, g + k);
+  w.model_mask.assign(mk, mk + k);
+  w.popularity.assign(p, p + k);
+  auto models = t[7].cast<carray<int32_t>>();
+  vec(models, "gpu_model", n);
+  return models;
+}
+
 std::unique_ptr<Engine> make_engine(const carray<int64_t>& capacity, const carray<uint8_t>& basic, int gpu_column,
                                     const carray<int32_t>& domains, const std::string& policy,
                                     const carray<int64_t>& weights, const std::vector<std::pair<int64_t, int64_t>>& shape,
-                                    uint64_t seed) {
+                                    uint64_t seed, const py::object& fgd) {
   if (capacity.ndim() != 2) throw ConfigError("capacity: expected a 2-D array [nodes, resources]");
   const auto n = capacity.shape(0), R = capacity.shape(1);
   aios::placement::Policy p;
@@ -48,6 +74,8 @@ std::unique_ptr<Engine> make_engine(const carray<int64_t>& capacity, const carra
   p.weights.assign(w, w + R);
   for (const auto& pt : shape) p.shape.push_back({pt.first, pt.second});
   if (domains.ndim() != 2 || domains.shape(0) != n) throw ConfigError("topology: expected shape [nodes, levels]");
+  carray<int32_t> models;
+  if (!fgd.is_none()) models = fgd_workload(fgd, n, p.fgd);
   aios::placement::ClusterArrays c;
   c.nodes = static_cast<int>(n);
   c.resources = static_cast<int>(R);
@@ -56,6 +84,7 @@ std::unique_ptr<Engine> make_engine(const carray<int64_t>& capacity, const carra
   c.gpu_column = gpu_column;
   c.levels = static_cast<int>(domains.shape(1));
   c.domains = domains.data();
+  if (!fgd.is_none()) c.gpu_model = models.data();
   return std::make_unique<Engine>(c, p, seed);
 }
 
@@ -72,7 +101,7 @@ namespace aios_bind {
 void register_placement(py::module_& m) {
   py::class_<Engine>(m, "Engine", "Stateful placement engine over a cluster (see aios_core.Placer).")
       .def(py::init(&make_engine), py::arg("capacity"), py::arg("basic"), py::arg("gpu_column"), py::arg("domains"),
-           py::arg("policy"), py::arg("weights"), py::arg("shape"), py::arg("seed"))
+           py::arg("policy"), py::arg("weights"), py::arg("shape"), py::arg("seed"), py::arg("fgd") = py::none())
       .def_property_readonly("resources", &Engine::resources)
       .def_property_readonly("node_slots", &Engine::node_slots)
       .def_property_readonly("live_nodes", &Engine::live_nodes)
@@ -84,12 +113,12 @@ void register_placement(py::module_& m) {
       .def(
           "add_node",
           [](Engine& e, const carray<int64_t>& cap, const carray<int32_t>& domains, const carray<uint8_t>& taint_ok,
-             const carray<uint8_t>& affinity_ok) {
+             const carray<uint8_t>& affinity_ok, int32_t gpu_model) {
             const int C = e.constraint_count();
             return e.add_node(vec(cap, "capacity", e.resources()), vec(domains, "topology", e.levels()),
-                              vec(taint_ok, "taint_ok", C), vec(affinity_ok, "affinity_ok", C));
+                              vec(taint_ok, "taint_ok", C), vec(affinity_ok, "affinity_ok", C), gpu_model);
           },
-          py::arg("capacity"), py::arg("domains"), py::arg("taint_ok"), py::arg("affinity_ok"))
+          py::arg("capacity"), py::arg("domains"), py::arg("taint_ok"), py::arg("affinity_ok"), py::arg("gpu_model") = -1)
       .def("remove_node", [](Engine& e, int32_t node) { return to_array(e.remove_node(node)); })
       .def("set_cordoned", &Engine::set_cordoned)
       .def(

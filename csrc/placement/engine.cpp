@@ -10,6 +10,12 @@ namespace aios::placement {
 
 namespace {
 std::string s(int64_t v) { return std::to_string(v); }
+
+void check_model(int32_t model, int node) {
+  if (model < -1 || model > 63) {
+    throw ConfigError("gpu_model[" + s(node) + "]: GPU model id must be in -1..63, got " + s(model));
+  }
+}
 }  // namespace
 
 uint64_t tie_hash(uint64_t seed, int64_t node) {
@@ -31,6 +37,8 @@ Engine::Engine(const ClusterArrays& c, const Policy& policy, uint64_t seed)
   if (c.nodes > 0 && c.capacity == nullptr) throw ConfigError("capacity: null array");
   if (L_ > 0 && c.nodes > 0 && c.domains == nullptr) throw ConfigError("topology: null array");
   validate_policy(policy_, R_);
+  for (int i = 0; i < c.nodes && c.gpu_model; ++i) check_model(c.gpu_model[i], i);
+  for (double p : policy_.fgd.popularity) fgd_psum_ += p;
   basic_.assign(c.basic, c.basic + R_);
   for (int i = 0; i < c.nodes; ++i) {
     for (int r = 0; r < R_; ++r) {
@@ -105,7 +113,8 @@ Engine::Engine(const ClusterArrays& c, const Policy& policy, uint64_t seed)
   constraints_.push_back(any);
   for (int i = 0; i < c.nodes; ++i) {
     const uint8_t yes = 1;
-    add_node(c.capacity + static_cast<size_t>(i) * R_, L_ ? c.domains + static_cast<size_t>(i) * L_ : nullptr, &yes, &yes);
+    add_node(c.capacity + static_cast<size_t>(i) * R_, L_ ? c.domains + static_cast<size_t>(i) * L_ : nullptr, &yes, &yes,
+             c.gpu_model ? c.gpu_model[i] : -1);
   }
 }
 
@@ -193,6 +202,7 @@ int64_t Engine::copies_that_fit(int32_t node, const int64_t* unit) const {
 }
 
 int64_t Engine::score_at(int32_t node, const int64_t* req) const {
+  if (policy_.kind == PolicyKind::Fgd) return fgd_score(node, req);
   NodeView v{&cap_[static_cast<size_t>(node) * R_], &free_[static_cast<size_t>(node) * R_], node};
   return score_node(policy_, v, req, basic_.data(), R_);
 }
@@ -232,6 +242,7 @@ void Engine::refresh_node(int32_t node) {
   if (scalars_) policy_node_scalars(policy_, basic_.data(), R_, cap, free, scalar_buf_.data());
   index_.set_leaf(pos_of_[node], LeafFacts{cap, free, scalar_buf_.data(), whole, share, live_[node] != 0});
   index_.update_path(pos_of_[node]);
+  fgd_refresh(node);
 }
 
 void Engine::refresh_eligibility(int32_t node) {
@@ -247,7 +258,8 @@ void Engine::refresh_eligibility(int32_t node) {
 }
 
 int32_t Engine::add_node(const int64_t* cap, const int32_t* domains, const uint8_t* taint_ok,
-                         const uint8_t* affinity_ok) {
+                         const uint8_t* affinity_ok, int32_t gpu_model) {
+  check_model(gpu_model, n_);
   for (int r = 0; r < R_; ++r) {
     if (cap[r] < 0 || cap[r] > kMaxQuantity) {
       throw ConfigError("capacity[" + s(r) + "]: must be in 0..2^62, got " + s(cap[r]));
@@ -278,6 +290,9 @@ int32_t Engine::add_node(const int64_t* cap, const int32_t* domains, const uint8
   gpu_used_.insert(gpu_used_.end(), gpus, 0);
   whole_free_.push_back(0);
   share_free_.push_back(0);
+  model_.push_back(gpu_model);
+  fgd_before_.push_back(0.0);
+  node_stamp_.push_back(0);
   node_tasks_.emplace_back();
   for (size_t cid = 1; cid < constraints_.size(); ++cid) {
     constraints_[cid].taint_ok.push_back(taint_ok[cid] ? 1 : 0);
@@ -350,6 +365,11 @@ int32_t Engine::apply(int32_t node, const int64_t* req, int64_t id, int64_t prio
     slot_req_.resize(slot_req_.size() + R_);
   }
   std::copy(req, req + R_, &slot_req_[static_cast<size_t>(slot) * R_]);
+  // fgd takes the GPU of a share where fragmentation grows least (read before the node changes).
+  int fgd_gpu = -1;
+  if (policy_.kind == PolicyKind::Fgd && gpu_col_ >= 0 && req[gpu_col_] > 0 && req[gpu_col_] < kGpuMilli) {
+    fgd_delta(node, req, &fgd_gpu);
+  }
   int64_t* f = &free_[static_cast<size_t>(node) * R_];
   for (int r = 0; r < R_; ++r) f[r] -= req[r];
   TaskSlot& t = slots_[slot];
@@ -366,9 +386,9 @@ int32_t Engine::apply(int32_t node, const int64_t* req, int64_t id, int64_t prio
           --need;
         }
       }
-    } else {  // tightest GPU that holds the share, lowest index on ties
-      int best = -1;
-      for (int k = 0; k < gpu_count_[node]; ++k) {
+    } else {  // tightest GPU that holds the share, lowest index on ties (fgd: its own choice)
+      int best = fgd_gpu;
+      for (int k = 0; k < gpu_count_[node] && fgd_gpu < 0; ++k) {
         if (used[k] + g <= kGpuMilli && (best < 0 || used[k] > used[best])) best = k;
       }
       used[best] = static_cast<int16_t>(used[best] + g);

@@ -6,10 +6,15 @@
 // Complexity (n nodes, R resources, C constraints, m tasks in a call, L topology levels):
 //   place_batch     O(m (R log n)) for common requests (branch and bound over FreeIndex; the worst
 //                   case, e.g. a tie-free score whose bounds are loose, degrades towards O(m n R))
+//                   fgd: O(m f) per call for f feasible nodes (no score bound: every feasible node is
+//                   scored), plus O(k G^2) per node score recomputed (k workload classes, G GPUs per
+//                   node); scores are cached per request shape (cpu, memory, GPU) and node until the
+//                   node changes, so a recomputation follows only a change of that node. Every node
+//                   change (place, release, add) also recomputes the node's F(M): O(k G)
 //   release         O(m (R log n + C log n))
 //   place_gang      O(n (R + L) + m R log n)  (one pass over the domain's nodes)
 //   preempt         O(n R + V log V)  for V lower-priority tasks on the candidate nodes
-//   explain, scores O(n R)
+//   explain, scores O(n R)  (fgd scores: plus the score recomputations described above)
 //   add_node        O(C log n + R log n), amortised; remove_node O(t + C log n) for t tasks there
 //   add_constraint  O(n)
 #pragma once
@@ -22,6 +27,8 @@
 #include "placement/policy.hpp"
 
 namespace aios::placement {
+
+uint64_t tie_hash(uint64_t seed, int64_t node);
 
 constexpr int64_t kGpuMilli = 1000;
 constexpr int kMaxGpusPerNode = 64;
@@ -47,6 +54,7 @@ struct ClusterArrays {
   int gpu_column = -1;                // resource holding milli-GPUs, or -1
   int levels = 0;                     // topology levels, top first
   const int32_t* domains = nullptr;   // [nodes, levels] domain id per level, nested
+  const int32_t* gpu_model = nullptr; // [nodes] GPU model id 0..63 or -1 (read by fgd); null: all -1
 };
 
 struct Victims {
@@ -77,7 +85,7 @@ class Engine {
   // --- nodes ---
   // taint_ok / affinity_ok hold one flag per existing constraint. Returns the new node index.
   int32_t add_node(const int64_t* cap, const int32_t* domains, const uint8_t* taint_ok,
-                   const uint8_t* affinity_ok);
+                   const uint8_t* affinity_ok, int32_t gpu_model = -1);
   // Releases every task on the node and returns their ids (so the caller can requeue them).
   std::vector<int64_t> remove_node(int32_t node);
   void set_cordoned(int32_t node, bool cordoned);
@@ -152,6 +160,13 @@ class Engine {
   int64_t member_copies(int32_t node, const int64_t* unit, int32_t cid, GangStrategy strategy) const;
   int64_t score_at(int32_t node, const int64_t* req) const;
 
+  // fgd (fgd.cpp): the workload-weighted fragmentation sum_m p_m F_n(m) of a node state, the score
+  // of a request on a node (cached), and the GPU a share takes (least growth, lower index on ties).
+  double fgd_weighted(int32_t node, const int64_t* gpu_free, int64_t cpu_free, int64_t mem_free) const;
+  double fgd_delta(int32_t node, const int64_t* req, int* share_gpu) const;
+  int64_t fgd_score(int32_t node, const int64_t* req) const;
+  void fgd_refresh(int32_t node);
+
   // state changes
   int32_t apply(int32_t node, const int64_t* req, int64_t id, int64_t priority, int32_t cid);
   void unapply(int32_t slot);
@@ -196,6 +211,37 @@ class Engine {
   std::unordered_map<uint64_t, int32_t> group_count_;  // (group << 32 | node) -> tasks
   FreeIndex index_;
   mutable uint64_t visits_ = 0;
+  // fgd state: node models, each node's current weighted F, and the score cache. A cache entry of
+  // (request shape, node) is valid while its stamp equals the node's stamp, which every change renews.
+  struct FgdCacheEntry {
+    std::vector<int64_t> score;
+    std::vector<uint32_t> stamp;
+  };
+  std::vector<int32_t> model_;
+  std::vector<double> fgd_before_;
+  double fgd_psum_ = 0.0;
+  std::vector<uint32_t> node_stamp_;
+  uint32_t stamp_clock_ = 0;
+  struct FgdKey {
+    int64_t cpu, mem, gpu;
+    bool operator==(const FgdKey& o) const { return cpu == o.cpu && mem == o.mem && gpu == o.gpu; }
+  };
+  struct FgdKeyHash {
+    size_t operator()(const FgdKey& k) const {
+      return static_cast<size_t>(tie_hash(static_cast<uint64_t>(k.cpu) * 31 + static_cast<uint64_t>(k.mem), k.gpu));
+    }
+  };
+  // A copy of the engine (preemption's scratch) starts with an empty cache: it refills lazily.
+  struct FgdCache {
+    std::unordered_map<FgdKey, FgdCacheEntry, FgdKeyHash> map;
+    FgdCache() = default;
+    FgdCache(const FgdCache&) {}
+    FgdCache& operator=(const FgdCache&) {
+      map.clear();
+      return *this;
+    }
+  };
+  mutable FgdCache fgd_cache_;
 };
 
 uint64_t tie_hash(uint64_t seed, int64_t node);

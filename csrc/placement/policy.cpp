@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <limits>
 
+#include "binpack/fragmentation.hpp"
 #include "common/error.hpp"
 
 namespace aios::placement {
@@ -59,16 +61,36 @@ const char* policy_name(PolicyKind kind) {
     case PolicyKind::RequestedToCapacityRatio: return "requested_to_capacity_ratio";
     case PolicyKind::BalancedAllocation: return "balanced_allocation";
     case PolicyKind::DotProduct: return "dot_product";
+    case PolicyKind::Fgd: return "fgd";
   }
   return "unknown";
 }
 
 PolicyKind policy_from_name(const std::string& name) {
-  for (int k = 0; k <= static_cast<int>(PolicyKind::DotProduct); ++k) {
+  for (int k = 0; k <= static_cast<int>(PolicyKind::Fgd); ++k) {
     if (name == policy_name(static_cast<PolicyKind>(k))) return static_cast<PolicyKind>(k);
   }
   throw ConfigError("policy: unknown policy '" + name + "'");
 }
+
+namespace {
+
+void validate_fgd(const FgdWorkload& w, int resources) {
+  const size_t m = w.cpu.size();
+  if (w.memory.size() != m || w.gpu.size() != m || w.model_mask.size() != m || w.popularity.size() != m) {
+    throw ConfigError("workload: cpu, memory, gpu, model_mask and popularity need one entry per class, got " +
+                      std::to_string(m) + ", " + std::to_string(w.memory.size()) + ", " + std::to_string(w.gpu.size()) +
+                      ", " + std::to_string(w.model_mask.size()) + ", " + std::to_string(w.popularity.size()));
+  }
+  for (int col : {w.cpu_column, w.memory_column}) {
+    if (col < -1 || col >= resources) throw ConfigError("workload: resource column " + std::to_string(col) + " out of range");
+  }
+  binpack::TaskClasses c{static_cast<int>(m), w.cpu.data(), w.memory.data(), w.gpu.data(), w.model_mask.data(),
+                         w.popularity.data()};
+  binpack::validate_classes(c);
+}
+
+}  // namespace
 
 void validate_policy(const Policy& policy, int resources) {
   if (static_cast<int>(policy.weights.size()) != resources) {
@@ -81,6 +103,7 @@ void validate_policy(const Policy& policy, int resources) {
                         std::to_string(policy.weights[r]));
     }
   }
+  if (policy.kind == PolicyKind::Fgd) validate_fgd(policy.fgd, resources);
   if (policy.kind == PolicyKind::RequestedToCapacityRatio) {
     if (policy.shape.empty()) throw ConfigError("shape: requested_to_capacity_ratio needs at least one point");
     for (size_t i = 0; i < policy.shape.size(); ++i) {
@@ -107,6 +130,8 @@ int64_t score_node(const Policy& p, const NodeView& node, const int64_t* req, co
   switch (p.kind) {
     case PolicyKind::FirstFit:
       return -static_cast<int64_t>(node.index);
+    case PolicyKind::Fgd:
+      return 0;  // Engine::fgd_score holds the real score
     case PolicyKind::BestFit:
     case PolicyKind::WorstFit: {
       int64_t total = 0;
@@ -259,6 +284,7 @@ bool uniform_bound(const Policy& p, const SetBounds& s, const int64_t* req, cons
       return true;
     }
     case PolicyKind::FirstFit:
+    case PolicyKind::Fgd:
       break;
   }
   return false;
@@ -422,6 +448,8 @@ void policy_node_scalars(const Policy& p, const uint8_t* basic, int R, const int
 double score_upper_bound(const Policy& p, const SetBounds& s, const int64_t* req, const uint8_t* basic,
                          int R, BoundCache* cache, int64_t enough) {
   if (p.kind == PolicyKind::FirstFit) return -static_cast<double>(s.min_index);
+  // FGD has no useful bound: every feasible node is scored.
+  if (p.kind == PolicyKind::Fgd) return std::numeric_limits<double>::infinity();
   int64_t exact = 0, scalar = 0;
   const bool has_scalar = s.scalar != nullptr && scalar_bound(p, s, req, basic, R, cache, &scalar);
   if (has_scalar && scalar < enough) return static_cast<double>(scalar);
@@ -450,6 +478,7 @@ double score_upper_bound(const Policy& p, const SetBounds& s, const int64_t* req
   }
   switch (p.kind) {
     case PolicyKind::FirstFit:
+    case PolicyKind::Fgd:
       return 0.0;
     case PolicyKind::BestFit:
     case PolicyKind::WorstFit: {

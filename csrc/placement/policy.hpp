@@ -20,6 +20,10 @@ enum class PolicyKind : int {
   RequestedToCapacityRatio = 5,  // kube-scheduler RequestedToCapacityRatio (broken-linear shape)
   BalancedAllocation = 6,        // kube-scheduler NodeResourcesBalancedAllocation (classic score)
   DotProduct = 7,         // Tetris alignment: int64(1e9 * sum_r w_r * (req_r/cap_r) * (free_r/cap_r))
+  // Fragmentation Gradient Descent (Weng et al., ATC'23): -floor(1000 * delta + 0.5) where delta is
+  // the growth of the node's expected unusable GPU capacity F_n(M) (binpack/fragmentation.hpp) in
+  // milli-GPU; the engine computes it (it needs per-GPU state), score_node returns 0.
+  Fgd = 8,
 };
 
 struct ShapePoint {
@@ -27,10 +31,19 @@ struct ShapePoint {
   int64_t score;        // 0..10 as configured; scaled by 10 internally as kube-scheduler does
 };
 
+// FGD's workload M: task classes with popularity, and which resources are cpu and memory.
+struct FgdWorkload {
+  int cpu_column = -1, memory_column = -1;  // -1: the cluster has no such resource (class values 0)
+  std::vector<int64_t> cpu, memory, gpu;     // per class; gpu in total milli-GPU
+  std::vector<uint64_t> model_mask;          // per class: bit i = GPU model id i allowed, 0 = any
+  std::vector<double> popularity;            // per class, finite, >= 0, positive sum
+};
+
 struct Policy {
   PolicyKind kind = PolicyKind::BestFit;
   std::vector<int64_t> weights;  // one per resource, >= 0; 0 leaves the resource out of the score
   std::vector<ShapePoint> shape; // RequestedToCapacityRatio only
+  FgdWorkload fgd;               // Fgd only
 };
 
 // Throws ConfigError on bad weights or shape. `resources` is the number of resources.

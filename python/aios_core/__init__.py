@@ -4,7 +4,7 @@ import logging
 
 from aios_core.cluster import Cluster, Node, Taint, Toleration
 from aios_core.errors import AiosError, ConfigError, NotFoundError, TopologyError, UnschedulableError
-from aios_core.placer import POLICIES, Constraints, GangResult, Placer, Preemption, TaskPlacement
+from aios_core.placer import POLICIES, Constraints, FgdWorkload, GangResult, Placer, Preemption, TaskPlacement
 
 logging.getLogger("aios_core").addHandler(logging.NullHandler())
 
@@ -16,6 +16,7 @@ __all__ = [
     "Cluster",
     "ConfigError",
     "Constraints",
+    "FgdWorkload",
     "GangResult",
     "Node",
     "NotFoundError",

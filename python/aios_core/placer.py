@@ -1,7 +1,8 @@
 """Placer: the stateful placement engine over a Cluster (native by default).
 
 Policies: first_fit, best_fit, worst_fit, least_allocated, most_allocated,
-requested_to_capacity_ratio, balanced_allocation, dot_product. Ties between equal scores go to the
+requested_to_capacity_ratio, balanced_allocation, dot_product, and fgd (Fragmentation Gradient
+Descent: needs an FgdWorkload). Ties between equal scores go to the
 node with the smallest seeded tie key, so the same seed gives the same placements.
 """
 
@@ -27,6 +28,7 @@ POLICIES = (
     "requested_to_capacity_ratio",
     "balanced_allocation",
     "dot_product",
+    "fgd",
 )
 STRATEGIES = {"PACK": 0, "SPREAD": 1, "STRICT_PACK": 2, "STRICT_SPREAD": 3}
 # kube-scheduler scores these even when a pod does not request them; other resources it skips.
@@ -73,6 +75,46 @@ class Constraints:
 
 
 @dataclass(frozen=True)
+class FgdWorkload:
+    """The workload M that policy "fgd" measures GPU fragmentation against (Weng et al., ATC'23):
+    task classes, one request row each (int64 `[k, resources]` in the cluster's resources, or a list
+    of {resource: quantity}), their popularity (`[k]`, finite, >= 0, positive sum) and, per class,
+    the allowed GPU models (None = any; a set of names or "A|B"). The measure reads the cpu, memory
+    and GPU columns of the classes. Checked against the cluster when the Placer is built."""
+
+    requests: Any
+    popularity: Any
+    gpu_models: Sequence[frozenset[str] | str | None] | None = None
+
+    @staticmethod
+    def from_requests(requests: Any, gpu_models: Sequence[frozenset[str] | str | None] | None = None) -> "FgdWorkload":
+        """Classes = the distinct (request row, allowed models) pairs; popularity = their counts
+        (e.g. the requests of a recent window)."""
+        arr = int_array(requests, "requests", 2)
+        models = [None] * arr.shape[0] if gpu_models is None else list(gpu_models)
+        if len(models) != arr.shape[0]:
+            raise ConfigError(f"gpu_models: expected {arr.shape[0]} entries (one per request), got {len(models)}")
+        counts: dict[tuple[tuple[int, ...], frozenset[str] | None], int] = {}
+        for row, m in zip(arr.tolist(), models):
+            key = (tuple(row), _model_set(m, "gpu_models"))
+            counts[key] = counts.get(key, 0) + 1
+        keys = sorted(counts, key=lambda k: (k[0], sorted(k[1]) if k[1] is not None else []))
+        rows = np.array([k[0] for k in keys], dtype=np.int64).reshape(len(keys), arr.shape[1])
+        return FgdWorkload(rows, np.array([counts[k] for k in keys], dtype=np.float64), [k[1] for k in keys])
+
+
+def _model_set(models: frozenset[str] | str | None, field: str) -> frozenset[str] | None:
+    if models is None:
+        return None
+    if isinstance(models, str):
+        return frozenset(m for m in models.split("|") if m)
+    try:
+        return frozenset(str(m) for m in models)
+    except TypeError:
+        raise ConfigError(f"{field}: expected None, a set of GPU model names or 'A|B', got {models!r}") from None
+
+
+@dataclass(frozen=True)
 class GangResult:
     placed: bool
     nodes: np.ndarray  # int32 per member, -1 for members left out
@@ -113,6 +155,12 @@ class Placer:
     default profile is `{"cpu": 1, "memory": 1}`); `shape` is the requested_to_capacity_ratio
     function as (utilization 0..100, score 0..10) points. `backend="reference"` runs the plain-Python
     twin (aios_core._reference.placement) instead of the native engine.
+
+    Policy "fgd" needs `workload` (an FgdWorkload): a node's score is -round(1000 * growth of the
+    node's expected unusable GPU capacity, in milli-GPU) if the task goes there (see
+    aios_core.binpack.fragmentation), and a GPU share takes the GPU where that growth is least.
+    Weights only matter to other policies; gangs keep their own node choice (domains filled
+    best-fit) and use fgd's GPU choice for shares.
     """
 
     def __init__(
@@ -123,6 +171,7 @@ class Placer:
         seed: int = 0,
         shape: Sequence[tuple[int, int]] | None = None,
         backend: Literal["native", "reference"] = "native",
+        workload: FgdWorkload | None = None,
     ) -> None:
         if policy not in POLICIES:
             raise ConfigError(f"policy: unknown policy {policy!r} (known: {', '.join(POLICIES)})")
@@ -142,6 +191,11 @@ class Placer:
             shape = [(0, 0), (100, 10)]  # kube-scheduler's documented bin-packing shape
         pts = [(int(u), int(s)) for u, s in (shape or [])]
         basic = np.array([r in BASIC_RESOURCES for r in cluster.resources], dtype=np.uint8)
+        # GPU model ids: the cluster's model names, sorted; nodes added later get the next ids.
+        self._model_ids = {m: i for i, m in enumerate(sorted({m for m in cluster.gpu_models if m}))}
+        fgd = self._fgd_args(workload) if policy == "fgd" else None
+        if policy != "fgd" and workload is not None:
+            raise ConfigError(f"workload: only policy 'fgd' takes a workload, got policy {policy!r}")
         if backend == "native":
             engine_cls: Any = _core.Engine
         elif backend == "reference":
@@ -158,6 +212,7 @@ class Placer:
             w,
             pts,
             self.seed,
+            fgd,
         )
         # Node side data; grows with add_node.
         self._names = list(cluster.names)
@@ -176,6 +231,48 @@ class Placer:
         self._next_id = 0
 
     # ------------------------------------------------------------------ helpers
+
+    def _fgd_args(self, workload: FgdWorkload | None) -> tuple[Any, ...]:
+        """The engine's fgd tuple; every field is checked here so errors name the Python field."""
+        if not isinstance(workload, FgdWorkload):
+            raise ConfigError(f"workload: policy 'fgd' needs an FgdWorkload, got {type(workload).__name__}")
+        if len(self._model_ids) > 64:
+            raise ConfigError(f"gpu_models: fgd handles at most 64 GPU models, the cluster has {len(self._model_ids)}")
+        req = self._requests(workload.requests, "workload.requests")
+        k = req.shape[0]
+        if k == 0:
+            raise ConfigError("workload.requests: expected at least one task class, got 0")
+        try:
+            pop = np.ascontiguousarray(np.asarray(workload.popularity, dtype=np.float64))
+        except (TypeError, ValueError):
+            raise ConfigError(f"workload.popularity: expected numbers, got {workload.popularity!r}") from None
+        if pop.shape != (k,):
+            raise ConfigError(f"workload.popularity: expected {k} entries (one per class), got shape {pop.shape}")
+        bad = np.flatnonzero(~np.isfinite(pop) | (pop < 0))
+        if len(bad):
+            raise ConfigError(f"workload.popularity[{bad[0]}]: must be finite and >= 0, got {pop[bad[0]]}")
+        if not pop.sum() > 0:
+            raise ConfigError(f"workload.popularity: must have a positive sum, got {pop.sum()}")
+        models = [None] * k if workload.gpu_models is None else list(workload.gpu_models)
+        if len(models) != k:
+            raise ConfigError(f"workload.gpu_models: expected {k} entries (one per class), got {len(models)}")
+        masks = np.zeros(k, dtype=np.uint64)
+        for i, m in enumerate(models):
+            for name in sorted(_model_set(m, f"workload.gpu_models[{i}]") or ()):
+                if name not in self._model_ids:
+                    known = ", ".join(self._model_ids) or "none"
+                    raise ConfigError(f"workload.gpu_models[{i}]: unknown GPU model {name!r} (known: {known})")
+                masks[i] |= np.uint64(1 << self._model_ids[name])
+        res = self.resources
+        cpu_col = res.index("cpu") if "cpu" in res else -1
+        mem_col = res.index("memory") if "memory" in res else -1
+        gcol = self.cluster.gpu_column
+
+        def column(c: int) -> np.ndarray:
+            return np.ascontiguousarray(req[:, c]) if c >= 0 else np.zeros(k, dtype=np.int64)
+
+        node_models = np.array([self._model_ids.get(m, -1) if m else -1 for m in self.cluster.gpu_models], dtype=np.int32)
+        return (cpu_col, mem_col, column(cpu_col), column(mem_col), column(gcol), masks, pop, node_models)
 
     @property
     def resources(self) -> tuple[str, ...]:
@@ -528,12 +625,14 @@ class Placer:
         self._taints.append(taints)
         i = len(self._names)
         flags = [self._node_flags(c, i) for c in self._constraint_list]
+        model = self._model_ids.get(node.gpu_model, len(self._model_ids)) if node.gpu_model else -1
         try:
             index = int(
                 self._engine.add_node(
                     cap, domains,
                     np.array([f[0] for f in flags], dtype=np.uint8),
                     np.array([f[1] for f in flags], dtype=np.uint8),
+                    model if model < 64 else -1,
                 )
             )
         except Exception:
@@ -543,6 +642,8 @@ class Placer:
             raise
         for level in range(levels):
             self._domain_maps[level].setdefault(tuple(node.topology[: level + 1]), int(domains[level]))
+        if node.gpu_model and model < 64:
+            self._model_ids.setdefault(node.gpu_model, model)
         self._names.append(node.name)
         self._paths.append(tuple(node.topology))
         self._index[node.name] = index

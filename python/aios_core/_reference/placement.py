@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from aios_core._reference.binpack import task_fragmentation
 from aios_core.errors import ConfigError, NotFoundError
 
 GPU_MILLI = 1000
@@ -30,6 +31,7 @@ POLICIES = (
     "requested_to_capacity_ratio",
     "balanced_allocation",
     "dot_product",
+    "fgd",
 )
 
 
@@ -139,9 +141,11 @@ class Engine:
     """The reference engine; constructor arguments as `aios_core._core.Engine`."""
 
     def __init__(self, capacity: np.ndarray, basic: np.ndarray, gpu_column: int, domains: np.ndarray,
-                 policy: str, weights: np.ndarray, shape: Sequence[tuple[int, int]], seed: int) -> None:
+                 policy: str, weights: np.ndarray, shape: Sequence[tuple[int, int]], seed: int,
+                 fgd: tuple[Any, ...] | None = None) -> None:
         if policy not in POLICIES:
             raise ConfigError(f"policy: unknown policy '{policy}'")
+        self._init_fgd(policy, fgd, capacity.shape[0])
         self.R = int(capacity.shape[1])
         self.gpu_col = int(gpu_column)
         self.policy = policy
@@ -160,6 +164,7 @@ class Engine:
                 if not 0 <= u <= 100 or not 0 <= s <= 10 or (i and u <= self.shape[i - 1][0]):
                     raise ConfigError(f"shape[{i}]: invalid point ({u}, {s})")
         self.cap: list[list[int]] = []
+        self.model: list[int] = []
         self.free: list[list[int]] = []
         self.domains: list[list[int]] = []
         self.live: list[bool] = []
@@ -177,7 +182,74 @@ class Engine:
         for p, i in enumerate(order):
             self.position[i] = p
         for i in range(capacity.shape[0]):
-            self.add_node(capacity[i], domains[i], np.ones(1, np.uint8), np.ones(1, np.uint8))
+            self.add_node(capacity[i], domains[i], np.ones(1, np.uint8), np.ones(1, np.uint8), self.fgd_models[i])
+
+    def _init_fgd(self, policy: str, fgd: tuple[Any, ...] | None, n: int) -> None:
+        """fgd = (cpu column, memory column, cpu [k], memory [k], gpu [k], model mask [k],
+        popularity [k], node GPU model ids [n]), as the native engine takes it."""
+        self.fgd_classes: list[tuple[int, int, int, int]] = []
+        self.fgd_pop: list[float] = []
+        self.fgd_models = [-1] * n
+        self.fgd_cols = (-1, -1)
+        if fgd is None:
+            if policy == "fgd":
+                raise ConfigError("workload: policy 'fgd' needs a workload")
+            return
+        cpu_col, mem_col, cpu, mem, gpu, mask, pop, models = fgd
+        self.fgd_cols = (int(cpu_col), int(mem_col))
+        k = len(cpu)
+        if not (len(mem) == len(gpu) == len(mask) == len(pop) == k) or len(models) != n:
+            raise ConfigError("workload: one entry per class and one model per node expected")
+        total = 0.0
+        for i in range(k):
+            c = (int(cpu[i]), int(mem[i]), int(gpu[i]), int(mask[i]))
+            p = float(pop[i])
+            if min(c) < 0 or (c[2] >= GPU_MILLI and c[2] % GPU_MILLI):
+                raise ConfigError(f"workload[{i}]: invalid class {c}")
+            if not math.isfinite(p) or p < 0:
+                raise ConfigError(f"popularity[{i}]: must be finite and >= 0, got {p}")
+            self.fgd_classes.append(c)
+            self.fgd_pop.append(p)
+            total += p
+        if not total > 0:
+            raise ConfigError("popularity: must have a positive sum")
+        self.fgd_psum = total
+        self.fgd_models = [int(m) for m in models]
+
+    def _fgd_weighted(self, node: int, gpu_free: list[int], cpu: int, mem: int) -> float:
+        total = 0.0
+        for k, c in enumerate(self.fgd_classes):
+            total += self.fgd_pop[k] * float(task_fragmentation(gpu_free, cpu, mem, self.model[node], c))
+        return total
+
+    def _fgd_delta(self, node: int, req: Sequence[int]) -> tuple[float, int]:
+        """Growth of the node's fragmentation if `req` goes there, and the GPU a share takes."""
+        cc, mc = self.fgd_cols
+        f = self.free[node]
+        free_gpus = [GPU_MILLI - u for u in self.gpu_use[node]]
+        before = self._fgd_weighted(node, free_gpus, f[cc] if cc >= 0 else 0, f[mc] if mc >= 0 else 0)
+        cpu = f[cc] - req[cc] if cc >= 0 else 0
+        mem = f[mc] - req[mc] if mc >= 0 else 0
+        g = req[self.gpu_col] if self.gpu_col >= 0 else 0
+        trial = list(free_gpus)
+        if g >= GPU_MILLI:  # whole GPUs: the lowest-indexed free ones
+            need = g // GPU_MILLI
+            for k in range(len(trial)):
+                if need and trial[k] == GPU_MILLI:
+                    trial[k] = 0
+                    need -= 1
+        if g == 0 or g >= GPU_MILLI:
+            return (self._fgd_weighted(node, trial, cpu, mem) - before) / self.fgd_psum, -1
+        best, best_gpu = math.inf, -1
+        for k in range(len(trial)):
+            if trial[k] < g:
+                continue
+            trial[k] -= g
+            d = (self._fgd_weighted(node, trial, cpu, mem) - before) / self.fgd_psum
+            trial[k] += g
+            if d < best:
+                best, best_gpu = d, k
+        return best, best_gpu
 
     # ------------------------------------------------------------------ properties
 
@@ -269,6 +341,8 @@ class Engine:
         return self.group_count.get((c["group"], node), 0) < c["max"]
 
     def score_at(self, node: int, req: Sequence[int]) -> int:
+        if self.policy == "fgd":
+            return -math.floor(self._fgd_delta(node, req)[0] * 1000.0 + 0.5)
         return score_node(self.policy, self.weights, self.shape, self.basic, self.cap[node], self.free[node], req, node)
 
     def copies_that_fit(self, node: int, unit: Sequence[int]) -> int:
@@ -290,7 +364,9 @@ class Engine:
 
     # ------------------------------------------------------------------ nodes and constraints
 
-    def add_node(self, cap: Any, domains: Any, taint_ok: Any, affinity_ok: Any) -> int:
+    def add_node(self, cap: Any, domains: Any, taint_ok: Any, affinity_ok: Any, gpu_model: int = -1) -> int:
+        if not -1 <= int(gpu_model) <= 63:
+            raise ConfigError(f"gpu_model[{len(self.cap)}]: GPU model id must be in -1..63, got {gpu_model}")
         c = [int(x) for x in cap]
         for r, v in enumerate(c):
             if not 0 <= v <= MAX_QUANTITY:
@@ -308,6 +384,7 @@ class Engine:
         self.domains.append(d)
         self.live.append(True)
         self.cordoned.append(False)
+        self.model.append(int(gpu_model))
         self.gpu_use.append([0] * (c[self.gpu_col] // GPU_MILLI if self.gpu_col >= 0 else 0))
         self.node_tasks.append([])
         for cid in range(1, len(self.constraints)):
@@ -344,6 +421,9 @@ class Engine:
 
     def _apply(self, node: int, req: list[int], tid: int, priority: int, cid: int) -> None:
         t = _Task(tid, node, cid, priority, list(req))
+        fgd_gpu = -1
+        if self.policy == "fgd" and self.gpu_col >= 0 and 0 < req[self.gpu_col] < GPU_MILLI:
+            fgd_gpu = self._fgd_delta(node, req)[1]  # the share's GPU, chosen before the node changes
         f = self.free[node]
         for r in range(self.R):
             f[r] -= req[r]
@@ -358,8 +438,8 @@ class Engine:
                         t.gpus.append(k)
                         need -= 1
             else:
-                best = -1
-                for k in range(len(used)):
+                best = fgd_gpu
+                for k in range(len(used) if fgd_gpu < 0 else 0):
                     if used[k] + g <= GPU_MILLI and (best < 0 or used[k] > used[best]):
                         best = k
                 used[best] += g
