@@ -6,16 +6,16 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['CapacityModel', 'Engine', 'classic_fair_share', 'drf_continuous', 'drf_tasks', 'fair_tree', 'hdrf_tasks', 'plan_pipeline', 'select_best_effort', 'split_chain']
+__all__: list[str] = ['CapacityModel', 'Engine', 'binpack_fgd_scores', 'binpack_fragmentation', 'binpack_lower_bound', 'binpack_pack', 'binpack_pack_heterogeneous', 'classic_fair_share', 'drf_continuous', 'drf_tasks', 'fair_tree', 'hdrf_tasks', 'plan_pipeline', 'select_best_effort', 'split_chain']
 class Engine:
     """
     Stateful placement engine over a cluster (see aios_core.Placer).
     """
-    def __init__(self, capacity: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], basic: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8], gpu_column: typing.SupportsInt | typing.SupportsIndex, domains: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], policy: str, weights: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], shape: collections.abc.Sequence[tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]], seed: typing.SupportsInt | typing.SupportsIndex) -> None:
+    def __init__(self, capacity: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], basic: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8], gpu_column: typing.SupportsInt | typing.SupportsIndex, domains: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], policy: str, weights: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], shape: collections.abc.Sequence[tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]], seed: typing.SupportsInt | typing.SupportsIndex, fgd: typing.Any = None) -> None:
         ...
     def add_constraint(self, taint_ok: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8], affinity_ok: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8], group: typing.SupportsInt | typing.SupportsIndex, max_per_node: typing.SupportsInt | typing.SupportsIndex) -> int:
         ...
-    def add_node(self, capacity: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], domains: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], taint_ok: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8], affinity_ok: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8]) -> int:
+    def add_node(self, capacity: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], domains: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], taint_ok: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8], affinity_ok: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8], gpu_model: typing.SupportsInt | typing.SupportsIndex = -1) -> int:
         ...
     def allocated(self) -> numpy.typing.NDArray[numpy.int64]:
         ...
@@ -96,6 +96,16 @@ class CapacityModel:
     @property
     def workload_count(self) -> int:
         ...
+def binpack_fgd_scores(gpu_free: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], gpu_count: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], cpu_free: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], mem_free: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], model: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], cpu_milli: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], memory: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], gpu_milli: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], model_mask: typing.Annotated[numpy.typing.ArrayLike, numpy.uint64], popularity: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], task_cpu: typing.SupportsInt | typing.SupportsIndex, task_memory: typing.SupportsInt | typing.SupportsIndex, task_gpu: typing.SupportsInt | typing.SupportsIndex, task_model_mask: typing.SupportsInt | typing.SupportsIndex) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.uint64]]:
+    ...
+def binpack_fragmentation(gpu_free: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], gpu_count: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], cpu_free: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], mem_free: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], model: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], cpu_milli: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], memory: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], gpu_milli: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], model_mask: typing.Annotated[numpy.typing.ArrayLike, numpy.uint64], popularity: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> numpy.typing.NDArray[numpy.float64]:
+    ...
+def binpack_lower_bound(sizes: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], capacity: typing.Annotated[numpy.typing.ArrayLike, numpy.int64]) -> int:
+    ...
+def binpack_pack(sizes: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], capacity: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], method: str, improve: bool, max_iters: typing.SupportsInt | typing.SupportsIndex, time_limit: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex) -> tuple[numpy.typing.NDArray[numpy.int32], int, int, str, int, int, bool]:
+    ...
+def binpack_pack_heterogeneous(sizes: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], capacities: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], costs: typing.Annotated[numpy.typing.ArrayLike, numpy.int64]) -> tuple[numpy.typing.NDArray[numpy.int32], numpy.typing.NDArray[numpy.int32], int, float]:
+    ...
 def classic_fair_share(parent: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], shares: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], usage: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], is_user: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8], dampening: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
     ...
 def drf_continuous(capacity: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], demands: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], limits: typing.Annotated[numpy.typing.ArrayLike, numpy.int64]) -> numpy.typing.NDArray[numpy.float64]:

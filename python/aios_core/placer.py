@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -72,6 +72,11 @@ class Constraints:
             raise ConfigError("group, max_per_node: give both or neither")
         if self.max_per_node is not None and self.max_per_node < 1:
             raise ConfigError(f"max_per_node: must be >= 1, got {self.max_per_node}")
+
+    @property
+    def selector_items(self) -> tuple[tuple[str, frozenset[str]], ...]:
+        """The node selector as sorted (key, allowed values) pairs."""
+        return cast(tuple[tuple[str, frozenset[str]], ...], self.node_selector)
 
 
 @dataclass(frozen=True)
@@ -302,7 +307,7 @@ class Placer:
             if taint.effect in BLOCKING_EFFECTS
         )
         labels = self._labels[i]
-        affinity_ok = all(labels.get(k) in vals for k, vals in c.node_selector)  # type: ignore[union-attr]
+        affinity_ok = all(labels.get(k) in vals for k, vals in c.selector_items)
         if c.gpu_models is not None:
             affinity_ok = affinity_ok and self._models[i] in c.gpu_models
         return taint_ok, affinity_ok
@@ -319,7 +324,7 @@ class Placer:
         n = len(self._names)
         taint_ok = np.ones(n, dtype=np.uint8)
         affinity_ok = np.ones(n, dtype=np.uint8)
-        for key, vals in constraints.node_selector:  # type: ignore[misc]
+        for key, vals in constraints.selector_items:
             affinity_ok &= np.fromiter((lab.get(key) in vals for lab in self._labels), dtype=np.uint8, count=n)
         if constraints.gpu_models is not None:
             affinity_ok &= np.fromiter((m in constraints.gpu_models for m in self._models), dtype=np.uint8, count=n)
@@ -570,7 +575,8 @@ class Placer:
 
     @property
     def free(self) -> np.ndarray:
-        return self.capacity - self.allocated
+        out: np.ndarray = self.capacity - self.allocated
+        return out
 
     @property
     def num_tasks(self) -> int:

@@ -95,20 +95,20 @@ def score_node(policy: str, weights: Sequence[int], shape: Sequence[tuple[int, i
                 w_sum += weights[r]
         return 0 if w_sum == 0 else (2 * s_sum + w_sum) // (2 * w_sum)
     if policy == "balanced_allocation":
-        fractions = []
-        total = 0.0
+        fractions: list[float] = []
+        frac_total = 0.0
         for r in scored:
             requested = cap[r] - free[r] + req[r]
-            f = float(requested) / float(cap[r])
+            f: float = float(requested) / float(cap[r])
             if f > 1.0:
                 f = 1.0
-            total += f
+            frac_total += f
             fractions.append(f)
         std = 0.0
         if len(fractions) == 2:
             std = abs((fractions[0] - fractions[1]) / 2.0)
         elif len(fractions) > 2:
-            mean = total / float(len(fractions))
+            mean = frac_total / float(len(fractions))
             acc = 0.0
             for f in fractions:
                 acc = acc + (f - mean) * (f - mean)
@@ -281,7 +281,7 @@ class Engine:
 
     # ------------------------------------------------------------------ validation
 
-    def _check_request(self, req: Sequence[int], what: str, row: int) -> list[int]:
+    def _check_request(self, req: Sequence[int] | np.ndarray, what: str, row: int) -> list[int]:
         q = [int(x) for x in req]
         if len(q) != self.R:
             raise ConfigError(f"{what}: expected {self.R} entries")
@@ -338,7 +338,7 @@ class Engine:
         c = self.constraints[cid]
         if c["group"] < 0:
             return True
-        return self.group_count.get((c["group"], node), 0) < c["max"]
+        return bool(self.group_count.get((c["group"], node), 0) < c["max"])
 
     def score_at(self, node: int, req: Sequence[int]) -> int:
         if self.policy == "fgd":
@@ -615,7 +615,7 @@ class Engine:
         order = list(range(count))
         if self.gpu_col >= 0:
             order.sort(key=lambda j: -rows[j][self.gpu_col])
-        applied = []
+        applied: list[int] = []
         nxt = 0
         for node, k in plan:
             for _ in range(k):
@@ -691,7 +691,8 @@ class Engine:
 
     def _preempt_one(self, req: list[int], priority: int, cid: int,
                      allowed: set[int] | None) -> tuple[int, list[int], tuple[Any, ...] | None]:
-        best_node, best_victims, best_key = -1, [], None
+        best_node, best_key = -1, None
+        best_victims: list[int] = []
         gpu = req[self.gpu_col] if self.gpu_col >= 0 else 0
         for node in range(len(self.cap)):
             if not self.eligible(cid, node) or (allowed is not None and node not in allowed):
