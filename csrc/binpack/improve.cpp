@@ -115,7 +115,11 @@ class Search {
     for (int j : pool_)
       for (int h = 0; h < it_.d; ++h) total[h] += it_.at(j, h);
     for (int h = 0; h < it_.d; ++h)
-      if (total[h] > 2 * it_.cap[h]) return false;
+      if (total[h] > (kDropped - 1) * it_.cap[h]) return false;
+    if (kDropped == 2) {  // one target bin: the totals decide
+      pool_side_.assign(P, 0);
+      return true;
+    }
     std::vector<int> idx(P);
     for (int i = 0; i < P; ++i) idx[i] = i;
     std::stable_sort(idx.begin(), idx.end(), [&](int x, int y) { return w_[pool_[x]] > w_[pool_[y]]; });

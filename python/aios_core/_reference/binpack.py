@@ -345,8 +345,11 @@ class _Search:
         s, cap, d, pool = self.s, self.cap, self.d, self.pool
         P = len(pool)
         for h in range(d):
-            if sum(s[j][h] for j in pool) > 2 * cap[h]:
+            if sum(s[j][h] for j in pool) > (K_DROPPED - 1) * cap[h]:
                 return False
+        if K_DROPPED == 2:
+            self.pool_side = [0] * P
+            return True
         idx = sorted(range(P), key=lambda i: -self.w[pool[i]])
         self.pool_side = [0] * P
         l0, l1 = [0] * d, [0] * d
