@@ -9,7 +9,8 @@
 //      (bounded branch and bound), else a descent that moves / swaps single items between two bins
 //      to make their weights more unequal (concentrating free space; only pairs with a bin changed
 //      since the last fruitless descent), else the best uphill or sideways exchange.
-// Moved items are tabu for a random tenure. Weights are integers (items.hpp unit_weight), so the
+// Moved items are tabu for a random tenure. When the pool has not become lighter for 100 + n
+// iterations, the attempt restarts from the best packing with three random bins emptied. Weights are integers (items.hpp unit_weight), so the
 // search is exact and repeatable: the same seed and iteration budget give the same packing.
 //
 // Complexity per iteration: O(k q^2 P d) for the exchange scan (k bins, q items per bin, P = O(|S|^2)

@@ -14,6 +14,8 @@ K_MAX_POOL_FOR_PAIRS = 40
 K_MAX_POOL_FOR_SPLIT = 14
 K_DROPPED = 3
 K_REFILL_NODES = 64
+K_STALL_BASE = 100
+K_STALL_PER_ITEM = 1
 K_TENURE_MIN = 5
 K_TENURE_RANGE = 10
 ONE_D = ("ffd", "bfd")
@@ -287,20 +289,29 @@ class _Search:
 
     def run(self, bin_of: list[int], bins: int) -> tuple[list[int], int]:
         best = (list(bin_of), bins)
+        attempt = 0
         while best[1] > self.lb and best[1] > K_DROPPED and self.iter < self.max_iters:
-            got = self.reduce(best)
-            if got is None:
+            outcome, got = self.reduce(best, attempt)
+            if outcome == "done":
                 break
-            best = got
+            if outcome == "reduced":
+                assert got is not None
+                best, attempt = got, 0
+            else:
+                attempt += 1
         return best
 
-    def reduce(self, best: tuple[list[int], int]) -> tuple[list[int], int] | None:
+    def reduce(self, best: tuple[list[int], int], attempt: int) -> tuple[str, tuple[list[int], int] | None]:
         bin_of, m = best
         n = len(self.s)
         bw = [0] * m
         for j in range(n):
             bw[bin_of[j]] += self.w[j]
         order = sorted(range(m), key=lambda b: bw[b])
+        if attempt > 0:
+            for i in range(K_DROPPED):
+                r = i + self.rng.below(m - i)
+                order[i], order[r] = order[r], order[i]
         newid = [0] * m
         for i in range(K_DROPPED):
             newid[order[i]] = -1
@@ -325,7 +336,12 @@ class _Search:
                 self.binw[b] += self.w[j]
                 for h in range(self.d):
                     self.load[b][h] += self.s[j][h]
+        best_pool, last_gain = -1, self.iter
+        stall = K_STALL_BASE + K_STALL_PER_ITEM * n
         while True:
+            pw = sum(self.w[j] for j in self.pool)
+            if best_pool < 0 or pw < best_pool:
+                best_pool, last_gain = pw, self.iter
             if self.pool_fits_two_bins():
                 out = [0] * n
                 for b in range(k):
@@ -333,9 +349,11 @@ class _Search:
                         out[j] = b
                 for i, j in enumerate(self.pool):
                     out[j] = k + self.pool_side[i]
-                return compact(out)
+                return "reduced", compact(out)
             if self.iter >= self.max_iters:
-                return None
+                return "done", None
+            if self.iter - last_gain > stall:
+                return "stalled", None
             self.iter += 1
             if not self.exchange(True):
                 if not self.refill_all() and not self.descent():
