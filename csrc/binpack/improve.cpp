@@ -15,8 +15,8 @@ constexpr int kDropped = 3;             // bins emptied into the pool per reduct
 constexpr int64_t kRefillNodes = 64;  // branch-and-bound nodes per bin refill
 constexpr int64_t kStallBase = 100;     // iterations without a lighter pool before a restart
 constexpr int64_t kStallPerItem = 1;
-constexpr int64_t kTenureMin = 5;
-constexpr int64_t kTenureRange = 10;
+constexpr int64_t kTenureMin = 2;
+constexpr int64_t kTenureRange = 6;
 
 // A subset (one or two items) of the pool with its total weight and size.
 struct PoolSet {

@@ -16,8 +16,8 @@ K_DROPPED = 3
 K_REFILL_NODES = 64
 K_STALL_BASE = 100
 K_STALL_PER_ITEM = 1
-K_TENURE_MIN = 5
-K_TENURE_RANGE = 10
+K_TENURE_MIN = 2
+K_TENURE_RANGE = 6
 ONE_D = ("ffd", "bfd")
 VECTOR = ("ffd", "bfd", "ffd_prod", "bfd_prod", "ffd_l2", "bfd_l2", "dp", "dp_dyn", "l2", "l2_dyn")
 
