@@ -128,7 +128,9 @@ def pack(
     method: "auto" (best of every constructive heuristic, then local search), one name of
     ``constructive_methods(d)`` (that heuristic, then local search unless ``improve=False``), or
     "exact" (OR-Tools CP-SAT, extra ``aios-core[exact]``; for small instances).
-    time_limit: seconds for the improvement phase (or the exact solver); None = iteration budget only.
+    time_limit: seconds for the whole call (constructive phase included; for "exact", the solver's
+    limit, default 30 s); None = the iteration budget ``max_iters`` only, which keeps the answer a
+    function of the inputs and the seed.
     """
     s, cap = _items(sizes, capacity)
     if not isinstance(method, str):
