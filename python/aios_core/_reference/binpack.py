@@ -580,17 +580,16 @@ class _Search:
         for i in range(c - 1, -1, -1):
             suffix[i] = suffix[i + 1] + self.w[cand[i]]
         take = [0] * c
-        state = {"best_w": self.binw[b], "best_take": [0] * c, "found": False, "nodes": 0}
+        best_w, best_take, found, nodes = self.binw[b], [0] * c, False, 0
 
         def dfs(i: int, cur: int) -> None:
-            state["nodes"] += 1
-            if state["nodes"] > K_REFILL_NODES:
+            nonlocal best_w, best_take, found, nodes
+            nodes += 1
+            if nodes > K_REFILL_NODES:
                 return
-            if cur > state["best_w"]:
-                state["best_w"] = cur
-                state["best_take"] = list(take)
-                state["found"] = True
-            if i == c or cur + suffix[i] <= state["best_w"]:
+            if cur > best_w:
+                best_w, best_take, found = cur, list(take), True
+            if i == c or cur + suffix[i] <= best_w:
                 return
             j = cand[i]
             if fits(l, self.s[j], self.cap):
@@ -604,9 +603,8 @@ class _Search:
             dfs(i + 1, cur)
 
         dfs(0, fixed)
-        if not state["found"]:
+        if not found:
             return False
-        best_take = state["best_take"]
         keep: list[int] = []
         out: list[int] = []
         for i in range(c):
@@ -765,8 +763,8 @@ def pack_heterogeneous(sizes: list[list[int]], caps: list[list[int]], costs: lis
             bin_of[j] = target[i]
             items[target[i]].append(j)
         items[b] = []
-    ids = {}
-    types_out = []
+    ids: dict[int, int] = {}
+    types_out: list[int] = []
     for b in range(B):
         if live[b]:
             ids[b] = len(types_out)
