@@ -28,7 +28,7 @@ from alibaba import data_root  # noqa: E402
 BPP_SETS = ("Falkenauer_U", "Falkenauer_T", "Scholl_1", "Scholl_2", "Scholl_3", "Schwerin_1", "Schwerin_2",
             "Waescher")
 ONE_D_TIME_LIMIT = 1.0
-VECTOR_TIME_LIMIT = 0.1
+VECTOR_TIME_LIMIT = 0.09
 MARK_BEGIN = "<!-- binpack-quality:begin -->"
 MARK_END = "<!-- binpack-quality:end -->"
 

@@ -13,8 +13,10 @@ constexpr int kMaxPoolForPairs = 40;  // beyond this pool size only single pool 
 constexpr int kMaxPoolForSplit = 14;   // exhaustive two-bin split of the pool up to this size
 constexpr int kDropped = 3;             // bins emptied into the pool per reduction (m - 1 target)
 constexpr int64_t kRefillNodes = 64;  // branch-and-bound nodes per bin refill
-constexpr int64_t kTenureMin = 5;
-constexpr int64_t kTenureRange = 10;
+constexpr int64_t kStallBase = 100;     // iterations without a lighter pool before a restart
+constexpr int64_t kStallPerItem = 1;
+constexpr int64_t kTenureMin = 2;
+constexpr int64_t kTenureRange = 6;
 
 // A subset (one or two items) of the pool with its total weight and size.
 struct PoolSet {
@@ -38,8 +40,11 @@ class Search {
 
   Packing run(const Packing& start, ImproveStats* stats) {
     Packing best = start;
+    int attempt = 0;
     while (best.bins > opt_.lower_bound && best.bins > kDropped && !out_of_budget()) {
-      if (!reduce(best)) break;
+      const Outcome o = reduce(best, attempt);
+      if (o == Outcome::Done) break;
+      attempt = o == Outcome::Reduced ? 0 : attempt + 1;
     }
     if (stats) {
       stats->iterations = iter_;
@@ -57,14 +62,21 @@ class Search {
 
   int64_t* load(int b) { return &load_[static_cast<size_t>(b) * it_.d]; }
 
-  // Tries to turn `best` (m bins) into a packing of m - 1 bins; on success overwrites best.
-  bool reduce(Packing& best) {
+  enum class Outcome { Reduced, Stalled, Done };
+
+  // Tries to turn `best` (m bins) into a packing of m - 1 bins; on success overwrites best. The
+  // first attempt empties the lightest bins, later ones (after a stall: no lower pool weight for
+  // kStallBase + kStallPerItem * n iterations) random ones.
+  Outcome reduce(Packing& best, int attempt) {
     const int m = best.bins;
     std::vector<int64_t> bw(m, 0);
     for (int j = 0; j < it_.n; ++j) bw[best.bin_of[j]] += w_[j];
     std::vector<int> order(m);
     for (int b = 0; b < m; ++b) order[b] = b;
     std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return bw[x] < bw[y]; });
+    if (attempt > 0) {
+      for (int i = 0; i < kDropped; ++i) std::swap(order[i], order[i + static_cast<int>(rng_.below(m - i))]);
+    }
     std::vector<int> newid(m, 0);
     for (int i = 0; i < kDropped; ++i) newid[order[i]] = -1;
     int k = 0;
@@ -87,16 +99,25 @@ class Search {
         for (int h = 0; h < it_.d; ++h) load(b)[h] += it_.at(j, h);
       }
     }
+    int64_t best_pool = -1, last_gain = iter_;
+    const int64_t stall = kStallBase + kStallPerItem * it_.n;
     while (true) {
+      int64_t pw = 0;
+      for (int j : pool_) pw += w_[j];
+      if (best_pool < 0 || pw < best_pool) {
+        best_pool = pw;
+        last_gain = iter_;
+      }
       if (pool_fits_two_bins()) {
         for (int b = 0; b < k; ++b)
           for (int j : bins_[b]) best.bin_of[j] = b;
         for (size_t i = 0; i < pool_.size(); ++i) best.bin_of[pool_[i]] = k + pool_side_[i];
         best.bins = k + 2;
         compact(best);
-        return true;
+        return Outcome::Reduced;
       }
-      if (out_of_budget()) return false;
+      if (out_of_budget()) return Outcome::Done;
+      if (iter_ - last_gain > stall) return Outcome::Stalled;
       ++iter_;
       if (!exchange(true)) {
         // No exchange lowers the pool weight: reshape the bins, else take the best sideways or
@@ -115,7 +136,11 @@ class Search {
     for (int j : pool_)
       for (int h = 0; h < it_.d; ++h) total[h] += it_.at(j, h);
     for (int h = 0; h < it_.d; ++h)
-      if (total[h] > 2 * it_.cap[h]) return false;
+      if (total[h] > (kDropped - 1) * it_.cap[h]) return false;
+    if (kDropped == 2) {  // one target bin: the totals decide
+      pool_side_.assign(P, 0);
+      return true;
+    }
     std::vector<int> idx(P);
     for (int i = 0; i < P; ++i) idx[i] = i;
     std::stable_sort(idx.begin(), idx.end(), [&](int x, int y) { return w_[pool_[x]] > w_[pool_[y]]; });

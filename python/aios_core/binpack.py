@@ -11,6 +11,7 @@ Same inputs and seed give the same answer unless ``time_limit`` cuts the search 
 
 from __future__ import annotations
 
+import importlib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -40,9 +41,8 @@ _INT64_MAX = np.iinfo(np.int64).max
 
 
 def _core() -> Any:
-    from aios_core import _core as core  # imported lazily so that a missing build names itself
-
-    return core
+    # Imported lazily so that a missing build names itself at the first call.
+    return importlib.import_module("aios_core._core")
 
 
 def _int_array(name: str, value: Any, ndim: int | tuple[int, ...]) -> np.ndarray:
@@ -128,7 +128,9 @@ def pack(
     method: "auto" (best of every constructive heuristic, then local search), one name of
     ``constructive_methods(d)`` (that heuristic, then local search unless ``improve=False``), or
     "exact" (OR-Tools CP-SAT, extra ``aios-core[exact]``; for small instances).
-    time_limit: seconds for the improvement phase (or the exact solver); None = iteration budget only.
+    time_limit: seconds for the whole call (constructive phase included; for "exact", the solver's
+    limit, default 30 s); None = the iteration budget ``max_iters`` only, which keeps the answer a
+    function of the inputs and the seed.
     """
     s, cap = _items(sizes, capacity)
     if not isinstance(method, str):
@@ -180,8 +182,8 @@ def _pack_exact(s: np.ndarray, cap: np.ndarray, time_limit: float | None, seed: 
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return PackResult(start.assignment, ub, lb, "exact", start.constructive_bins, 0, True, False)
-    assign = np.array([next(b for b, v in enumerate(x[j]) if solver.value(v)) for j in range(n)], dtype=np.int32)
-    _, assign = np.unique(assign, return_inverse=True)
+    raw = np.array([next(b for b, v in enumerate(x[j]) if solver.value(v)) for j in range(n)], dtype=np.int32)
+    _, assign = np.unique(raw, return_inverse=True)
     bins = int(assign.max()) + 1
     bound = max(lb, int(math.ceil(solver.best_objective_bound - 1e-9)))
     optimal = status == cp_model.OPTIMAL
@@ -358,7 +360,8 @@ def _work_args(w: Workload) -> tuple[np.ndarray, ...]:
 
 def fragmentation(nodes: GpuNodes, workload: Workload) -> np.ndarray:
     """F_n(M) per node in milli-GPU: the expected free GPU capacity the workload cannot use."""
-    return _core().binpack_fragmentation(*_node_args(nodes), *_work_args(workload))
+    out: np.ndarray = _core().binpack_fragmentation(*_node_args(nodes), *_work_args(workload))
+    return out
 
 
 def fgd_scores(
@@ -369,8 +372,9 @@ def fgd_scores(
     for name, v in (("cpu_milli", cpu_milli), ("memory", memory), ("gpu_milli", gpu_milli), ("model_mask", model_mask)):
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
             raise ConfigError(f"task.{name}: expected an integer, got {v!r}")
-    return _core().binpack_fgd_scores(
+    delta, mask = _core().binpack_fgd_scores(
         *_node_args(nodes), *_work_args(workload), int(cpu_milli), int(memory), int(gpu_milli), int(model_mask)
     )
+    return delta, mask
 
 

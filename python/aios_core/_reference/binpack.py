@@ -14,8 +14,10 @@ K_MAX_POOL_FOR_PAIRS = 40
 K_MAX_POOL_FOR_SPLIT = 14
 K_DROPPED = 3
 K_REFILL_NODES = 64
-K_TENURE_MIN = 5
-K_TENURE_RANGE = 10
+K_STALL_BASE = 100
+K_STALL_PER_ITEM = 1
+K_TENURE_MIN = 2
+K_TENURE_RANGE = 6
 ONE_D = ("ffd", "bfd")
 VECTOR = ("ffd", "bfd", "ffd_prod", "bfd_prod", "ffd_l2", "bfd_l2", "dp", "dp_dyn", "l2", "l2_dyn")
 
@@ -287,20 +289,29 @@ class _Search:
 
     def run(self, bin_of: list[int], bins: int) -> tuple[list[int], int]:
         best = (list(bin_of), bins)
+        attempt = 0
         while best[1] > self.lb and best[1] > K_DROPPED and self.iter < self.max_iters:
-            got = self.reduce(best)
-            if got is None:
+            outcome, got = self.reduce(best, attempt)
+            if outcome == "done":
                 break
-            best = got
+            if outcome == "reduced":
+                assert got is not None
+                best, attempt = got, 0
+            else:
+                attempt += 1
         return best
 
-    def reduce(self, best: tuple[list[int], int]) -> tuple[list[int], int] | None:
+    def reduce(self, best: tuple[list[int], int], attempt: int) -> tuple[str, tuple[list[int], int] | None]:
         bin_of, m = best
         n = len(self.s)
         bw = [0] * m
         for j in range(n):
             bw[bin_of[j]] += self.w[j]
         order = sorted(range(m), key=lambda b: bw[b])
+        if attempt > 0:
+            for i in range(K_DROPPED):
+                r = i + self.rng.below(m - i)
+                order[i], order[r] = order[r], order[i]
         newid = [0] * m
         for i in range(K_DROPPED):
             newid[order[i]] = -1
@@ -325,7 +336,12 @@ class _Search:
                 self.binw[b] += self.w[j]
                 for h in range(self.d):
                     self.load[b][h] += self.s[j][h]
+        best_pool, last_gain = -1, self.iter
+        stall = K_STALL_BASE + K_STALL_PER_ITEM * n
         while True:
+            pw = sum(self.w[j] for j in self.pool)
+            if best_pool < 0 or pw < best_pool:
+                best_pool, last_gain = pw, self.iter
             if self.pool_fits_two_bins():
                 out = [0] * n
                 for b in range(k):
@@ -333,9 +349,11 @@ class _Search:
                         out[j] = b
                 for i, j in enumerate(self.pool):
                     out[j] = k + self.pool_side[i]
-                return compact(out)
+                return "reduced", compact(out)
             if self.iter >= self.max_iters:
-                return None
+                return "done", None
+            if self.iter - last_gain > stall:
+                return "stalled", None
             self.iter += 1
             if not self.exchange(True):
                 if not self.refill_all() and not self.descent():
@@ -345,8 +363,11 @@ class _Search:
         s, cap, d, pool = self.s, self.cap, self.d, self.pool
         P = len(pool)
         for h in range(d):
-            if sum(s[j][h] for j in pool) > 2 * cap[h]:
+            if sum(s[j][h] for j in pool) > (K_DROPPED - 1) * cap[h]:
                 return False
+        if K_DROPPED == 2:
+            self.pool_side = [0] * P
+            return True
         idx = sorted(range(P), key=lambda i: -self.w[pool[i]])
         self.pool_side = [0] * P
         l0, l1 = [0] * d, [0] * d
@@ -559,17 +580,16 @@ class _Search:
         for i in range(c - 1, -1, -1):
             suffix[i] = suffix[i + 1] + self.w[cand[i]]
         take = [0] * c
-        state = {"best_w": self.binw[b], "best_take": [0] * c, "found": False, "nodes": 0}
+        best_w, best_take, found, nodes = self.binw[b], [0] * c, False, 0
 
         def dfs(i: int, cur: int) -> None:
-            state["nodes"] += 1
-            if state["nodes"] > K_REFILL_NODES:
+            nonlocal best_w, best_take, found, nodes
+            nodes += 1
+            if nodes > K_REFILL_NODES:
                 return
-            if cur > state["best_w"]:
-                state["best_w"] = cur
-                state["best_take"] = list(take)
-                state["found"] = True
-            if i == c or cur + suffix[i] <= state["best_w"]:
+            if cur > best_w:
+                best_w, best_take, found = cur, list(take), True
+            if i == c or cur + suffix[i] <= best_w:
                 return
             j = cand[i]
             if fits(l, self.s[j], self.cap):
@@ -583,9 +603,8 @@ class _Search:
             dfs(i + 1, cur)
 
         dfs(0, fixed)
-        if not state["found"]:
+        if not found:
             return False
-        best_take = state["best_take"]
         keep: list[int] = []
         out: list[int] = []
         for i in range(c):
@@ -744,8 +763,8 @@ def pack_heterogeneous(sizes: list[list[int]], caps: list[list[int]], costs: lis
             bin_of[j] = target[i]
             items[target[i]].append(j)
         items[b] = []
-    ids = {}
-    types_out = []
+    ids: dict[int, int] = {}
+    types_out: list[int] = []
     for b in range(B):
         if live[b]:
             ids[b] = len(types_out)
