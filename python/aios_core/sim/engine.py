@@ -167,25 +167,28 @@ def simulate(
         # a job may start now if it ends by then or uses only what the head leaves spare.
         free = capacity_total - alloc
         need = demand_list[head]
-        shadow, spare = -1, free.copy()
-        for end_t, k in sorted(running):
-            spare += demand_list[k]
-            if (spare >= need).all():
-                shadow = end_t
-                break
-        if shadow < 0:
+        if not running:
             return
+        order = sorted(running)
+        freed = free + np.cumsum(demand[[k for _, k in order]], axis=0)
+        ok = np.flatnonzero((freed >= need).all(axis=1))
+        if not ok.size:
+            return
+        shadow, spare = order[int(ok[0])][0], freed[int(ok[0])].copy()
         spare -= need
-        for k in list(queue.behind_head(pol.backfill_depth)):
-            dk = demand_list[k]
-            if not (dk <= free).all():
-                continue
-            ends_early = t + duration[k] <= shadow
-            if not ends_early and not (dk <= spare).all():
+        cands = list(queue.behind_head(pol.backfill_depth))
+        if not cands:
+            return
+        dc = demand[cands]
+        early = t + trace.duration[cands] <= shadow
+        maybe = (dc <= free).all(axis=1) & (early | (dc <= spare).all(axis=1))
+        for i in np.flatnonzero(maybe).tolist():  # re-checked: earlier starts use up free/spare
+            k, dk = cands[i], dc[i]
+            if not (dk <= free).all() or not (early[i] or (dk <= spare).all()):
                 continue
             if try_start(k, t):
                 free -= dk
-                if not ends_early:
+                if not early[i]:
                     spare -= dk
 
     ai = 0

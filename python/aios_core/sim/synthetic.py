@@ -32,7 +32,7 @@ class WorkloadSpec:
     mean_interarrival_s: float = 30.0
     duration_median_s: float = 900.0
     duration_sigma: float = 1.5  # of log(duration): heavy tail
-    max_duration_s: int = 7 * 24 * 3600
+    max_duration_s: int = 24 * 3600
     gpu_counts: Mapping[int, float] = field(
         default_factory=lambda: {0: 0.10, 1: 0.55, 2: 0.10, 4: 0.08, 8: 0.07, 16: 0.03}
     )
