@@ -62,7 +62,7 @@ def _read_tasks(path: Path, cluster: Cluster) -> tuple[np.ndarray, list[Constrai
             reqs.append(cluster.request(rec))
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
-        cons.append(Constraints(gpu_models=str(models)) if models else None)
+        cons.append(Constraints(gpu_models=frozenset(m for m in str(models).split("|") if m)) if models else None)
     return np.stack(reqs), cons
 
 
@@ -92,7 +92,7 @@ def place_cmd(
         for col in ("task", "node", "reason"):
             t.add_column(col)
         for row in out:
-            t.add_row(str(row["task"]), str(row["node"] or "-"), row["reason"] or "")
+            t.add_row(str(row["task"]), str(row["node"] or "-"), str(row["reason"] or ""))
         console.print(t)
     if (nodes < 0).any():
         raise typer.Exit(EXIT_FAILED)

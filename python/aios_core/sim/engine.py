@@ -24,12 +24,16 @@ from aios_core.sim.trace import JobTrace
 DEFAULT_FRAG_SAMPLES = 200
 
 
+def _models(spec: str) -> frozenset[str]:
+    return frozenset(m for m in spec.split("|") if m)
+
+
 def _constraints(trace: JobTrace, placer: Placer) -> np.ndarray:
     cache: dict[str | None, int] = {}
     out = np.zeros(len(trace), dtype=np.int32)
     for j, models in enumerate(trace.gpu_models):
         if models not in cache:
-            cache[models] = placer.constraint_id(None if models is None else Constraints(gpu_models=models))
+            cache[models] = placer.constraint_id(None if models is None else Constraints(gpu_models=_models(models)))
         out[j] = cache[models]
     return out
 
@@ -45,7 +49,7 @@ class _Feasibility:
         key = (request.tobytes(), gang, models)
         if key in self._cache:
             return self._cache[key]
-        c = None if models is None else Constraints(gpu_models=models)
+        c = None if models is None else Constraints(gpu_models=_models(models))
         if gang == 1:
             why = self._idle.explain(request, c)
         else:
