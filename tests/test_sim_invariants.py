@@ -6,10 +6,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aios_core.sim import JobTrace, simulate
+from aios_core.sim import JobTrace, NodeEvent, simulate
 from aios_core.sim.synthetic import RESOURCES, synthetic_cluster
 
-POLICIES = ["fifo:best_fit", "easy:best_fit", "sjf:most_allocated", "priority:worst_fit", "drf:first_fit"]
+POLICIES = ["fifo:best_fit", "easy:best_fit", "sjf:most_allocated", "priority:worst_fit", "drf:first_fit",
+            "priority+preempt:best_fit", "priority+easy+preempt:dot_product"]
 
 
 @st.composite
@@ -34,24 +35,28 @@ def traces(draw: st.DrawFn) -> JobTrace:
     )
 
 
-def _check(trace: JobTrace, policy: str, nodes: int, seed: int) -> None:
+def _check(trace: JobTrace, policy: str, nodes: int, seed: int, events: list[NodeEvent]) -> None:
     cluster = synthetic_cluster(nodes=nodes, nodes_per_rack=2)
-    r = simulate(trace, cluster, policy, seed=seed)
+    r = simulate(trace, cluster, policy, seed=seed, node_events=events)
     started = r.start >= 0
     # every job ends exactly once or is reported unschedulable, never both
     assert set(np.flatnonzero(~started).tolist()) == set(r.unschedulable)
     assert (r.end[started] == r.start[started] + trace.duration[started]).all()
     assert (r.end[~started] == -1).all()
-    # no job starts before it arrives
+    # no job (nor a killed run of it) starts before it arrives; killed runs stop before they end
     assert (r.start[started] >= trace.arrival[started]).all()
-    # nothing overcommitted at any simulated time: recompute allocation from start/end per event time
+    kj, ks, kt = r.killed_runs.T if len(r.killed_runs) else (np.zeros(0, int),) * 3
+    assert (ks >= trace.arrival[kj]).all() and (kt < ks + trace.duration[kj]).all()
+    assert len(kj) == r.preemptions + r.drain_kills
+    # nothing overcommitted at any simulated time: recompute allocation from the runs
     demand = trace.requests_for(cluster) * trace.gang[:, None]
     cap = cluster.capacity.sum(axis=0)
     for t, alloc in zip(r.timeline_t.tolist(), r.timeline_alloc):
         running = started & (r.start <= t) & (r.end > t)
-        assert (demand[running].sum(axis=0) == alloc).all()
+        killed = (ks <= t) & (kt > t)
+        assert (demand[running].sum(axis=0) + demand[kj[killed]].sum(axis=0) == alloc).all()
         assert (alloc <= cap).all()
-    # per node: first-member nodes of single-task jobs never exceed the node's capacity
+    # per node (final runs of single-task jobs): never above the node's capacity
     single = started & (trace.gang == 1)
     for t in set(r.start[single].tolist()):
         running = single & (r.start <= t) & (r.end > t)
@@ -62,12 +67,33 @@ def _check(trace: JobTrace, policy: str, nodes: int, seed: int) -> None:
     for j in np.flatnonzero(started).tolist():
         if trace.gpu_models[j] is not None:
             assert cluster.gpu_models[int(r.node[j])] in trace.gpu_models[j].split("|")
+    # a job never runs on a node while it is drained
+    # a node is down from a drain to the first return at or after it (any return brings it up)
+    down = [(e.time, min([f.time for f in events if f.up and f.node == e.node and f.time >= e.time], default=1 << 62),
+             e.node) for e in events if not e.up]
+    for j in np.flatnonzero(started & (trace.gang == 1)).tolist():
+        name = cluster.names[int(r.node[j])]
+        for a, b, nd in down:
+            if nd == name:
+                assert r.end[j] <= a or r.start[j] >= b
 
 
-@settings(max_examples=80, deadline=None)
-@given(traces(), st.sampled_from(POLICIES), st.integers(1, 4), st.integers(0, 3))
-def test_invariants(trace: JobTrace, policy: str, nodes: int, seed: int) -> None:
-    _check(trace, policy, nodes, seed)
+@st.composite
+def node_events(draw: st.DrawFn, nodes: int) -> list[NodeEvent]:
+    out = []
+    for _ in range(draw(st.integers(0, 3))):
+        node, t = f"node-{draw(st.integers(0, nodes - 1))}", draw(st.integers(0, 600))
+        out.append(NodeEvent(t, node))
+        if draw(st.booleans()):
+            out.append(NodeEvent(t + draw(st.integers(1, 300)), node, up=True))
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(traces(), st.sampled_from(POLICIES), st.integers(1, 4), st.integers(0, 3), st.data())
+def test_invariants(trace: JobTrace, policy: str, nodes: int, seed: int, data: st.DataObject) -> None:
+    events = data.draw(node_events(nodes)) if nodes > 1 else []
+    _check(trace, policy, nodes, seed, events)
 
 
 @settings(max_examples=10, deadline=None)
@@ -103,3 +129,28 @@ def test_easy_backfills_short_job_without_delaying_head() -> None:
     easy = simulate(trace, cluster, "easy")
     assert fifo.start.tolist() == [0, 100, 110, 110]
     assert easy.start.tolist() == [0, 100, 2, 110]
+
+
+def test_preemption_kills_lower_priority_and_restarts_it() -> None:
+    # one 8-GPU node: a low-priority 8-GPU job runs; a high-priority 8-GPU job arrives at t=10
+    req = np.array([[1000, 1 << 30, 8000], [1000, 1 << 30, 8000]])
+    trace = JobTrace(RESOURCES, np.array([0, 10]), np.array([100, 50]), req, np.ones(2, dtype=np.int64),
+                     np.zeros(2, dtype=np.int64), np.array([0, 5]), ("u",))
+    cluster = synthetic_cluster(nodes=1)
+    r = simulate(trace, cluster, "priority+preempt")
+    assert r.preemptions == 1 and r.killed_runs.tolist() == [[0, 0, 10]]
+    assert r.start.tolist() == [60, 10] and r.end.tolist() == [160, 60]
+    plain = simulate(trace, cluster, "priority")
+    assert plain.preemptions == 0 and plain.start.tolist() == [0, 100]
+
+
+def test_drain_requeues_and_return_resumes() -> None:
+    req = np.array([[1000, 1 << 30, 8000]])
+    trace = JobTrace(RESOURCES, np.array([0]), np.array([100]), req, np.ones(1, dtype=np.int64),
+                     np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), ("u",))
+    cluster = synthetic_cluster(nodes=1)
+    r = simulate(trace, cluster, "fifo", node_events=[NodeEvent(30, "node-0"), NodeEvent(70, "node-0", up=True)])
+    assert r.drain_kills == 1 and r.killed_runs.tolist() == [[0, 0, 30]]
+    assert r.start.tolist() == [70] and r.end.tolist() == [170]
+    never = simulate(trace, cluster, "fifo", node_events=[NodeEvent(30, "node-0")])
+    assert never.start.tolist() == [-1] and "still queued" in never.unschedulable[0]

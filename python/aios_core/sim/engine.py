@@ -1,8 +1,8 @@
-"""The event loop: arrivals and completions in simulated integer time over a Placer.
+"""The event loop: arrivals, completions and node drains/returns in simulated integer time.
 
 Python orchestrates; each placement, gang placement and release is one call into the placement
-engine (native by default). Events at the same second are handled together: completions release
-first, then arrivals queue, then the policy starts what it can.
+engine (native by default). Events at the same second are handled together: completions first,
+then node events, then arrivals queue, then the policy starts what it can.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,49 +25,273 @@ from aios_core.sim.trace import JobTrace
 DEFAULT_FRAG_SAMPLES = 200
 
 
-def _models(spec: str) -> frozenset[str]:
-    return frozenset(m for m in spec.split("|") if m)
+@dataclass(frozen=True)
+class NodeEvent:
+    """At `time`, node `node` goes down (drain: cordoned, its jobs killed and requeued) or comes
+    back up (`up=True`: uncordoned)."""
+
+    time: int
+    node: str
+    up: bool = False
 
 
-def _constraints(trace: JobTrace, placer: Placer) -> np.ndarray:
-    cache: dict[str | None, int] = {}
-    out = np.zeros(len(trace), dtype=np.int32)
-    for j, models in enumerate(trace.gpu_models):
-        if models not in cache:
-            cache[models] = placer.constraint_id(None if models is None else Constraints(gpu_models=_models(models)))
-        out[j] = cache[models]
-    return out
+def _models(spec: str | None) -> Constraints | None:
+    return None if spec is None else Constraints(gpu_models=frozenset(m for m in spec.split("|") if m))
 
 
 class _Feasibility:
     """Whether a job fits on the idle cluster (else it can never run); cached per job shape."""
 
-    def __init__(self, cluster: Cluster, policy: Policy, seed: int, backend: str) -> None:
-        self._idle = Placer(cluster, policy.placement, seed=seed, backend=backend)  # type: ignore[arg-type]
+    def __init__(self, cluster: Cluster, placement: str, seed: int, backend: str) -> None:
+        self._idle = Placer(cluster, placement, seed=seed, backend=backend)  # type: ignore[arg-type]
         self._cache: dict[tuple[bytes, int, str | None], str | None] = {}
 
     def reason(self, request: np.ndarray, gang: int, models: str | None) -> str | None:
         key = (request.tobytes(), gang, models)
-        if key in self._cache:
-            return self._cache[key]
-        c = None if models is None else Constraints(gpu_models=_models(models))
-        if gang == 1:
-            why = self._idle.explain(request, c)
+        if key not in self._cache:
+            c = _models(models)
+            if gang == 1:
+                why = self._idle.explain(request, c)
+            else:
+                res = self._idle.place_gang(np.repeat(request[None, :], gang, axis=0), constraints=c)
+                if res.placed:
+                    self._idle.release(res.ids)
+                why = None if res.placed else f"gang of {gang}: {res.reason}"
+            self._cache[key] = why
+        return self._cache[key]
+
+
+class _Run:
+    """State of one simulation; `simulate` builds it and calls `run`."""
+
+    def __init__(self, trace: JobTrace, cluster: Cluster, pol: Policy, seed: int, backend: str,
+                 user_weights: Sequence[int] | None, node_events: Sequence[NodeEvent]) -> None:
+        n = len(trace)
+        self.trace, self.pol, self.n = trace, pol, n
+        self.req = trace.requests_for(cluster)
+        self.placer = Placer(cluster, pol.placement, seed=seed, backend=backend)  # type: ignore[arg-type]
+        self.engine = self.placer._engine  # the trace is validated once; events go straight to the engine
+        self.feasible = _Feasibility(cluster, pol.placement, seed, backend)
+        cache: dict[str | None, int] = {}
+        self.cids = np.array([cache.setdefault(m, self.placer.constraint_id(_models(m))) for m in trace.gpu_models],
+                             dtype=np.int32)
+        self.gang = trace.gang.tolist()
+        self.base = np.zeros(n, dtype=np.int64)  # task ids of job j: base[j] .. base[j] + gang[j] - 1
+        if n:
+            self.base[1:] = np.cumsum(trace.gang)[:-1]
+        self.demand = self.req * trace.gang[:, None]  # whole-job totals
+        self.duration = trace.duration.tolist()
+        self.queued = np.zeros(n, dtype=np.bool_)
+        self.is_running = np.zeros(n, dtype=np.bool_)
+        self.epoch = [0] * n  # bumped when a run is killed, so its completion event goes stale
+        self.start = np.full(n, -1, dtype=np.int64)
+        self.end = np.full(n, -1, dtype=np.int64)
+        self.node = np.full(n, -1, dtype=np.int32)
+        self.runs: list[tuple[int, int, int]] = []  # (job, start, stop) of killed runs
+        self.unschedulable: dict[int, str] = {}
+        self.preemptions = 0
+        self.drain_kills = 0
+        self.alloc = np.zeros(self.req.shape[1], dtype=np.int64)
+        self.capacity_total = self.placer.capacity.sum(axis=0)
+        self.running: list[tuple[int, int, int]] = []  # heap of (end time, job, epoch)
+        self.drf: DrfQueue | None = None
+        self.queue: FifoQueue | KeyedQueue | DrfQueue
+        if pol.order == "fifo":
+            self.queue = FifoQueue(self.queued)
+        elif pol.order == "sjf":
+            self.queue = KeyedQueue(self.queued, trace.duration)
+        elif pol.order == "priority":
+            self.queue = KeyedQueue(self.queued, trace.arrival - trace.priority * pol.aging_s)
         else:
-            res = self._idle.place_gang(np.repeat(request[None, :], gang, axis=0), constraints=c)
-            if res.placed:
-                self._idle.release(res.ids)
-            why = None if res.placed else f"gang of {gang}: {res.reason}"
-        self._cache[key] = why
-        return why
+            users = len(trace.users)
+            w = np.ones(users, dtype=np.int64) if user_weights is None else np.asarray(user_weights, dtype=np.int64)
+            if w.shape != (users,) or (users and int(w.min()) < 1):
+                raise ConfigError(f"user_weights: expected {users} positive integers, got {list(user_weights or [])}")
+            self.drf = self.queue = DrfQueue(self.queued, trace.user, self.demand, self.capacity_total, w)
+        for ev in node_events:
+            if ev.node not in cluster.names:
+                raise ConfigError(f"node_events: unknown node {ev.node!r}")
+            if ev.time < 0:
+                raise ConfigError(f"node_events: time must be >= 0, got {ev.time} for node {ev.node!r}")
+        self.node_events = sorted(node_events, key=lambda e: (e.time, e.node, e.up))
+        self.gpu = cluster.gpu_column
+        gpu_jobs = self.req[self.req[:, self.gpu] > 0] if self.gpu >= 0 else self.req[:0]
+        self.typical = np.median(gpu_jobs, axis=0).astype(np.int64) if len(gpu_jobs) else self.req[:1].sum(axis=0) * 0
 
+    # ------------------------------------------------------------------ job state changes
 
-def _stranded_gpu(placer: Placer, gpu: int, typical: np.ndarray) -> tuple[int, int]:
-    """(free milli-GPU, free milli-GPU on nodes that cannot hold the typical GPU task)."""
-    free = placer.free
-    dims = np.flatnonzero(typical)
-    blocked = (free[:, dims] < typical[dims]).any(axis=1)
-    return int(free[:, gpu].sum()), int(free[blocked, gpu].sum())
+    def try_start(self, j: int, t: int) -> bool:
+        g = self.gang[j]
+        if g == 1:
+            got = self.engine.place_batch(self.req[j : j + 1], self.base[j : j + 1],
+                                          self.trace.priority[j : j + 1], self.cids[j : j + 1])
+            first = int(got[0])
+        else:
+            ok, nodes = self.engine.place_gang(np.repeat(self.req[j : j + 1], g, axis=0),
+                                               np.arange(self.base[j], self.base[j] + g),
+                                               int(self.trace.priority[j]), int(self.cids[j]), g, 0, -1, False)
+            first = int(nodes[0]) if ok else -1
+        if first < 0:
+            return False
+        self.node[j] = first
+        self.queued[j] = False
+        self.is_running[j] = True
+        self.start[j] = t
+        self.end[j] = t + self.duration[j]
+        heapq.heappush(self.running, (t + self.duration[j], j, self.epoch[j]))
+        self.alloc += self.demand[j]
+        if self.drf is not None:
+            self.drf.started(j)
+        return True
+
+    def finish(self, jobs: list[int]) -> None:
+        ids = np.concatenate([np.arange(self.base[j], self.base[j] + self.gang[j]) for j in jobs])
+        self.engine.release(ids)
+        for j in jobs:
+            self.is_running[j] = False
+            self.alloc -= self.demand[j]
+            if self.drf is not None:
+                self.drf.ended(j)
+
+    def kill(self, task_ids: np.ndarray, t: int) -> int:
+        """Kill the jobs owning `task_ids` (whole gangs; tasks already released are skipped) and
+        requeue them from the start. Returns how many jobs were killed."""
+        jobs = sorted(set((np.searchsorted(self.base, task_ids, side="right") - 1).tolist()))
+        jobs = [j for j in jobs if self.is_running[j]]
+        live = set(self.placer.tasks()[0].tolist()) if jobs else set()
+        for j in jobs:
+            ids = [i for i in range(int(self.base[j]), int(self.base[j]) + self.gang[j]) if i in live]
+            if ids:
+                self.engine.release(np.array(ids, dtype=np.int64))
+            self.is_running[j] = False
+            self.alloc -= self.demand[j]
+            if self.drf is not None:
+                self.drf.ended(j)
+            self.runs.append((j, int(self.start[j]), t))
+            self.epoch[j] += 1
+            self.start[j] = self.end[j] = -1
+            self.node[j] = -1
+            self.queued[j] = True
+            self.queue.push(j)
+        return len(jobs)
+
+    # ------------------------------------------------------------------ policy steps
+
+    def preempt_for(self, j: int, t: int) -> bool:
+        reqs = np.repeat(self.req[j : j + 1], self.gang[j], axis=0)
+        got = self.placer.preempt(reqs, int(self.trace.priority[j]),
+                                  constraints=self.placer._constraint_list[int(self.cids[j])], evict=True)
+        if got is None:
+            return False
+        self.preemptions += self.kill(got.victims, t)
+        return self.try_start(j, t)
+
+    def backfill(self, head: int, t: int) -> None:
+        # EASY on cluster-wide totals: the head's shadow time is when enough has been released;
+        # a job may start now if it ends by then or uses only what the head leaves spare.
+        if not self.running:
+            return
+        free = self.capacity_total - self.alloc
+        order = sorted(e for e in self.running if e[2] == self.epoch[e[1]])
+        freed = free + np.cumsum(self.demand[[k for _, k, _ in order]], axis=0)
+        ok = np.flatnonzero((freed >= self.demand[head]).all(axis=1))
+        if not ok.size:
+            return
+        shadow, spare = order[int(ok[0])][0], freed[int(ok[0])] - self.demand[head]
+        cands = list(dict.fromkeys(self.queue.behind_head(self.pol.backfill_depth)))  # requeued jobs may repeat
+        if not cands:
+            return
+        dc = self.demand[cands]
+        early = t + self.trace.duration[cands] <= shadow
+        maybe = (dc <= free).all(axis=1) & (early | (dc <= spare).all(axis=1))
+        for i in np.flatnonzero(maybe).tolist():  # re-checked: earlier starts use up free/spare
+            if not self.queued[cands[i]] or not (dc[i] <= free).all() or not (early[i] or (dc[i] <= spare).all()):
+                continue
+            if self.try_start(cands[i], t):
+                free -= dc[i]
+                if not early[i]:
+                    spare -= dc[i]
+
+    def schedule(self, t: int) -> None:
+        queue = self.queue
+        while True:
+            h = queue.head()
+            if h is None:
+                return
+            if self.try_start(h, t):
+                continue
+            if self.pol.preempt and self.preempt_for(h, t):
+                continue
+            if self.pol.backfill:
+                self.backfill(h, t)
+            return
+
+    def node_event(self, ev: NodeEvent, t: int) -> None:
+        if ev.up:
+            self.placer.uncordon(ev.node)
+            return
+        self.placer.cordon(ev.node)
+        ids, nodes = self.placer.tasks()
+        victims = ids[nodes == self.placer.node_index(ev.node)]
+        if victims.size:
+            self.drain_kills += self.kill(victims, t)
+
+    def stranded_gpu(self) -> tuple[int, int]:
+        """(free milli-GPU, free milli-GPU on nodes that cannot hold the median GPU task)."""
+        free = self.placer.free
+        dims = np.flatnonzero(self.typical)
+        blocked = (free[:, dims] < self.typical[dims]).any(axis=1)
+        return int(free[:, self.gpu].sum()), int(free[blocked, self.gpu].sum())
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self, frag_samples: int) -> tuple[list[int], list[np.ndarray], list[tuple[int, int, int]], int]:
+        n, running, epoch = self.n, self.running, self.epoch
+        arrival = self.trace.arrival.tolist()
+        by_arrival = sorted(range(n), key=lambda j: (arrival[j], j))
+        node_events = self.node_events
+        timeline_t: list[int] = []
+        timeline_a: list[np.ndarray] = []
+        frag: list[tuple[int, int, int]] = []
+        frag_every = max(1, (2 * n) // max(1, frag_samples))
+        events = steps = ai = ni = 0
+        while ai < n or running or ni < len(node_events):
+            t = arrival[by_arrival[ai]] if ai < n else 1 << 62
+            if running and running[0][0] < t:
+                t = running[0][0]
+            if ni < len(node_events) and node_events[ni].time < t:
+                t = node_events[ni].time
+            done: list[int] = []
+            while running and running[0][0] == t:
+                _, j, e = heapq.heappop(running)
+                if e == epoch[j]:
+                    done.append(j)
+            if done:
+                self.finish(done)
+                events += len(done)
+            while ni < len(node_events) and node_events[ni].time == t:  # after completions: those jobs are done
+                self.node_event(node_events[ni], t)
+                ni += 1
+                events += 1
+            while ai < n and arrival[by_arrival[ai]] == t:
+                j = by_arrival[ai]
+                ai += 1
+                events += 1
+                why = self.feasible.reason(self.req[j], self.gang[j], self.trace.gpu_models[j])
+                if why is not None:
+                    self.unschedulable[j] = why
+                    continue
+                self.queued[j] = True
+                self.queue.push(j)
+            self.schedule(t)
+            timeline_t.append(t)
+            timeline_a.append(self.alloc.copy())
+            steps += 1
+            if self.gpu >= 0 and steps % frag_every == 0:
+                frag.append((t, *self.stranded_gpu()))
+        for j in np.flatnonzero(self.queued).tolist():  # e.g. a job that only fits on a node that never returned
+            self.unschedulable[j] = "still queued when the trace ended (nodes it needs stayed down)"
+        return timeline_t, timeline_a, frag, events
 
 
 def simulate(
@@ -76,182 +301,39 @@ def simulate(
     seed: int = 0,
     backend: str = "native",
     user_weights: Sequence[int] | None = None,
+    node_events: Sequence[NodeEvent] = (),
     frag_samples: int = DEFAULT_FRAG_SAMPLES,
 ) -> SimResult:
     """Replay `trace` on `cluster` under `policy`; the same inputs and seed give the same result.
 
-    `user_weights` (one positive integer per trace user) are the DRF shares; `backend` picks the
-    placement engine ("native" or the plain-Python "reference").
+    `user_weights` (one positive integer per trace user) are the DRF shares; `node_events` drain
+    and return nodes; `backend` picks the placement engine ("native" or the plain-Python
+    "reference").
     """
     pol = Policy.parse(policy) if isinstance(policy, str) else policy
     if backend not in ("native", "reference"):
         raise ConfigError(f"backend: expected 'native' or 'reference', got {backend!r}")
     wall0 = time.perf_counter()
-    n = len(trace)
-    req = trace.requests_for(cluster)
-    res_count = req.shape[1]
-    placer = Placer(cluster, pol.placement, seed=seed, backend=backend)  # type: ignore[arg-type]
-    engine = placer._engine  # the validated trace goes straight to the engine, once per event
-    feasible = _Feasibility(cluster, pol, seed, backend)
-    cids = _constraints(trace, placer)
-    gang = trace.gang
-    gang_list = gang.tolist()
-    base = np.zeros(n, dtype=np.int64)  # task ids of job j: base[j] .. base[j] + gang[j] - 1
-    if n:
-        base[1:] = np.cumsum(gang)[:-1]
-    demand = req * gang[:, None]  # whole-job totals
-    demand_list = [row for row in demand]
-    duration = trace.duration.tolist()
-    arrival = trace.arrival.tolist()
-
-    queued = np.zeros(n, dtype=np.bool_)
-    start = np.full(n, -1, dtype=np.int64)
-    end = np.full(n, -1, dtype=np.int64)
-    node = np.full(n, -1, dtype=np.int32)
-    unschedulable: dict[int, str] = {}
-
-    drf: DrfQueue | None = None
-    queue: FifoQueue | KeyedQueue | DrfQueue
-    if pol.order == "fifo":
-        queue = FifoQueue(queued)
-    elif pol.order == "sjf":
-        queue = KeyedQueue(queued, trace.duration)
-    elif pol.order == "priority":
-        queue = KeyedQueue(queued, trace.arrival - trace.priority * pol.aging_s)
-    else:
-        users = len(trace.users)
-        w = np.ones(users, dtype=np.int64) if user_weights is None else np.asarray(user_weights, dtype=np.int64)
-        if w.shape != (users,) or (users and int(w.min()) < 1):
-            raise ConfigError(f"user_weights: expected {users} positive integers, got {list(user_weights or [])}")
-        drf = queue = DrfQueue(queued, trace.user, demand, placer.capacity.sum(axis=0), w)
-
-    gpu = cluster.gpu_column
-    gpu_jobs = req[req[:, gpu] > 0] if gpu >= 0 else req[:0]
-    typical = np.median(gpu_jobs, axis=0).astype(np.int64) if len(gpu_jobs) else np.zeros(res_count, np.int64)
-    if gpu >= 0 and len(gpu_jobs):
-        typical[gpu] = max(1, int(typical[gpu]))
-
-    alloc = np.zeros(res_count, dtype=np.int64)
-    capacity_total = placer.capacity.sum(axis=0)
-    timeline_t: list[int] = []
-    timeline_a: list[np.ndarray] = []
-    frag: list[tuple[int, int, int]] = []
-    running: list[tuple[int, int]] = []  # (end time, job)
-    by_arrival = sorted(range(n), key=lambda j: (arrival[j], j))
-    events = 0
-    frag_every = max(1, (2 * n) // max(1, frag_samples))
-    steps = 0
-
-    def try_start(j: int, t: int) -> bool:
-        g = gang_list[j]
-        if g == 1:
-            got = engine.place_batch(req[j : j + 1], base[j : j + 1], trace.priority[j : j + 1], cids[j : j + 1])
-            if got[0] < 0:
-                return False
-            node[j] = got[0]
-        else:
-            res = placer.place_gang(
-                np.repeat(req[j][None, :], g, axis=0), constraints=placer._constraint_list[cids[j]],
-                priority=int(trace.priority[j]), ids=np.arange(base[j], base[j] + g),
-            )
-            if not res.placed:
-                return False
-            node[j] = res.nodes[0]
-        queued[j] = False
-        start[j] = t
-        end[j] = t + duration[j]
-        heapq.heappush(running, (t + duration[j], j))
-        alloc[:] += demand_list[j]
-        if drf is not None:
-            drf.started(j)
-        return True
-
-    def backfill(head: int, t: int) -> None:
-        # EASY on cluster-wide totals: the head's shadow time is when enough has been released;
-        # a job may start now if it ends by then or uses only what the head leaves spare.
-        free = capacity_total - alloc
-        need = demand_list[head]
-        if not running:
-            return
-        order = sorted(running)
-        freed = free + np.cumsum(demand[[k for _, k in order]], axis=0)
-        ok = np.flatnonzero((freed >= need).all(axis=1))
-        if not ok.size:
-            return
-        shadow, spare = order[int(ok[0])][0], freed[int(ok[0])].copy()
-        spare -= need
-        cands = list(queue.behind_head(pol.backfill_depth))
-        if not cands:
-            return
-        dc = demand[cands]
-        early = t + trace.duration[cands] <= shadow
-        maybe = (dc <= free).all(axis=1) & (early | (dc <= spare).all(axis=1))
-        for i in np.flatnonzero(maybe).tolist():  # re-checked: earlier starts use up free/spare
-            k, dk = cands[i], dc[i]
-            if not (dk <= free).all() or not (early[i] or (dk <= spare).all()):
-                continue
-            if try_start(k, t):
-                free -= dk
-                if not early[i]:
-                    spare -= dk
-
-    ai = 0
-    while ai < n or running:
-        t = arrival[by_arrival[ai]] if ai < n else running[0][0]
-        if running and running[0][0] < t:
-            t = running[0][0]
-        done: list[int] = []
-        while running and running[0][0] == t:
-            done.append(heapq.heappop(running)[1])
-        if done:
-            ids = np.concatenate([np.arange(base[j], base[j] + gang_list[j]) for j in done])
-            engine.release(ids)
-            for j in done:
-                alloc[:] -= demand_list[j]
-                if drf is not None:
-                    drf.ended(j)
-            events += len(done)
-        while ai < n and arrival[by_arrival[ai]] == t:
-            j = by_arrival[ai]
-            ai += 1
-            events += 1
-            why = feasible.reason(req[j], gang_list[j], trace.gpu_models[j])
-            if why is not None:
-                unschedulable[j] = why
-                continue
-            queued[j] = True
-            queue.push(j)
-        while True:
-            h = queue.head()
-            if h is None:
-                break
-            if not try_start(h, t):
-                if pol.backfill:
-                    backfill(h, t)
-                break
-        timeline_t.append(t)
-        timeline_a.append(alloc.copy())
-        steps += 1
-        if gpu >= 0 and steps % frag_every == 0:
-            free_gpu, stranded = _stranded_gpu(placer, gpu, typical)
-            frag.append((t, free_gpu, stranded))
-
-    for j in np.flatnonzero(queued).tolist():  # unreachable with idle-cluster checks; kept as a guard
-        unschedulable[j] = "still queued when the trace ended"
+    sim = _Run(trace, cluster, pol, seed, backend, user_weights, node_events)
+    timeline_t, timeline_a, frag, events = sim.run(frag_samples)
+    res_count = sim.req.shape[1]
     return SimResult(
         policy=pol.name,
         seed=seed,
         trace=trace,
-        start=start,
-        end=end,
-        node=node,
-        unschedulable=unschedulable,
+        start=sim.start,
+        end=sim.end,
+        node=sim.node,
+        unschedulable=sim.unschedulable,
         resources=cluster.resources,
-        capacity=capacity_total,
+        capacity=sim.capacity_total,
         timeline_t=np.asarray(timeline_t, dtype=np.int64),
         timeline_alloc=np.asarray(timeline_a, dtype=np.int64).reshape(-1, res_count),
         fragmentation=np.asarray(frag, dtype=np.int64).reshape(-1, 3),
-        gpu_column=gpu,
+        gpu_column=cluster.gpu_column,
+        killed_runs=np.asarray(sim.runs, dtype=np.int64).reshape(-1, 3),
+        preemptions=sim.preemptions,
+        drain_kills=sim.drain_kills,
         events=events,
         wall_s=time.perf_counter() - wall0,
     )

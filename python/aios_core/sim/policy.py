@@ -1,7 +1,7 @@
-"""Scheduling policy = a queue order x a placement policy (+ optional EASY backfilling).
+"""Scheduling policy = a queue order x a placement policy (+ EASY backfilling, + preemption).
 
-Spec strings: ``order[+easy][:placement]``, e.g. ``fifo``, ``fifo+easy:best_fit``,
-``drf:most_allocated``, ``priority``, ``sjf``. Orders:
+Spec strings: ``order[+easy][+preempt][:placement]``, e.g. ``fifo``, ``fifo+easy:best_fit``,
+``drf:most_allocated``, ``priority+preempt``, ``sjf``; ``easy`` alone is FIFO with EASY. Orders:
 
 - ``fifo``: arrival order.
 - ``priority``: highest priority first, aged: a job gains one priority point per `aging_s` seconds
@@ -11,7 +11,9 @@ Spec strings: ``order[+easy][:placement]``, e.g. ``fifo``, ``fifo+easy:best_fit`
   (Ghodsi et al.), each user's jobs in arrival order.
 
 All orders are strict: when the head does not fit, nothing behind it starts, except jobs EASY
-backfilling lets through (reservation for the head, Slurm's rule).
+backfilling lets through (a reservation for the head, Slurm's rule). With ``+preempt`` a head that
+does not fit evicts running jobs of strictly lower trace priority (the Placer's fewest-victims
+choice); victims are killed and requeued, restarting from the beginning as Kubernetes pods do.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Policy:
     order: str = "fifo"
     placement: str = "best_fit"
     backfill: bool = False
+    preempt: bool = False
     aging_s: int = 3600  # priority: seconds of waiting worth one priority point
     backfill_depth: int = 100  # EASY: queued jobs tested per pass (Slurm's bf_max_job_test)
 
@@ -46,22 +49,25 @@ class Policy:
 
     @property
     def name(self) -> str:
-        return f"{self.order}{'+easy' if self.backfill else ''}:{self.placement}"
+        flags = ("+easy" if self.backfill else "") + ("+preempt" if self.preempt else "")
+        return f"{self.order}{flags}:{self.placement}"
 
     @classmethod
     def parse(cls, spec: str) -> Policy:
-        """Read ``order[+easy][:placement]``; bad specs raise ConfigError naming the spec."""
-        text = spec.strip()
-        order, _, placement = text.partition(":")
-        backfill = False
-        if order.endswith("+easy"):
-            order, backfill = order[: -len("+easy")], True
+        """Read ``order[+easy][+preempt][:placement]``; bad specs raise ConfigError naming the spec."""
+        head, _, placement = spec.strip().partition(":")
+        order, *flags = head.split("+")
         if order == "easy":  # shorthand: FIFO with EASY backfilling
-            order, backfill = "fifo", True
+            order, flags = "fifo", [*flags, "easy"]
+        unknown = [f for f in flags if f not in ("easy", "preempt")]
+        if unknown:
+            raise ConfigError(f"policy {spec!r}: unknown flag(s) {unknown} (known: easy, preempt)")
         try:
-            return cls(order=order, placement=placement or "best_fit", backfill=backfill)
+            return cls(order=order, placement=placement or "best_fit", backfill="easy" in flags,
+                       preempt="preempt" in flags)
         except ConfigError as exc:
             raise ConfigError(f"policy {spec!r}: {exc}") from None
 
 
-DEFAULT_POLICIES = ("fifo:best_fit", "easy:best_fit", "sjf:best_fit", "drf:best_fit", "fifo:worst_fit")
+DEFAULT_POLICIES = ("fifo:best_fit", "easy:best_fit", "sjf:best_fit", "drf:best_fit", "priority+preempt:best_fit",
+                    "fifo:worst_fit")

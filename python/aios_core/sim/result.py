@@ -46,6 +46,9 @@ class SimResult:
     timeline_alloc: np.ndarray  # int64 [steps, resources], allocated after that step
     fragmentation: np.ndarray  # int64 [samples, 3]: time, free milli-GPU, free milli-GPU stranded
     gpu_column: int
+    killed_runs: np.ndarray  # int64 [runs, 3]: job, start, stop of runs killed by preemption or drain
+    preemptions: int  # jobs killed to make room for higher-priority ones
+    drain_kills: int  # jobs killed by node drains
     events: int
     wall_s: float  # not part of the deterministic result
 
@@ -103,6 +106,8 @@ class SimResult:
             "cpu_utilisation": self.utilisation("cpu"),
             "gpu_fragmentation": float(ratio.mean()) if ratio.size else 0.0,
             "jain_slowdown": jain_index(np.asarray(per_user)),
+            "preemptions": self.preemptions,
+            "drain_kills": self.drain_kills,
             "events": self.events,
             "wall_s": self.wall_s,
             "events_per_s": self.events / self.wall_s if self.wall_s > 0 else 0.0,
