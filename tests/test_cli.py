@@ -23,7 +23,7 @@ def test_simulate_default(tmp_path: Path) -> None:
     assert [m["policy"] for m in data["results"]] == ["fifo:best_fit", "sjf:most_allocated"]
     assert data["jobs"] == 2000 and all(m["finished"] == 2000 for m in data["results"])
     assert json.loads((out / "results.json").read_text()) == data
-    for png in ("utilisation.png", "jct_cdf.png", "policies.png"):
+    for png in ("utilisation.png", "jct_cdf.png", "user_shares.png", "policies.png"):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
 
 
@@ -98,6 +98,17 @@ def test_plan(tmp_path: Path) -> None:
 
 
 def test_help() -> None:
-    for cmd in ("simulate", "place", "plan"):
+    for cmd in ("simulate", "place", "plan", "bench"):
         r = runner.invoke(app, [cmd, "--help"])
         assert r.exit_code == 0 and "--json" in r.output
+
+
+def test_bench_small() -> None:
+    r = runner.invoke(app, ["bench", "--jobs", "300", "--gpus", "64", "--reference-jobs", "100",
+                            "--reference-gpus", "32", "--json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.output)
+    assert [row["backend"] for row in rows] == ["native", "reference", "native"]
+    assert rows[0]["events"] == rows[1]["events"] == 200 and rows[2]["events"] == 600
+    r = runner.invoke(app, ["bench", "--gpus", "0"])
+    assert r.exit_code == 2

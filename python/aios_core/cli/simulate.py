@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
+from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
@@ -43,17 +45,21 @@ def load_cluster(path: str) -> Cluster:
     return read_alibaba_nodes(p) if p.suffix.lower() == ".csv" else Cluster.from_json(p)
 
 
+def _secs(x: float) -> str:
+    return f"{x:.0f}" if x < 10_000 else f"{x / 1000:.0f}k"
+
+
 def _table(results: list[SimResult]) -> Table:
-    t = Table(title="policy comparison")
-    for col in ("policy", "finished", "unsched.", "JCT mean (s)", "JCT p50", "JCT p99", "wait mean (s)",
-                "makespan (s)", "GPU util", "GPU frag", "Jain", "wall (s)"):
-        t.add_column(col, justify="left" if col == "policy" else "right", no_wrap=col == "policy")
+    t = Table(title="policy comparison (times in seconds)", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("policy", "done", "unsch", "JCT", "p50", "p99", "wait", "GPU", "frag", "Jain", "kill"):
+        t.add_column(col, justify="left" if col == "policy" else "right", no_wrap=True)
     for r in results:
         m = r.metrics()
-        t.add_row(m["policy"], str(m["finished"]), str(m["unschedulable"]), f"{m['jct_s']['mean']:.0f}",
-                  f"{m['jct_s']['p50']:.0f}", f"{m['jct_s']['p99']:.0f}", f"{m['queueing_delay_s']['mean']:.0f}",
-                  str(m["makespan_s"]), f"{m['gpu_utilisation']:.3f}", f"{m['gpu_fragmentation']:.3f}",
-                  f"{m['jain_slowdown']:.3f}", f"{m['wall_s']:.2f}")
+        jct = m["jct_s"]
+        t.add_row(m["policy"], str(m["finished"]), str(m["unschedulable"]), _secs(jct["mean"]), _secs(jct["p50"]),
+                  _secs(jct["p99"]), _secs(m["queueing_delay_s"]["mean"]), f"{m['gpu_utilisation']:.2f}",
+                  f"{m['gpu_fragmentation']:.2f}", f"{m['jain_slowdown']:.2f}",
+                  str(m["preemptions"] + m["drain_kills"]))
     return t
 
 
@@ -97,7 +103,8 @@ def simulate_cmd(
     if as_json:
         print_json(payload)
     else:
-        console.print(_table(results))
+        wide = console if console.width >= 110 else Console(width=110)  # wrap lines rather than truncate numbers
+        wide.print(_table(results))
         console.print(f"wrote {', '.join(str(p) for p in written)}")
     if all(m["finished"] == 0 for m in metrics) and len(tr):
         raise typer.Exit(EXIT_FAILED)

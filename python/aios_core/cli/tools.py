@@ -128,3 +128,43 @@ def plan_cmd(
         })
     else:
         console.print(plan.table(), highlight=False)
+
+
+def bench_cmd(
+    jobs: Annotated[int, typer.Option(help="jobs in the large synthetic trace (native engine)")] = 100_000,
+    gpus: Annotated[int, typer.Option(help="GPUs of its cluster (8 per node)")] = 10_000,
+    reference_jobs: Annotated[int, typer.Option(help="jobs of the small trace run on both engines")] = 2_000,
+    reference_gpus: Annotated[int, typer.Option(help="GPUs of the small trace's cluster")] = 512,
+    policy: Annotated[str, typer.Option(help="policy spec, order[+easy][+preempt][:placement]")] = "fifo:best_fit",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Simulator throughput: events/s of the native engine vs the plain-Python reference."""
+    from rich.progress import Progress
+
+    from aios_core.sim.bench import measure
+
+    runs = [(reference_jobs, reference_gpus, "native"), (reference_jobs, reference_gpus, "reference")]
+    if jobs:
+        runs.append((jobs, gpus, "native"))
+    rows = []
+    try:
+        with Progress(console=console, transient=True, disable=as_json) as progress:
+            task = progress.add_task("benchmarking", total=len(runs))
+            for n, g, backend in runs:
+                if n < 1 or g < 8:
+                    raise ConfigError(f"jobs >= 1 and gpus >= 8 expected, got {n} jobs on {g} GPUs")
+                progress.update(task, description=f"{n} jobs on {g} GPUs, {backend}")
+                rows.append(measure(n, g, policy, backend))
+                progress.advance(task)
+    except ConfigError as exc:
+        bad_input(str(exc))
+    if as_json:
+        print_json(rows)
+        return
+    t = Table(title=f"simulator throughput ({policy})")
+    for col in ("engine", "jobs", "GPUs", "events", "simulate (s)", "events/s"):
+        t.add_column(col, justify="left" if col == "engine" else "right")
+    for r in rows:
+        t.add_row(r["backend"], str(r["jobs"]), str(r["gpus"]), str(r["events"]), f"{r['simulate_s']:.2f}",
+                  f"{r['events_per_s']:,.0f}")
+    console.print(t)

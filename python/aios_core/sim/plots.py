@@ -21,7 +21,7 @@ def _pyplot() -> Any:
 
 
 def plot_results(results: Sequence[SimResult], out: Path) -> list[Path]:
-    """Write utilisation.png, jct_cdf.png and policies.png into `out`; returns their paths."""
+    """Write utilisation.png, jct_cdf.png, user_shares.png and policies.png into `out`; returns their paths."""
     plt = _pyplot()
     out.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -46,6 +46,24 @@ def plot_results(results: Sequence[SimResult], out: Path) -> list[Path]:
     ax.set(xscale="log", xlabel="job completion time (s)", ylabel="fraction of jobs", title="JCT CDF")
     ax.legend(fontsize=7)
     paths.append(out / "jct_cdf.png")
+    fig.savefig(paths[-1], dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+    fig, axes = plt.subplots(len(results), 1, figsize=(8, 2.2 * len(results)), squeeze=False, sharex=True)
+    for ax, r in zip(axes[:, 0], results):
+        if r.timeline_t.size and "nvidia.com/gpu" in r.trace.resources:
+            times = np.linspace(int(r.timeline_t[0]), int(r.timeline_t[-1]), 300)
+            alloc = r.user_allocation(times)
+            top = np.argsort(-alloc.sum(axis=1))[:8]  # the busiest users; the rest as "others"
+            rest = np.delete(alloc, top, axis=0).sum(axis=0)
+            labels = [r.trace.users[u] for u in top] + (["others"] if rest.any() else [])
+            stack = [alloc[u] for u in top] + ([rest] if rest.any() else [])
+            ax.stackplot((times - times[0]) / 3600, *stack, labels=labels)
+        ax.set(ylabel="GPU share", title=r.policy)
+        ax.title.set_fontsize(8)
+    axes[0, 0].legend(fontsize=6, loc="upper right", ncol=3)
+    axes[-1, 0].set_xlabel("simulated time (h)")
+    paths.append(out / "user_shares.png")
     fig.savefig(paths[-1], dpi=110, bbox_inches="tight")
     plt.close(fig)
 

@@ -78,6 +78,29 @@ class SimResult:
         total = per_user.sum()
         return per_user / total if total > 0 else per_user
 
+    def user_allocation(self, times: np.ndarray, resource: str = "nvidia.com/gpu") -> np.ndarray:
+        """float64 [users, len(times)]: each user's allocated fraction of `resource` at each time
+        (killed runs included while they ran)."""
+        k = self.trace.resources.index(resource)
+        cap = float(self.capacity[self.resources.index(resource)]) if resource in self.resources else 0.0
+        done = self.start >= 0
+        kj, ks, kt = (self.killed_runs.T if len(self.killed_runs) else (np.zeros(0, np.int64),) * 3)
+        jobs = np.concatenate([np.flatnonzero(done), kj])
+        s = np.concatenate([self.start[done], ks])
+        e = np.concatenate([self.end[done], kt])
+        amount = (self.trace.requests[jobs, k] * self.trace.gang[jobs]).astype(np.float64)
+        users = self.trace.user[jobs]
+        out = np.zeros((len(self.trace.users), len(times)))
+        for u in np.unique(users):
+            m = users == u
+            ts = np.concatenate([s[m], e[m]])
+            delta = np.concatenate([amount[m], -amount[m]])
+            order = np.argsort(ts, kind="stable")
+            level = np.cumsum(delta[order])
+            idx = np.searchsorted(ts[order], times, side="right") - 1
+            out[u] = np.where(idx >= 0, level[np.maximum(idx, 0)], 0.0)
+        return out / cap if cap > 0 else out
+
     def metrics(self) -> dict[str, Any]:
         fin = self.finished
         arr = self.trace.arrival
