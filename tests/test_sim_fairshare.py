@@ -40,3 +40,22 @@ def test_fifo_does_not_share() -> None:
     horizon = int(r.end.max()) // 4
     shares = r.user_shares(0, horizon)
     assert shares[0] > 0.9  # user 0's jobs came first and hold the cluster
+
+
+def test_drf_order_matches_progressive_filling_on_paper_example() -> None:
+    # Ghodsi et al.: 9 CPUs, 18 GB; user A's tasks <1 CPU, 4 GB>, user B's <3 CPU, 1 GB> -> A 3, B 2.
+    from aios_core.cluster import Cluster
+    from aios_core.fairshare import drf
+
+    gib = 1 << 30
+    cluster = Cluster.from_arrays(np.array([[9000, 18 * gib, 0]]), RESOURCES)
+    n = 20
+    trace = JobTrace(
+        RESOURCES, np.zeros(2 * n, dtype=np.int64), np.full(2 * n, 100, dtype=np.int64),
+        np.array([[1000, 4 * gib, 0]] * n + [[3000, 1 * gib, 0]] * n), np.ones(2 * n, dtype=np.int64),
+        np.repeat([0, 1], n), np.zeros(2 * n, dtype=np.int64), ("A", "B"),
+    )
+    r = simulate(trace, cluster, "drf:first_fit")
+    running = np.bincount(trace.user[r.start == 0], minlength=2)
+    expected = drf(np.array([9000, 18 * gib]), np.array([[1000, 4 * gib], [3000, 1 * gib]])).tasks
+    assert running.tolist() == expected.tolist() == [3, 2]
