@@ -20,11 +20,12 @@ def main() -> None:
     ap.add_argument("--reference-gpus", type=int, default=512)
     ap.add_argument("--policy", default="fifo:best_fit")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--load", type=float, default=0.9, help="offered load as a fraction of the GPUs")
     a = ap.parse_args()
     for backend in ("native", "reference"):
-        print(json.dumps(measure(a.reference_jobs, a.reference_gpus, a.policy, backend, a.seed)), flush=True)
+        print(json.dumps(measure(a.reference_jobs, a.reference_gpus, a.policy, backend, a.seed, a.load)), flush=True)
     if a.jobs:
-        print(json.dumps(measure(a.jobs, a.gpus, a.policy, "native", a.seed)), flush=True)
+        print(json.dumps(measure(a.jobs, a.gpus, a.policy, "native", a.seed, a.load)), flush=True)
 
 
 if __name__ == "__main__":
