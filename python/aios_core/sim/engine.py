@@ -114,6 +114,11 @@ class _Run:
             if ev.time < 0:
                 raise ConfigError(f"node_events: time must be >= 0, got {ev.time} for node {ev.node!r}")
         self.node_events = sorted(node_events, key=lambda e: (e.time, e.node, e.up))
+        # Jobs of one shape (request, gang, constraints) fit or fail alike; a failed shape stays
+        # failed until something is released (starts only fill the cluster up).
+        keys = np.concatenate([self.req, trace.gang[:, None], self.cids[:, None].astype(np.int64)], axis=1)
+        self.shape = (np.unique(keys, axis=0, return_inverse=True)[1].reshape(-1).tolist() if n else [])
+        self.failed_shapes: set[int] = set()
         self.gpu = cluster.gpu_column
         gpu_jobs = self.req[self.req[:, self.gpu] > 0] if self.gpu >= 0 else self.req[:0]
         self.typical = np.median(gpu_jobs, axis=0).astype(np.int64) if len(gpu_jobs) else self.req[:1].sum(axis=0) * 0
@@ -145,6 +150,7 @@ class _Run:
         return True
 
     def finish(self, jobs: list[int]) -> None:
+        self.failed_shapes.clear()
         ids = np.concatenate([np.arange(self.base[j], self.base[j] + self.gang[j]) for j in jobs])
         self.engine.release(ids)
         for j in jobs:
@@ -158,6 +164,7 @@ class _Run:
         requeue them from the start. Returns how many jobs were killed."""
         jobs = sorted(set((np.searchsorted(self.base, task_ids, side="right") - 1).tolist()))
         jobs = [j for j in jobs if self.is_running[j]]
+        self.failed_shapes.clear()
         live = set(self.placer.tasks()[0].tolist()) if jobs else set()
         for j in jobs:
             ids = [i for i in range(int(self.base[j]), int(self.base[j]) + self.gang[j]) if i in live]
@@ -192,25 +199,39 @@ class _Run:
         if not self.running:
             return
         free = self.capacity_total - self.alloc
-        order = sorted(e for e in self.running if e[2] == self.epoch[e[1]])
-        freed = free + np.cumsum(self.demand[[k for _, k, _ in order]], axis=0)
-        ok = np.flatnonzero((freed >= self.demand[head]).all(axis=1))
-        if not ok.size:
+        need = self.demand[head] - free
+        # pop a copy of the completion heap until enough is released (usually a few jobs, not all)
+        heap, shadow = list(self.running), -1
+        while heap:
+            end_t, k, e = heapq.heappop(heap)
+            if e != self.epoch[k]:
+                continue
+            need -= self.demand[k]
+            if (need <= 0).all():
+                shadow = end_t
+                break
+        if shadow < 0:
             return
-        shadow, spare = order[int(ok[0])][0], freed[int(ok[0])] - self.demand[head]
+        spare = -need  # what is free at the shadow time beyond the head's demand
         cands = list(dict.fromkeys(self.queue.behind_head(self.pol.backfill_depth)))  # requeued jobs may repeat
         if not cands:
             return
         dc = self.demand[cands]
         early = t + self.trace.duration[cands] <= shadow
         maybe = (dc <= free).all(axis=1) & (early | (dc <= spare).all(axis=1))
+        failed = self.failed_shapes
         for i in np.flatnonzero(maybe).tolist():  # re-checked: earlier starts use up free/spare
-            if not self.queued[cands[i]] or not (dc[i] <= free).all() or not (early[i] or (dc[i] <= spare).all()):
+            k = cands[i]
+            if self.shape[k] in failed or not self.queued[k]:
                 continue
-            if self.try_start(cands[i], t):
+            if not (dc[i] <= free).all() or not (early[i] or (dc[i] <= spare).all()):
+                continue
+            if self.try_start(k, t):
                 free -= dc[i]
                 if not early[i]:
                     spare -= dc[i]
+            else:
+                failed.add(self.shape[k])
 
     def schedule(self, t: int) -> None:
         queue = self.queue
@@ -229,6 +250,7 @@ class _Run:
     def node_event(self, ev: NodeEvent, t: int) -> None:
         if ev.up:
             self.placer.uncordon(ev.node)
+            self.failed_shapes.clear()
             return
         self.placer.cordon(ev.node)
         ids, nodes = self.placer.tasks()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Iterator
+from itertools import islice
 
 import numpy as np
 
@@ -28,15 +29,17 @@ class FifoQueue:
         return q[0] if q else None
 
     def behind_head(self, limit: int) -> Iterator[int]:
-        taken = 0
-        it = iter(self._q)
-        next(it, None)
-        for j in it:
-            if taken >= limit:
-                return
-            if self._queued[j]:
-                taken += 1
-                yield j
+        window = 2 * limit
+        while True:
+            ids = np.fromiter(islice(self._q, 1, window + 1), dtype=np.int64)
+            live = ids[self._queued[ids]]
+            if live.size >= limit or ids.size < window:
+                break
+            window *= 4
+        stale = ids.size - live.size
+        if stale > 256 and stale > 4 * limit:  # backfilled jobs pile up in the middle: drop them
+            self._q = deque(j for j in self._q if self._queued[j])
+        return iter(live[:limit].tolist())
 
     def __len__(self) -> int:
         return len(self._q)
