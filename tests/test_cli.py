@@ -39,6 +39,7 @@ def test_simulate_table_and_trace_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("args", [
     ["simulate", "--trace", "nope.csv"],
+    ["simulate", "--compress", "0"],
     ["simulate", "-p", "lifo"],
     ["simulate", "-p", "fifo:fastest"],
 ])
@@ -112,3 +113,18 @@ def test_bench_small() -> None:
     assert rows[0]["events"] == rows[1]["events"] == 200 and rows[2]["events"] == 600
     r = runner.invoke(app, ["bench", "--gpus", "0"])
     assert r.exit_code == 2
+
+
+def test_simulate_compress(tmp_path: Path) -> None:
+    trace = tmp_path / "jobs.csv"
+    trace.write_text("arrival,duration,gpu\n0,100,8000\n1000,100,8000\n")
+    r = runner.invoke(app, ["simulate", "--trace", str(trace), "--compress", "100", "--out", str(tmp_path),
+                            "--no-plots", "--json", "-p", "fifo", "--cluster", str(_cluster(tmp_path))])
+    # nodes with at most 4 GPUs: the 8-GPU jobs cannot run anywhere, so nothing ran: exit 1
+    assert r.exit_code == 1, r.output
+    m = json.loads(r.output)["results"][0]
+    assert m["unschedulable"] == 2
+    r = runner.invoke(app, ["simulate", "--trace", str(trace), "--compress", "100", "--out", str(tmp_path),
+                            "--no-plots", "--json", "-p", "fifo"])
+    m = json.loads(r.output)["results"][0]
+    assert m["finished"] == 2 and m["makespan_s"] == 110

@@ -69,6 +69,7 @@ def simulate_cmd(
     policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help="order[+easy][:placement], repeatable")] = None,
     seed: Annotated[int, typer.Option(help="seed of placement ties and synthetic traces")] = 0,
     jobs: Annotated[int | None, typer.Option(help="synthetic: number of jobs; files: keep the first N")] = None,
+    compress: Annotated[int, typer.Option(help="divide arrival times by this factor (offer the jobs faster)")] = 1,
     out: Annotated[Path, typer.Option(help="output folder for results.json and plots")] = Path("aios-out"),
     plots: Annotated[bool, typer.Option(help="write PNG plots")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="print the metrics as JSON instead of a table")] = False,
@@ -78,6 +79,8 @@ def simulate_cmd(
         tr, cl = load_trace(trace, seed, jobs)
         if jobs is not None and trace not in ("synthetic", "default"):
             tr = tr.head(jobs)
+        if compress != 1:
+            tr = tr.compress(compress)
         if cluster is not None:
             cl = load_cluster(cluster)
         cl = cl or synthetic_cluster()
@@ -93,7 +96,8 @@ def simulate_cmd(
         bad_input(str(exc))
     out.mkdir(parents=True, exist_ok=True)
     metrics = [r.metrics() for r in results]
-    payload = {"trace": trace, "jobs": len(tr), "nodes": cl.num_nodes, "seed": seed, "results": metrics}
+    payload = {"trace": trace, "jobs": len(tr), "nodes": cl.num_nodes, "seed": seed, "compress": compress,
+               "results": metrics}
     (out / "results.json").write_text(json.dumps(payload, indent=2))
     written = [out / "results.json"]
     if plots:
