@@ -128,3 +128,16 @@ def test_simulate_compress(tmp_path: Path) -> None:
                             "--no-plots", "--json", "-p", "fifo"])
     m = json.loads(r.output)["results"][0]
     assert m["finished"] == 2 and m["makespan_s"] == 110
+
+
+def test_binary_and_bad_cluster_files(tmp_path: Path) -> None:
+    blob = tmp_path / "jobs.csv"
+    blob.write_bytes(b"\xff\xfe\x00binary")
+    r = runner.invoke(app, ["simulate", "--trace", str(blob), "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "not a UTF-8 text file" in r.output
+    bad = tmp_path / "cluster.json"
+    bad.write_text('{"nodes": [{"name": "a"}]}')
+    r = runner.invoke(app, ["simulate", "--cluster", str(bad), "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "'name' and 'capacity' are required" in r.output
+    r = runner.invoke(app, ["place", str(blob), "--cluster", str(bad)])
+    assert r.exit_code == 2

@@ -42,7 +42,18 @@ def load_cluster(path: str) -> Cluster:
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"cluster: no such file {path!r}")
-    return read_alibaba_nodes(p) if p.suffix.lower() == ".csv" else Cluster.from_json(p)
+    if p.suffix.lower() == ".csv":
+        return read_alibaba_nodes(p)
+    try:
+        text = p.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cluster: cannot read {path!r} as text ({exc})") from None
+    if not text.lstrip().startswith("{"):
+        raise ConfigError(f"cluster: {path!r} is not a JSON object (the format of Cluster.from_json)")
+    try:
+        return Cluster.from_json(text)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
 
 
 def _secs(x: float) -> str:

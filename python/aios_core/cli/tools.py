@@ -23,9 +23,13 @@ def _read_tasks(path: Path, cluster: Cluster) -> tuple[np.ndarray, list[Constrai
     if not path.is_file():
         raise ConfigError(f"tasks: no such file {str(path)!r}")
     rows: list[tuple[str, dict[str, Any]]] = []
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read as text ({exc})") from None
     if path.suffix.lower() == ".json":
         try:
-            data = json.loads(path.read_text())
+            data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
         if not isinstance(data, list):
@@ -35,7 +39,7 @@ def _read_tasks(path: Path, cluster: Cluster) -> tuple[np.ndarray, list[Constrai
                 raise ConfigError(f"{path}: tasks[{i}]: expected an object, got {type(t).__name__}")
             rows.append((f"{path}: tasks[{i}]", dict(t)))
     else:
-        lines = path.read_text().splitlines()
+        lines = text.splitlines()
         reader = csv.reader(lines)
         header = [h.strip() for h in next(reader, [])]
         if not header:

@@ -117,6 +117,8 @@ def _open_csv(path: Path) -> tuple[list[str], Iterable[tuple[int, list[str]]]]:
         text = path.read_text()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a UTF-8 text file (byte {exc.start})") from None
     reader = csv.reader(text.splitlines())
     header = next(reader, None)
     if not header:
@@ -148,6 +150,8 @@ def read_jobs_json(path: str | Path) -> JobTrace:
         data = json.loads(p.read_text())
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not a UTF-8 text file (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{p}:{exc.lineno}: invalid JSON ({exc.msg})") from None
     jobs = data.get("jobs") if isinstance(data, dict) else data
