@@ -154,3 +154,13 @@ def test_drain_requeues_and_return_resumes() -> None:
     assert r.start.tolist() == [70] and r.end.tolist() == [170]
     never = simulate(trace, cluster, "fifo", node_events=[NodeEvent(30, "node-0")])
     assert never.start.tolist() == [-1] and "still queued" in never.unschedulable[0]
+
+
+@settings(max_examples=20, deadline=None)
+@given(traces(), st.sampled_from(POLICIES))
+def test_reference_engine_gives_the_same_run(trace: JobTrace, policy: str) -> None:
+    cluster = synthetic_cluster(nodes=3, nodes_per_rack=2)
+    a = simulate(trace, cluster, policy, backend="native")
+    b = simulate(trace, cluster, policy, backend="reference")
+    assert (a.start == b.start).all() and (a.node == b.node).all() and a.unschedulable == b.unschedulable
+    assert a.preemptions == b.preemptions

@@ -10,7 +10,8 @@ import pytest
 
 from aios_core.errors import ConfigError
 from aios_core.sim.readers import (
-    alibaba_path, read_alibaba_nodes, read_alibaba_pods, read_jobs, read_jobs_csv, read_jobs_json,
+    alibaba_path, philly_runtimes, read_alibaba_nodes, read_alibaba_pods, read_jobs, read_jobs_csv, read_jobs_json,
+    shared_data_dir,
 )
 from aios_core.sim.synthetic import WorkloadSpec, synthetic_trace
 
@@ -115,3 +116,30 @@ def test_synthetic_is_seeded() -> None:
 def test_synthetic_rejects_bad_spec() -> None:
     with pytest.raises(ConfigError, match="gpu_counts: 12 GPUs"):
         WorkloadSpec(gpu_counts={12: 1.0})
+
+
+def test_philly_runtimes(tmp_path: Path) -> None:
+    p = tmp_path / "philly.csv"
+    p.write_text("runtime\n0.0\n12.5\n300\n")
+    assert philly_runtimes(p).tolist() == [12.5, 300.0]  # zero-length jobs dropped
+    p.write_text("runtime\n12\nlong\n")
+    with pytest.raises(ConfigError, match=r"philly.csv:3: column 'runtime' expects a number, got 'long'"):
+        philly_runtimes(p)
+    with pytest.raises(ConfigError, match="not found"):
+        philly_runtimes(tmp_path / "none.csv")
+
+
+def test_shared_data_dir_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIOS_SHARED_DATA", str(tmp_path))
+    assert shared_data_dir() == tmp_path
+    assert alibaba_path("gpushare20")[0] == tmp_path / "alibaba-gpu-v2023" / "openb_pod_list_gpushare20.csv"
+
+
+def test_synthetic_with_philly_durations() -> None:
+    try:
+        samples = philly_runtimes()
+    except ConfigError:
+        pytest.skip("shared Philly run times not present")
+    tr = synthetic_trace(WorkloadSpec(jobs=500, durations=samples), seed=0)
+    allowed = set(np.clip(np.rint(samples), 1, WorkloadSpec().max_duration_s).astype(np.int64).tolist())
+    assert set(tr.duration.tolist()) <= allowed

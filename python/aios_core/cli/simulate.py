@@ -16,17 +16,20 @@ from aios_core.cli._common import EXIT_FAILED, bad_input, console, print_json
 from aios_core.cluster import Cluster
 from aios_core.errors import ConfigError
 from aios_core.sim import DEFAULT_POLICIES, JobTrace, Policy, SimResult, simulate
-from aios_core.sim.readers import alibaba_path, read_alibaba_nodes, read_alibaba_pods, read_jobs
+from aios_core.sim.readers import alibaba_path, philly_runtimes, read_alibaba_nodes, read_alibaba_pods, read_jobs
 from aios_core.sim.synthetic import WorkloadSpec, default_workload, synthetic_cluster, synthetic_trace
 
 
 def load_trace(trace: str, seed: int, jobs: int | None) -> tuple[JobTrace, Cluster | None]:
-    """`default`, `synthetic`, `alibaba[:variant]` or a path to our CSV/JSON job format."""
+    """`default`, `synthetic`, `synthetic-philly` (durations drawn from the Philly run times),
+    `alibaba[:variant]` or a path to our CSV/JSON job format."""
     if trace == "default":
         tr, cl = default_workload()
         return tr, cl
-    if trace == "synthetic":
-        return synthetic_trace(WorkloadSpec(jobs=jobs or 2000, mean_interarrival_s=5.0), seed=seed), None
+    if trace in ("synthetic", "synthetic-philly"):
+        durations = philly_runtimes() if trace == "synthetic-philly" else None
+        spec = WorkloadSpec(jobs=jobs or 2000, mean_interarrival_s=5.0, durations=durations)
+        return synthetic_trace(spec, seed=seed), None
     if trace == "alibaba" or trace.startswith("alibaba:"):
         pods, nodes = alibaba_path(trace.partition(":")[2] or "default")
         if not pods.is_file():
@@ -75,7 +78,7 @@ def _table(results: list[SimResult]) -> Table:
 
 
 def simulate_cmd(
-    trace: Annotated[str, typer.Option(help="default | synthetic | alibaba[:variant] | path to a CSV/JSON job file")] = "default",
+    trace: Annotated[str, typer.Option(help="default | synthetic | synthetic-philly | alibaba[:variant] | path to a CSV/JSON job file")] = "default",
     cluster: Annotated[str | None, typer.Option(help="cluster JSON (Cluster.from_json) or Alibaba node CSV")] = None,
     policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help="order[+easy][:placement], repeatable")] = None,
     seed: Annotated[int, typer.Option(help="seed of placement ties and synthetic traces")] = 0,
@@ -88,7 +91,7 @@ def simulate_cmd(
     """Replay a job trace under several scheduling policies; print a table, write JSON and plots."""
     try:
         tr, cl = load_trace(trace, seed, jobs)
-        if jobs is not None and trace not in ("synthetic", "default"):
+        if jobs is not None and trace not in ("synthetic", "synthetic-philly", "default"):
             tr = tr.head(jobs)
         if compress != 1:
             tr = tr.compress(compress)

@@ -241,6 +241,8 @@ def alibaba_path(variant: str = "default") -> tuple[Path, Path]:
 def philly_runtimes(path: str | Path | None = None) -> np.ndarray:
     """Philly job run times (seconds, > 0) to draw synthetic durations from."""
     p = Path(path) if path else shared_data_dir() / "traces" / "philly-runtime" / "philly_runtime.csv"
+    if not p.is_file():
+        raise ConfigError(f"{p}: not found (set AIOS_SHARED_DATA to the shared data folder)")
     header, rows = _open_csv(p)
     if header != ["runtime"]:
         raise ConfigError(f"{p}:1: expected the single column 'runtime', got {header}")
