@@ -10,12 +10,13 @@ import pytest
 pytest.importorskip("typer")
 from typer.testing import CliRunner  # noqa: E402
 
-from aios_core.cli import app  # noqa: E402
+from aios_core.cli.app import app  # noqa: E402
 
 runner = CliRunner()
 
 
 def test_simulate_default(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
     out = tmp_path / "out"
     r = runner.invoke(app, ["simulate", "--out", str(out), "--json", "-p", "fifo", "-p", "sjf:most_allocated"])
     assert r.exit_code == 0, r.output
@@ -96,6 +97,10 @@ def test_plan(tmp_path: Path) -> None:
     assert data["pipeline"] * data["tensor"] * data["data"] == 8
     r = runner.invoke(app, ["plan", "gpt5"])
     assert r.exit_code == 2 and "unknown preset" in r.output
+    r = runner.invoke(app, ["plan", "gpt3-175b", "--machine", "pcie-4gpu"])
+    assert r.exit_code == 1 and "unschedulable" in r.output
+    r = runner.invoke(app, ["plan", "gpt2", "--machine", "tpu-pod"])
+    assert r.exit_code == 2 and "tpu-pod" in r.output
 
 
 def test_help() -> None:

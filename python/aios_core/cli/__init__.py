@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import typer
-
-from aios_core.cli.simulate import simulate_cmd
-from aios_core.cli.tools import bench_cmd, place_cmd, plan_cmd
-
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="aios-core: simulate scheduling policies on job traces, place tasks, plan model partitions.")
-app.command("simulate")(simulate_cmd)
-app.command("place")(place_cmd)
-app.command("plan")(plan_cmd)
-app.command("bench")(bench_cmd)
+import sys
 
 
 def main() -> None:
+    try:
+        from aios_core.cli.app import app
+    except ModuleNotFoundError as exc:  # typer / rich come with the `cli` extra
+        sys.stderr.write(f"aios: needs the 'cli' extra: pip install 'aios-core[cli]' ({exc})\n")
+        raise SystemExit(2) from None
     app()

@@ -131,7 +131,7 @@ def plan_cmd(
                         "memory_bytes": s.memory_bytes} for s in plan.stages],
         })
     else:
-        console.print(plan.table(), highlight=False)
+        typer.echo(plan.table())  # fixed-width text: no Rich re-wrapping
 
 
 def bench_cmd(
