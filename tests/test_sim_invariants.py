@@ -10,7 +10,7 @@ from aios_core.sim import JobTrace, NodeEvent, simulate
 from aios_core.sim.synthetic import RESOURCES, synthetic_cluster
 
 POLICIES = ["fifo:best_fit", "easy:best_fit", "sjf:most_allocated", "priority:worst_fit", "drf:first_fit",
-            "priority+preempt:best_fit", "priority+easy+preempt:dot_product"]
+            "priority+preempt:best_fit", "priority+easy+preempt:dot_product", "sjf+easy@20:best_fit"]
 
 
 @st.composite
@@ -129,6 +129,8 @@ def test_easy_backfills_short_job_without_delaying_head() -> None:
     easy = simulate(trace, cluster, "easy")
     assert fifo.start.tolist() == [0, 100, 110, 110]
     assert easy.start.tolist() == [0, 100, 2, 110]
+    # with a pass at most every 30 s: the pass at t=1 finds nothing behind the head, the next is at t=31
+    assert simulate(trace, cluster, "easy@30").start.tolist() == [0, 100, 31, 110]
 
 
 def test_preemption_kills_lower_priority_and_restarts_it() -> None:

@@ -119,6 +119,8 @@ class _Run:
         keys = np.concatenate([self.req, trace.gang[:, None], self.cids[:, None].astype(np.int64)], axis=1)
         self.shape = (np.unique(keys, axis=0, return_inverse=True)[1].reshape(-1).tolist() if n else [])
         self.failed_shapes: set[int] = set()
+        self.next_backfill = 0
+        self.wakeup = -1  # time of a pending backfill pass without another event then; -1: none
         self.gpu = cluster.gpu_column
         gpu_jobs = self.req[self.req[:, self.gpu] > 0] if self.gpu >= 0 else self.req[:0]
         self.typical = np.median(gpu_jobs, axis=0).astype(np.int64) if len(gpu_jobs) else self.req[:1].sum(axis=0) * 0
@@ -160,14 +162,14 @@ class _Run:
                 self.drf.ended(j)
 
     def kill(self, task_ids: np.ndarray, t: int) -> int:
-        """Kill the jobs owning `task_ids` (whole gangs; tasks already released are skipped) and
-        requeue them from the start. Returns how many jobs were killed."""
+        """Kill the jobs owning `task_ids` (already released by the caller), releasing the rest of
+        their gangs, and requeue them from the start. Returns how many jobs were killed."""
+        gone = set(task_ids.tolist())  # already released by the engine (evicted or drained)
         jobs = sorted(set((np.searchsorted(self.base, task_ids, side="right") - 1).tolist()))
         jobs = [j for j in jobs if self.is_running[j]]
         self.failed_shapes.clear()
-        live = set(self.placer.tasks()[0].tolist()) if jobs else set()
         for j in jobs:
-            ids = [i for i in range(int(self.base[j]), int(self.base[j]) + self.gang[j]) if i in live]
+            ids = [i for i in range(int(self.base[j]), int(self.base[j]) + self.gang[j]) if i not in gone]
             if ids:
                 self.engine.release(np.array(ids, dtype=np.int64))
             self.is_running[j] = False
@@ -244,7 +246,11 @@ class _Run:
             if self.pol.preempt and self.preempt_for(h, t):
                 continue
             if self.pol.backfill:
-                self.backfill(h, t)
+                if t >= self.next_backfill:
+                    self.next_backfill = t + self.pol.backfill_interval_s
+                    self.backfill(h, t)
+                else:  # Slurm's backfill runs on a timer: wake up for the next pass
+                    self.wakeup = self.next_backfill
             return
 
     def node_event(self, ev: NodeEvent, t: int) -> None:
@@ -256,6 +262,7 @@ class _Run:
         ids, nodes = self.placer.tasks()
         victims = ids[nodes == self.placer.node_index(ev.node)]
         if victims.size:
+            self.engine.release(victims)
             self.drain_kills += self.kill(victims, t)
 
     def stranded_gpu(self) -> tuple[int, int]:
@@ -283,6 +290,10 @@ class _Run:
                 t = running[0][0]
             if ni < len(node_events) and node_events[ni].time < t:
                 t = node_events[ni].time
+            if 0 <= self.wakeup < t:
+                t = self.wakeup
+            if self.wakeup <= t:
+                self.wakeup = -1
             done: list[int] = []
             while running and running[0][0] == t:
                 _, j, e = heapq.heappop(running)
