@@ -59,3 +59,14 @@ def test_drf_order_matches_progressive_filling_on_paper_example() -> None:
     running = np.bincount(trace.user[r.start == 0], minlength=2)
     expected = drf(np.array([9000, 18 * gib]), np.array([[1000, 4 * gib], [3000, 1 * gib]])).tasks
     assert running.tolist() == expected.tolist() == [3, 2]
+
+
+def test_bad_user_weights_are_config_errors() -> None:
+    import pytest
+
+    from aios_core.errors import ConfigError
+
+    trace = _saturating_trace(3, 2)
+    for bad in ([1, 2], [1, 0, 1], ["a", "b", "c"], [1.5, 1, 1]):
+        with pytest.raises(ConfigError, match="user_weights"):
+            simulate(trace, synthetic_cluster(nodes=1), "drf", user_weights=bad)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aios_core._validate import int_array
 from aios_core.cluster import Cluster
 from aios_core.errors import ConfigError
 from aios_core.placer import Constraints, Placer
@@ -104,7 +105,7 @@ class _Run:
             self.queue = KeyedQueue(self.queued, trace.arrival - trace.priority * pol.aging_s)
         else:
             users = len(trace.users)
-            w = np.ones(users, dtype=np.int64) if user_weights is None else np.asarray(user_weights, dtype=np.int64)
+            w = np.ones(users, dtype=np.int64) if user_weights is None else int_array(user_weights, "user_weights", 1)
             if w.shape != (users,) or (users and int(w.min()) < 1):
                 raise ConfigError(f"user_weights: expected {users} positive integers, got {list(user_weights or [])}")
             self.drf = self.queue = DrfQueue(self.queued, trace.user, self.demand, self.capacity_total, w)
@@ -123,7 +124,8 @@ class _Run:
         self.wakeup = -1  # time of a pending backfill pass without another event then; -1: none
         self.gpu = cluster.gpu_column
         gpu_jobs = self.req[self.req[:, self.gpu] > 0] if self.gpu >= 0 else self.req[:0]
-        self.typical = np.median(gpu_jobs, axis=0).astype(np.int64) if len(gpu_jobs) else self.req[:1].sum(axis=0) * 0
+        self.typical = (np.median(gpu_jobs, axis=0).astype(np.int64) if len(gpu_jobs)
+                        else np.zeros(self.req.shape[1], dtype=np.int64))
 
     # ------------------------------------------------------------------ job state changes
 
