@@ -120,6 +120,9 @@ class _Run:
         keys = np.concatenate([self.req, trace.gang[:, None], self.cids[:, None].astype(np.int64)], axis=1)
         self.shape = (np.unique(keys, axis=0, return_inverse=True)[1].reshape(-1).tolist() if n else [])
         self.failed_shapes: set[int] = set()
+        # Likewise a preemption that found no victims: free plus evictable capacity per node only
+        # shrinks until a release (a lower-priority start turns free capacity into evictable).
+        self.failed_preempts: set[tuple[int, int]] = set()
         self.next_backfill = 0
         self.wakeup = -1  # time of a pending backfill pass without another event then; -1: none
         self.gpu = cluster.gpu_column
@@ -155,6 +158,7 @@ class _Run:
 
     def finish(self, jobs: list[int]) -> None:
         self.failed_shapes.clear()
+        self.failed_preempts.clear()
         ids = np.concatenate([np.arange(self.base[j], self.base[j] + self.gang[j]) for j in jobs])
         self.engine.release(ids)
         for j in jobs:
@@ -170,6 +174,7 @@ class _Run:
         jobs = sorted(set((np.searchsorted(self.base, task_ids, side="right") - 1).tolist()))
         jobs = [j for j in jobs if self.is_running[j]]
         self.failed_shapes.clear()
+        self.failed_preempts.clear()
         for j in jobs:
             ids = [i for i in range(int(self.base[j]), int(self.base[j]) + self.gang[j]) if i not in gone]
             if ids:
@@ -189,10 +194,14 @@ class _Run:
     # ------------------------------------------------------------------ policy steps
 
     def preempt_for(self, j: int, t: int) -> bool:
+        key = (self.shape[j], int(self.trace.priority[j]))
+        if key in self.failed_preempts:
+            return False
         reqs = np.repeat(self.req[j : j + 1], self.gang[j], axis=0)
         got = self.placer.preempt(reqs, int(self.trace.priority[j]),
                                   constraints=self.placer._constraint_list[int(self.cids[j])], evict=True)
         if got is None:
+            self.failed_preempts.add(key)
             return False
         self.preemptions += self.kill(got.victims, t)
         return self.try_start(j, t)
@@ -259,6 +268,7 @@ class _Run:
         if ev.up:
             self.placer.uncordon(ev.node)
             self.failed_shapes.clear()
+            self.failed_preempts.clear()
             return
         self.placer.cordon(ev.node)
         ids, nodes = self.placer.tasks()
