@@ -1,0 +1,128 @@
+"""`aios simulate`: replay a trace under several policies and compare them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from aios_core.cli._common import EXIT_FAILED, bad_input, console, print_json
+from aios_core.cluster import Cluster
+from aios_core.errors import ConfigError
+from aios_core.sim import DEFAULT_POLICIES, JobTrace, Policy, SimResult, simulate
+from aios_core.sim.readers import alibaba_path, philly_runtimes, read_alibaba_nodes, read_alibaba_pods, read_jobs
+from aios_core.sim.synthetic import WorkloadSpec, default_workload, synthetic_cluster, synthetic_trace
+
+
+def load_trace(trace: str, seed: int, jobs: int | None) -> tuple[JobTrace, Cluster | None]:
+    """`default`, `synthetic`, `synthetic-philly` (durations drawn from the Philly run times),
+    `alibaba[:variant]` or a path to our CSV/JSON job format."""
+    if trace == "default":
+        tr, cl = default_workload()
+        return tr, cl
+    if trace in ("synthetic", "synthetic-philly"):
+        durations = philly_runtimes() if trace == "synthetic-philly" else None
+        spec = WorkloadSpec(jobs=jobs or 2000, mean_interarrival_s=5.0, durations=durations)
+        return synthetic_trace(spec, seed=seed), None
+    if trace == "alibaba" or trace.startswith("alibaba:"):
+        pods, nodes = alibaba_path(trace.partition(":")[2] or "default")
+        if not pods.is_file():
+            raise ConfigError(f"trace: {pods} not found (set AIOS_SHARED_DATA to the shared data folder)")
+        return read_alibaba_pods(pods), read_alibaba_nodes(nodes)
+    path = Path(trace)
+    if not path.is_file():
+        raise ConfigError(f"trace: no such file {trace!r} (or use default, synthetic, alibaba[:variant])")
+    return read_jobs(path), None
+
+
+def load_cluster(path: str) -> Cluster:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"cluster: no such file {path!r}")
+    if p.suffix.lower() == ".csv":
+        return read_alibaba_nodes(p)
+    try:
+        text = p.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cluster: cannot read {path!r} as text ({exc})") from None
+    if not text.lstrip().startswith("{"):
+        raise ConfigError(f"cluster: {path!r} is not a JSON object (the format of Cluster.from_json)")
+    try:
+        return Cluster.from_json(text)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def _secs(x: float) -> str:
+    return f"{x:.0f}" if x < 10_000 else f"{x / 1000:.0f}k"
+
+
+def _table(results: list[SimResult]) -> Table:
+    t = Table(title="policy comparison (times in seconds)", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("policy", "done", "unsch", "JCT", "p50", "p99", "wait", "GPU", "frag", "Jain", "kill"):
+        t.add_column(col, justify="left" if col == "policy" else "right", no_wrap=True)
+    for r in results:
+        m = r.metrics()
+        jct = m["jct_s"]
+        t.add_row(m["policy"], str(m["finished"]), str(m["unschedulable"]), _secs(jct["mean"]), _secs(jct["p50"]),
+                  _secs(jct["p99"]), _secs(m["queueing_delay_s"]["mean"]), f"{m['gpu_utilisation']:.2f}",
+                  f"{m['gpu_fragmentation']:.2f}", f"{m['jain_slowdown']:.2f}",
+                  str(m["preemptions"] + m["drain_kills"]))
+    return t
+
+
+def simulate_cmd(
+    trace: Annotated[str, typer.Option(help="default | synthetic | synthetic-philly | alibaba[:variant] | path to a CSV/JSON job file")] = "default",
+    cluster: Annotated[str | None, typer.Option(help="cluster JSON (Cluster.from_json) or Alibaba node CSV")] = None,
+    policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help="order[+easy][:placement], repeatable")] = None,
+    seed: Annotated[int, typer.Option(help="seed of placement ties and synthetic traces")] = 0,
+    jobs: Annotated[int | None, typer.Option(help="synthetic: number of jobs; files: keep the first N")] = None,
+    compress: Annotated[int, typer.Option(help="divide arrival times by this factor (offer the jobs faster)")] = 1,
+    out: Annotated[Path, typer.Option(help="output folder for results.json and plots")] = Path("aios-out"),
+    plots: Annotated[bool, typer.Option(help="write PNG plots")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="print the metrics as JSON instead of a table")] = False,
+) -> None:
+    """Replay a job trace under several scheduling policies; print a table, write JSON and plots."""
+    try:
+        tr, cl = load_trace(trace, seed, jobs)
+        if jobs is not None and trace not in ("synthetic", "synthetic-philly", "default"):
+            tr = tr.head(jobs)
+        if compress != 1:
+            tr = tr.compress(compress)
+        if cluster is not None:
+            cl = load_cluster(cluster)
+        cl = cl or synthetic_cluster()
+        policies = [Policy.parse(p) for p in (policy or DEFAULT_POLICIES)]
+        results = []
+        with Progress(console=console, transient=True, disable=as_json) as progress:
+            task = progress.add_task("simulating", total=len(policies))
+            for pol in policies:
+                progress.update(task, description=f"simulating {pol.name}")
+                results.append(simulate(tr, cl, pol, seed=seed))
+                progress.advance(task)
+    except ConfigError as exc:
+        bad_input(str(exc))
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = [r.metrics() for r in results]
+    payload = {"trace": trace, "jobs": len(tr), "nodes": cl.num_nodes, "seed": seed, "compress": compress,
+               "results": metrics}
+    (out / "results.json").write_text(json.dumps(payload, indent=2))
+    written = [out / "results.json"]
+    if plots:
+        from aios_core.sim.plots import plot_results
+
+        written += plot_results(results, out)
+    if as_json:
+        print_json(payload)
+    else:
+        wide = console if console.width >= 110 else Console(width=110)  # wrap lines rather than truncate numbers
+        wide.print(_table(results))
+        console.print(f"wrote {', '.join(str(p) for p in written)}")
+    if all(m["finished"] == 0 for m in metrics) and len(tr):
+        raise typer.Exit(EXIT_FAILED)

@@ -1,0 +1,174 @@
+"""`aios place` and `aios plan`: one-shot placement and model partitioning."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from aios_core.cli._common import EXIT_FAILED, bad_input, console, print_json
+from aios_core.cluster import Cluster
+from aios_core.errors import AiosError, ConfigError, UnschedulableError
+from aios_core.placer import POLICIES, Constraints, Placer
+
+
+def _read_tasks(path: Path, cluster: Cluster) -> tuple[np.ndarray, list[Constraints | None]]:
+    """Tasks as JSON (a list of {resource: quantity, "gpu_models"?: "A|B"}) or CSV (header of
+    resource names, optional gpu_models column), one task per entry / row."""
+    if not path.is_file():
+        raise ConfigError(f"tasks: no such file {str(path)!r}")
+    rows: list[tuple[str, dict[str, Any]]] = []
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read as text ({exc})") from None
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+        if not isinstance(data, list):
+            raise ConfigError(f"{path}: expected a list of task objects")
+        for i, t in enumerate(data):
+            if not isinstance(t, dict):
+                raise ConfigError(f"{path}: tasks[{i}]: expected an object, got {type(t).__name__}")
+            rows.append((f"{path}: tasks[{i}]", dict(t)))
+    else:
+        lines = text.splitlines()
+        reader = csv.reader(lines)
+        header = [h.strip() for h in next(reader, [])]
+        if not header:
+            raise ConfigError(f"{path}: empty file, expected a header of resource names")
+        for line, row in enumerate(reader, start=2):
+            if len(row) != len(header):
+                raise ConfigError(f"{path}:{line}: expected {len(header)} fields, got {len(row)}")
+            rec: dict[str, Any] = {}
+            for k, v in zip(header, row):
+                if k == "gpu_models":
+                    rec[k] = v
+                    continue
+                try:
+                    rec[k] = int(v)
+                except ValueError:
+                    raise ConfigError(f"{path}:{line}: column {k!r} expects an integer, got {v!r}") from None
+            rows.append((f"{path}:{line}", rec))
+    if not rows:
+        raise ConfigError(f"{path}: no tasks")
+    reqs, cons = [], []
+    for where, rec in rows:
+        models = rec.pop("gpu_models", None) or None
+        try:
+            reqs.append(cluster.request(rec))
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        cons.append(Constraints(gpu_models=frozenset(m for m in str(models).split("|") if m)) if models else None)
+    return np.stack(reqs), cons
+
+
+def place_cmd(
+    tasks: Annotated[Path, typer.Argument(help="tasks: JSON list of {resource: quantity} or CSV")],
+    cluster: Annotated[Path, typer.Option(help="cluster JSON (Cluster.from_json's format)")],
+    policy: Annotated[str, typer.Option(help=f"placement policy: {', '.join(POLICIES)}")] = "best_fit",
+    seed: Annotated[int, typer.Option(help="seed of placement ties")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Place tasks in order on a cluster; exit 1 if any task does not fit (with the reason)."""
+    try:
+        if not cluster.is_file():
+            raise ConfigError(f"cluster: no such file {str(cluster)!r}")
+        cl = Cluster.from_json(cluster)
+        req, cons = _read_tasks(tasks, cl)
+        placer = Placer(cl, policy, seed=seed)
+        nodes = placer.place_batch(req, constraints=cons)
+        reasons = [None if n >= 0 else placer.explain(req[i], cons[i]) for i, n in enumerate(nodes.tolist())]
+    except ConfigError as exc:
+        bad_input(str(exc))
+    out = [{"task": i, "node": cl.names[n] if n >= 0 else None, "reason": reasons[i]} for i, n in enumerate(nodes.tolist())]
+    if as_json:
+        print_json({"placed": int((nodes >= 0).sum()), "tasks": out})
+    else:
+        t = Table(title=f"placement ({policy})")
+        for col in ("task", "node", "reason"):
+            t.add_column(col)
+        for row in out:
+            t.add_row(str(row["task"]), str(row["node"] or "-"), str(row["reason"] or ""))
+        console.print(t)
+    if (nodes < 0).any():
+        raise typer.Exit(EXIT_FAILED)
+
+
+def plan_cmd(
+    model: Annotated[str, typer.Argument(help="transformer preset, e.g. gpt2, llama2-7b, gpt3-175b")],
+    machine: Annotated[str, typer.Option(help="node preset: dgx1-v100, dgx-a100, dgx-h100, pcie-4gpu, pcie-8gpu")] = "dgx-h100",
+    nodes: Annotated[int, typer.Option(help="number of nodes")] = 1,
+    microbatches: Annotated[int, typer.Option(help="micro-batches per iteration")] = 8,
+    micro_batch: Annotated[int, typer.Option(help="sequences per micro-batch")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Partition a preset transformer on a preset cluster (pipeline x tensor x data parallel)."""
+    from aios_core import partition, topology
+
+    try:
+        if model not in partition.TRANSFORMER_PRESETS:
+            raise ConfigError(f"model: unknown preset {model!r} (known: {', '.join(sorted(partition.TRANSFORMER_PRESETS))})")
+        devices = topology.cluster(machine, nodes)
+        plan = partition.plan(partition.transformer(model, micro_batch), devices, microbatches)
+    except UnschedulableError as exc:
+        console.print(f"[bold red]unschedulable:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    except (ConfigError, AiosError) as exc:
+        bad_input(str(exc))
+    if as_json:
+        print_json({
+            "pipeline": plan.pipeline, "tensor": plan.tensor, "data": plan.data, "microbatches": plan.microbatches,
+            "iteration_time_s": plan.iteration_time,
+            "stages": [{"layers": [s.layers.start, s.layers.stop], "devices": list(s.devices), "time_s": s.time,
+                        "memory_bytes": s.memory_bytes} for s in plan.stages],
+        })
+    else:
+        typer.echo(plan.table())  # fixed-width text: no Rich re-wrapping
+
+
+def bench_cmd(
+    jobs: Annotated[int, typer.Option(help="jobs in the large synthetic trace (native engine)")] = 100_000,
+    gpus: Annotated[int, typer.Option(help="GPUs of its cluster (8 per node)")] = 10_000,
+    reference_jobs: Annotated[int, typer.Option(help="jobs of the small trace run on both engines")] = 2_000,
+    reference_gpus: Annotated[int, typer.Option(help="GPUs of the small trace's cluster")] = 512,
+    policy: Annotated[str, typer.Option(help="policy spec, order[+easy][+preempt][:placement]")] = "fifo:best_fit",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Simulator throughput: events/s of the native engine vs the plain-Python reference."""
+    from rich.progress import Progress
+
+    from aios_core.sim.bench import measure
+
+    runs = [(reference_jobs, reference_gpus, "native"), (reference_jobs, reference_gpus, "reference")]
+    if jobs:
+        runs.append((jobs, gpus, "native"))
+    rows = []
+    try:
+        with Progress(console=console, transient=True, disable=as_json) as progress:
+            task = progress.add_task("benchmarking", total=len(runs))
+            for n, g, backend in runs:
+                if n < 1 or g < 8:
+                    raise ConfigError(f"jobs >= 1 and gpus >= 8 expected, got {n} jobs on {g} GPUs")
+                progress.update(task, description=f"{n} jobs on {g} GPUs, {backend}")
+                rows.append(measure(n, g, policy, backend))
+                progress.advance(task)
+    except ConfigError as exc:
+        bad_input(str(exc))
+    if as_json:
+        print_json(rows)
+        return
+    t = Table(title=f"simulator throughput ({policy})")
+    for col in ("engine", "jobs", "GPUs", "events", "simulate (s)", "events/s"):
+        t.add_column(col, justify="left" if col == "engine" else "right")
+    for r in rows:
+        t.add_row(r["backend"], str(r["jobs"]), str(r["gpus"]), str(r["events"]), f"{r['simulate_s']:.2f}",
+                  f"{r['events_per_s']:,.0f}")
+    console.print(t)

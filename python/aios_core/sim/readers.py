@@ -1,0 +1,257 @@
+"""Trace readers: Alibaba GPU 2023 (pods and nodes) and our own CSV / JSON job format.
+
+Our job format (CSV with a header, or JSON ``{"jobs": [{...}, ...]}`` / a bare list), one job per
+row; only ``arrival`` and ``duration`` are required:
+
+========== =========================================================== =======
+column     meaning                                                     default
+========== =========================================================== =======
+name       job name                                                    job-<row>
+arrival    submit time, integer seconds >= 0
+duration   run time, integer seconds >= 1
+cpu        milli-cores per member                                      0
+memory     bytes per member                                            0
+gpu        milli-GPU per member (< 1000: a share; else whole GPUs)    0
+gang       members, all placed together                                1
+user       user or queue name                                          default
+priority   integer, higher first                                       0
+gpu_models allowed GPU models, "A100|H100"                             any
+========== =========================================================== =======
+
+Every malformed row raises ConfigError naming the file, the line (or JSON index), the column and
+the value. Shared data is read in place from `shared_data_dir()`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aios_core.cluster import Cluster
+from aios_core.errors import ConfigError
+from aios_core.sim.synthetic import RESOURCES
+from aios_core.sim.trace import JobTrace
+
+MIB = 1 << 20
+JOB_COLUMNS = ("name", "arrival", "duration", "cpu", "memory", "gpu", "gang", "user", "priority", "gpu_models")
+_INT_COLUMNS = {"arrival": None, "duration": None, "cpu": 0, "memory": 0, "gpu": 0, "gang": 1, "priority": 0}
+
+
+def shared_data_dir() -> Path:
+    """$AIOS_SHARED_DATA, else <repo>/../shared/data, else /work/shared/data."""
+    env = os.environ.get("AIOS_SHARED_DATA")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[3]
+    local = repo.parent / "shared" / "data"
+    return local if local.is_dir() else Path("/work/shared/data")
+
+
+def _int(value: Any, where: str, column: str, default: int | None) -> int:
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        if default is None:
+            raise ConfigError(f"{where}: column {column!r} is required, got an empty value")
+        return default
+    if isinstance(value, bool):
+        raise ConfigError(f"{where}: column {column!r} expects an integer, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{where}: column {column!r} expects an integer, got {value!r}") from None
+
+
+def _build(rows: Iterable[tuple[str, Mapping[str, Any]]], source: str) -> JobTrace:
+    users: dict[str, int] = {}
+    cols: dict[str, list[int]] = {c: [] for c in _INT_COLUMNS}
+    user_idx: list[int] = []
+    names: list[str] = []
+    models: list[str | None] = []
+    for where, row in rows:
+        unknown = set(row) - set(JOB_COLUMNS)
+        if unknown:
+            raise ConfigError(f"{where}: unknown column(s) {sorted(unknown)} (known: {', '.join(JOB_COLUMNS)})")
+        vals = {c: _int(row.get(c), where, c, d) for c, d in _INT_COLUMNS.items()}
+        for c, lo in (("arrival", 0), ("duration", 1), ("cpu", 0), ("memory", 0), ("gpu", 0), ("gang", 1)):
+            if vals[c] < lo:
+                raise ConfigError(f"{where}: column {c!r} must be >= {lo}, got {vals[c]}")
+        g = vals["gpu"]
+        if g >= 1000 and (g % 1000 or g > 64_000):
+            raise ConfigError(f"{where}: column 'gpu' is milli-GPU, a share below 1000 or a multiple of 1000 up to 64000, got {g}")
+        for c in _INT_COLUMNS:
+            cols[c].append(vals[c])
+        user = str(row.get("user") or "default")
+        user_idx.append(users.setdefault(user, len(users)))
+        names.append(str(row.get("name") or f"job-{len(names)}"))
+        m = row.get("gpu_models")
+        models.append(str(m) if m not in (None, "") else None)
+    n = len(names)
+    if not n:
+        raise ConfigError(f"{source}: no jobs")
+    req = np.array([cols["cpu"], cols["memory"], cols["gpu"]], dtype=np.int64).T.reshape(n, 3)
+    return JobTrace(
+        resources=RESOURCES,
+        arrival=np.array(cols["arrival"], dtype=np.int64),
+        duration=np.array(cols["duration"], dtype=np.int64),
+        requests=req,
+        gang=np.array(cols["gang"], dtype=np.int64),
+        user=np.array(user_idx, dtype=np.int64),
+        priority=np.array(cols["priority"], dtype=np.int64),
+        users=tuple(users),
+        gpu_models=tuple(models),
+        names=tuple(names),
+    )
+
+
+def _open_csv(path: Path) -> tuple[list[str], Iterable[tuple[int, list[str]]]]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a UTF-8 text file (byte {exc.start})") from None
+    reader = csv.reader(text.splitlines())
+    header = next(reader, None)
+    if not header:
+        raise ConfigError(f"{path}: empty file, expected a header line")
+    header = [h.strip() for h in header]
+
+    def rows() -> Iterable[tuple[int, list[str]]]:
+        for line, row in enumerate(reader, start=2):
+            if not row or all(not c.strip() for c in row):
+                continue
+            if len(row) != len(header):
+                raise ConfigError(f"{path}:{line}: expected {len(header)} fields, got {len(row)}")
+            yield line, row
+
+    return header, rows()
+
+
+def read_jobs_csv(path: str | Path) -> JobTrace:
+    """Read our CSV job format (see the module docstring)."""
+    p = Path(path)
+    header, rows = _open_csv(p)
+    return _build(((f"{p}:{line}", dict(zip(header, row))) for line, row in rows), str(p))
+
+
+def read_jobs_json(path: str | Path) -> JobTrace:
+    """Read our JSON job format: ``{"jobs": [...]}`` or a list of job objects."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text())
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not a UTF-8 text file (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{p}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+    jobs = data.get("jobs") if isinstance(data, dict) else data
+    if not isinstance(jobs, list):
+        raise ConfigError(f"{p}: expected a list of jobs or {{\"jobs\": [...]}}")
+    rows = []
+    for i, job in enumerate(jobs):
+        if not isinstance(job, dict):
+            raise ConfigError(f"{p}: jobs[{i}]: expected an object, got {type(job).__name__}")
+        rows.append((f"{p}: jobs[{i}]", job))
+    return _build(rows, str(p))
+
+
+def read_jobs(path: str | Path) -> JobTrace:
+    """Our job format by extension: .json, else CSV."""
+    return read_jobs_json(path) if str(path).lower().endswith(".json") else read_jobs_csv(path)
+
+
+ALIBABA_POD_COLUMNS = ("name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli", "gpu_spec", "creation_time", "deletion_time")
+
+
+def read_alibaba_pods(path: str | Path) -> JobTrace:
+    """Alibaba GPU 2023 pod list: arrival = creation_time, duration = deletion - creation (at
+    least 1 s); GPU = num_gpu whole GPUs, or gpu_milli of one GPU when it is below 1000; memory
+    MiB -> bytes; gpu_spec restricts GPU models; qos becomes the user (queue)."""
+    p = Path(path)
+    header, rows = _open_csv(p)
+    missing = [c for c in ALIBABA_POD_COLUMNS if c not in header]
+    if missing:
+        raise ConfigError(f"{p}:1: missing column(s) {missing} (this pod list has no times to replay)"
+                          if "creation_time" in missing else f"{p}:1: missing column(s) {missing}")
+    col = {c: header.index(c) for c in header}
+    out = []
+    for line, row in rows:
+        where = f"{p}:{line}"
+        num_gpu = _int(row[col["num_gpu"]], where, "num_gpu", None)
+        milli = _int(row[col["gpu_milli"]], where, "gpu_milli", None)
+        created = _int(row[col["creation_time"]], where, "creation_time", None)
+        deleted = _int(row[col["deletion_time"]], where, "deletion_time", None)
+        if num_gpu < 0 or not 0 <= milli <= 1000:
+            raise ConfigError(f"{where}: num_gpu >= 0 and gpu_milli in 0..1000 expected, got {num_gpu}, {milli}")
+        if deleted < created:
+            raise ConfigError(f"{where}: deletion_time {deleted} is before creation_time {created}")
+        gpu = 0 if num_gpu == 0 else (milli if num_gpu == 1 and milli < 1000 else num_gpu * 1000)
+        out.append((where, {
+            "name": row[col["name"]],
+            "arrival": created,
+            "duration": max(1, deleted - created),
+            "cpu": _int(row[col["cpu_milli"]], where, "cpu_milli", None),
+            "memory": _int(row[col["memory_mib"]], where, "memory_mib", None) * MIB,
+            "gpu": gpu,
+            "user": row[col["qos"]] if "qos" in col else "default",
+            "gpu_models": row[col["gpu_spec"]],
+        }))
+    return _build(out, str(p))
+
+
+def read_alibaba_nodes(path: str | Path) -> Cluster:
+    """Alibaba GPU 2023 node list (sn, cpu_milli, memory_mib, gpu, model) as a Cluster."""
+    p = Path(path)
+    header, rows = _open_csv(p)
+    need = ("sn", "cpu_milli", "memory_mib", "gpu", "model")
+    missing = [c for c in need if c not in header]
+    if missing:
+        raise ConfigError(f"{p}:1: missing column(s) {missing}")
+    col = {c: header.index(c) for c in header}
+    names, caps, models = [], [], []
+    for line, row in rows:
+        where = f"{p}:{line}"
+        vals = [_int(row[col[c]], where, c, None) for c in ("cpu_milli", "memory_mib", "gpu")]
+        if min(vals) < 0 or vals[2] > 64:
+            raise ConfigError(f"{where}: cpu_milli, memory_mib >= 0 and gpu in 0..64 expected, got {vals}")
+        names.append(row[col["sn"]])
+        caps.append([vals[0], vals[1] * MIB, vals[2] * 1000])
+        models.append(row[col["model"]])
+    if not names:
+        raise ConfigError(f"{p}: no nodes")
+    return Cluster.from_arrays(np.array(caps, dtype=np.int64), RESOURCES, names=names, gpu_models=models)
+
+
+def alibaba_path(variant: str = "default") -> tuple[Path, Path]:
+    """(pod list, node list) of the Alibaba GPU 2023 trace in the shared data folder."""
+    root = shared_data_dir() / "alibaba-gpu-v2023"
+    return root / f"openb_pod_list_{variant}.csv", root / "openb_node_list_all_node.csv"
+
+
+def philly_runtimes(path: str | Path | None = None) -> np.ndarray:
+    """Philly job run times (seconds, > 0) to draw synthetic durations from."""
+    p = Path(path) if path else shared_data_dir() / "traces" / "philly-runtime" / "philly_runtime.csv"
+    if not p.is_file():
+        raise ConfigError(f"{p}: not found (set AIOS_SHARED_DATA to the shared data folder)")
+    header, rows = _open_csv(p)
+    if header != ["runtime"]:
+        raise ConfigError(f"{p}:1: expected the single column 'runtime', got {header}")
+    out = []
+    for line, row in rows:
+        try:
+            v = float(row[0])
+        except ValueError:
+            raise ConfigError(f"{p}:{line}: column 'runtime' expects a number, got {row[0]!r}") from None
+        if v > 0:
+            out.append(v)
+    return np.array(out, dtype=np.float64)

@@ -1,0 +1,98 @@
+"""A job trace as columns: one row per job, every quantity an integer.
+
+A job is a gang of `gang` identical members; `requests[j]` is what one member asks for, in the
+trace's `resources` order (GPU in milli-GPU: below 1000 a share of one GPU, else whole GPUs).
+Times are integer seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from aios_core._validate import check_gpu_column, int_array, quantities
+from aios_core.cluster import Cluster
+from aios_core.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class JobTrace:
+    """Columns of a job trace. `gpu_models[j]` is None or "M1|M2" (allowed GPU models)."""
+
+    resources: tuple[str, ...]
+    arrival: np.ndarray  # int64 [jobs], seconds
+    duration: np.ndarray  # int64 [jobs], seconds, >= 1
+    requests: np.ndarray  # int64 [jobs, resources], per gang member
+    gang: np.ndarray  # int64 [jobs], >= 1
+    user: np.ndarray  # int64 [jobs], index into users
+    priority: np.ndarray  # int64 [jobs]
+    users: tuple[str, ...]
+    gpu_models: tuple[str | None, ...] = ()
+    names: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        n = int_array(self.arrival, "arrival", 1).shape[0]
+        object.__setattr__(self, "arrival", int_array(self.arrival, "arrival", 1))
+        for col in ("duration", "gang", "user", "priority"):
+            arr = int_array(getattr(self, col), col, 1)
+            if arr.shape[0] != n:
+                raise ConfigError(f"{col}: expected {n} entries, got {arr.shape[0]}")
+            object.__setattr__(self, col, arr)
+        req = quantities(self.requests, "requests", self.resources, 2)
+        if req.shape[0] != n:
+            raise ConfigError(f"requests: expected {n} rows, got {req.shape[0]}")
+        if "nvidia.com/gpu" in self.resources:
+            check_gpu_column(req, "requests", self.resources.index("nvidia.com/gpu"), "nvidia.com/gpu")
+        object.__setattr__(self, "requests", req)
+        if n and int(self.arrival.min()) < 0:
+            raise ConfigError(f"arrival[{int(self.arrival.argmin())}]: must be >= 0, got {int(self.arrival.min())}")
+        if n and int(self.duration.min()) < 1:
+            j = int(self.duration.argmin())
+            raise ConfigError(f"duration[{j}]: must be >= 1 second, got {int(self.duration[j])}")
+        if n and int(self.gang.min()) < 1:
+            raise ConfigError(f"gang[{int(self.gang.argmin())}]: must be >= 1, got {int(self.gang.min())}")
+        if n and not 0 <= int(self.user.min()) <= int(self.user.max()) < len(self.users):
+            raise ConfigError(f"user: indices must be in 0..{len(self.users) - 1}")
+        if not self.gpu_models:
+            object.__setattr__(self, "gpu_models", (None,) * n)
+        elif len(self.gpu_models) != n:
+            raise ConfigError(f"gpu_models: expected {n} entries, got {len(self.gpu_models)}")
+        if not self.names:
+            object.__setattr__(self, "names", tuple(f"job-{j}" for j in range(n)))
+        elif len(self.names) != n:
+            raise ConfigError(f"names: expected {n} entries, got {len(self.names)}")
+
+    def __len__(self) -> int:
+        return int(self.arrival.shape[0])
+
+    def requests_for(self, cluster: Cluster) -> np.ndarray:
+        """Requests in the cluster's resource order (resources the trace lacks are 0)."""
+        out = np.zeros((len(self), len(cluster.resources)), dtype=np.int64)
+        for k, name in enumerate(self.resources):
+            if name not in cluster.resources:
+                if self.requests[:, k].any():
+                    raise ConfigError(
+                        f"requests: resource {name!r} is not in the cluster (known: {', '.join(cluster.resources)})"
+                    )
+                continue
+            out[:, cluster.resource_index(name)] = self.requests[:, k]
+        return out
+
+    def head(self, count: int) -> JobTrace:
+        """The first `count` jobs (by row), with the same users."""
+        s = slice(0, count)
+        return JobTrace(
+            self.resources, self.arrival[s], self.duration[s], self.requests[s], self.gang[s], self.user[s],
+            self.priority[s], self.users, self.gpu_models[s], self.names[s],
+        )
+
+    def compress(self, factor: int) -> JobTrace:
+        """Arrivals divided by `factor` (integer division), durations kept: the same jobs offered
+        `factor` times faster, to load a cluster that the recorded arrival rate leaves idle."""
+        if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
+            raise ConfigError(f"compress: expected an integer >= 1, got {factor!r}")
+        return JobTrace(
+            self.resources, self.arrival // factor, self.duration, self.requests, self.gang, self.user,
+            self.priority, self.users, self.gpu_models, self.names,
+        )

@@ -1,0 +1,145 @@
+"""Trace readers: our CSV/JSON format, Alibaba GPU 2023, malformed rows with file and line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aios_core.errors import ConfigError
+from aios_core.sim.readers import (
+    alibaba_path, philly_runtimes, read_alibaba_nodes, read_alibaba_pods, read_jobs, read_jobs_csv, read_jobs_json,
+    shared_data_dir,
+)
+from aios_core.sim.synthetic import WorkloadSpec, synthetic_trace
+
+
+def test_csv_roundtrip(tmp_path: Path) -> None:
+    p = tmp_path / "jobs.csv"
+    p.write_text("name,arrival,duration,cpu,gpu,gang,user,gpu_models\n"
+                 "a,0,10,1000,500,1,alice,\nb,5,20,2000,8000,2,bob,A100|H100\n")
+    tr = read_jobs(p)
+    assert tr.names == ("a", "b")
+    assert tr.arrival.tolist() == [0, 5] and tr.duration.tolist() == [10, 20]
+    assert tr.requests.tolist() == [[1000, 0, 500], [2000, 0, 8000]]
+    assert tr.gang.tolist() == [1, 2] and tr.users == ("alice", "bob")
+    assert tr.gpu_models == (None, "A100|H100")
+
+
+def test_json_format(tmp_path: Path) -> None:
+    p = tmp_path / "jobs.json"
+    p.write_text(json.dumps({"jobs": [{"arrival": 3, "duration": 4, "gpu": 1000, "priority": 2}]}))
+    tr = read_jobs_json(p)
+    assert tr.priority.tolist() == [2] and tr.users == ("default",)
+
+
+@pytest.mark.parametrize(("body", "needle"), [
+    ("arrival,duration\n0,10\n1,abc\n", ":3: column 'duration' expects an integer, got 'abc'"),
+    ("arrival,duration\n0,10\n-1,5\n", ":3: column 'arrival' must be >= 0, got -1"),
+    ("arrival,duration,gpu\n0,10,1500\n", ":2: column 'gpu' is milli-GPU"),
+    ("arrival,duration\n0,10,7\n", ":2: expected 2 fields, got 3"),
+    ("arrival,duration,color\n0,10,red\n", ":2: unknown column(s) ['color']"),
+    ("arrival,duration\n0,\n", ":2: column 'duration' is required"),
+    ("arrival,duration\n0,0\n", ":2: column 'duration' must be >= 1, got 0"),
+])
+def test_csv_rejects_malformed_rows(tmp_path: Path, body: str, needle: str) -> None:
+    p = tmp_path / "bad.csv"
+    p.write_text(body)
+    with pytest.raises(ConfigError) as exc:
+        read_jobs_csv(p)
+    assert str(p) in str(exc.value) and needle in str(exc.value)
+
+
+def test_json_rejects_malformed(tmp_path: Path) -> None:
+    p = tmp_path / "bad.json"
+    p.write_text('{"jobs": [{"arrival": 0, "duration": 1}, {"arrival": "x", "duration": 1}]}')
+    with pytest.raises(ConfigError, match=r"jobs\[1\]: column 'arrival' expects an integer, got 'x'"):
+        read_jobs_json(p)
+    p.write_text('{"jobs": [')
+    with pytest.raises(ConfigError, match=r"bad.json:1: invalid JSON"):
+        read_jobs_json(p)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        read_jobs_csv(tmp_path / "nope.csv")
+
+
+def test_alibaba_malformed_rows(tmp_path: Path) -> None:
+    head = "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time\n"
+    p = tmp_path / "pods.csv"
+    p.write_text(head + "p0,1000,1024,1,500,,LS,Running,0,100,0\np1,1000,1024,1,500,,LS,Running,50,10,0\n")
+    with pytest.raises(ConfigError, match=r"pods.csv:3: deletion_time 10 is before creation_time 50"):
+        read_alibaba_pods(p)
+    p.write_text(head + "p0,1000,1024,one,500,,LS,Running,0,100,0\n")
+    with pytest.raises(ConfigError, match=r"pods.csv:2: column 'num_gpu' expects an integer, got 'one'"):
+        read_alibaba_pods(p)
+    p.write_text("name,cpu_milli,memory_mib,num_gpu,gpu_milli\np0,1,1,1,1000\n")
+    with pytest.raises(ConfigError, match=r"pods.csv:1: missing column"):
+        read_alibaba_pods(p)
+    n = tmp_path / "nodes.csv"
+    n.write_text("sn,cpu_milli,memory_mib,gpu,model\nn0,1000,1024,99,V100\n")
+    with pytest.raises(ConfigError, match=r"nodes.csv:2: .*gpu in 0..64"):
+        read_alibaba_nodes(n)
+
+
+def test_alibaba_small_file(tmp_path: Path) -> None:
+    p = tmp_path / "pods.csv"
+    p.write_text("name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time\n"
+                 "p0,1000,2,1,460,,LS,Running,0,100,0\np1,2000,4,2,1000,V100M16|V100M32,BE,Running,10,10,10\n"
+                 "p2,500,1,0,0,,LS,Running,20,30,20\n")
+    tr = read_alibaba_pods(p)
+    assert tr.requests.tolist() == [[1000, 2 << 20, 460], [2000, 4 << 20, 2000], [500, 1 << 20, 0]]
+    assert tr.duration.tolist() == [100, 1, 10]  # a pod deleted at creation counts as 1 s
+    assert tr.gpu_models == (None, "V100M16|V100M32", None) and tr.users == ("LS", "BE")
+
+
+def test_alibaba_shared_trace() -> None:
+    pods, nodes = alibaba_path("default")
+    if not pods.is_file():
+        pytest.skip("shared Alibaba trace not present")
+    tr, cl = read_alibaba_pods(pods), read_alibaba_nodes(nodes)
+    assert len(tr) == 8152 and cl.num_nodes == 1523
+    assert int(cl.capacity[:, 2].sum()) == 6212 * 1000  # the README's 6,212 GPUs
+
+
+def test_synthetic_is_seeded() -> None:
+    a, b = synthetic_trace(WorkloadSpec(jobs=300), seed=3), synthetic_trace(WorkloadSpec(jobs=300), seed=3)
+    c = synthetic_trace(WorkloadSpec(jobs=300), seed=4)
+    assert (a.requests == b.requests).all() and (a.arrival == b.arrival).all()
+    assert not (a.arrival == c.arrival).all()
+    assert (np.diff(a.arrival) >= 0).all() and a.duration.min() >= 1
+
+
+def test_synthetic_rejects_bad_spec() -> None:
+    with pytest.raises(ConfigError, match="gpu_counts: 12 GPUs"):
+        WorkloadSpec(gpu_counts={12: 1.0})
+
+
+def test_philly_runtimes(tmp_path: Path) -> None:
+    p = tmp_path / "philly.csv"
+    p.write_text("runtime\n0.0\n12.5\n300\n")
+    assert philly_runtimes(p).tolist() == [12.5, 300.0]  # zero-length jobs dropped
+    p.write_text("runtime\n12\nlong\n")
+    with pytest.raises(ConfigError, match=r"philly.csv:3: column 'runtime' expects a number, got 'long'"):
+        philly_runtimes(p)
+    with pytest.raises(ConfigError, match="not found"):
+        philly_runtimes(tmp_path / "none.csv")
+
+
+def test_shared_data_dir_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIOS_SHARED_DATA", str(tmp_path))
+    assert shared_data_dir() == tmp_path
+    assert alibaba_path("gpushare20")[0] == tmp_path / "alibaba-gpu-v2023" / "openb_pod_list_gpushare20.csv"
+
+
+def test_synthetic_with_philly_durations() -> None:
+    try:
+        samples = philly_runtimes()
+    except ConfigError:
+        pytest.skip("shared Philly run times not present")
+    tr = synthetic_trace(WorkloadSpec(jobs=500, durations=samples), seed=0)
+    allowed = set(np.clip(np.rint(samples), 1, WorkloadSpec().max_duration_s).astype(np.int64).tolist())
+    assert set(tr.duration.tolist()) <= allowed
