@@ -146,3 +146,33 @@ def test_binary_and_bad_cluster_files(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "'name' and 'capacity' are required" in r.output
     r = runner.invoke(app, ["place", str(blob), "--cluster", str(bad)])
     assert r.exit_code == 2
+
+
+def test_pack_bpplib_instance_reaches_its_bound(tmp_path: Path) -> None:
+    inst = tmp_path / "tiny.txt"
+    # 6 items of a 10-capacity instance: 6+4, 5+5, 7+3 is optimal at 3 bins = the L2 bound
+    inst.write_text("6\r\n10\r\n6\r\n4\r\n5\r\n5\r\n7\r\n3\r\n")
+    r = runner.invoke(app, ["pack", str(inst), "--json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    assert data["bins"] == 3 and data["lower_bound"] == 3 and data["gap"] == 0
+    loads: dict[int, int] = {}
+    for size, b in zip([6, 4, 5, 5, 7, 3], data["assignment"]):
+        loads[b] = loads.get(b, 0) + size
+    assert max(loads.values()) <= 10
+
+
+def test_pack_vbp_and_bad_files(tmp_path: Path) -> None:
+    vbp = tmp_path / "v.vbp"
+    vbp.write_text("2\n10 10\n2\n5 1 2\n1 9 1\n")
+    r = runner.invoke(app, ["pack", str(vbp), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["bins"] == 2
+    bad = tmp_path / "bad.txt"
+    bad.write_text("3\n10\n4\nfour\n")
+    r = runner.invoke(app, ["pack", str(bad)])
+    assert r.exit_code == 2 and "bad.txt:4" in r.output
+    too_big = tmp_path / "big.json"
+    too_big.write_text(json.dumps({"capacity": 10, "sizes": [11]}))
+    assert runner.invoke(app, ["pack", str(too_big)]).exit_code == 2
+    assert runner.invoke(app, ["pack", str(tmp_path / "missing.txt")]).exit_code == 2

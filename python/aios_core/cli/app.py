@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import typer
 
+from aios_core.cli.pack import pack_cmd
 from aios_core.cli.simulate import simulate_cmd
 from aios_core.cli.tools import bench_cmd, place_cmd, plan_cmd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="aios-core: simulate scheduling policies on job traces, place tasks, plan model partitions.")
+                  help="aios-core: simulate scheduling policies on job traces, place tasks, pack bins, plan model partitions.")
 app.command("simulate")(simulate_cmd)
 app.command("place")(place_cmd)
+app.command("pack")(pack_cmd)
 app.command("plan")(plan_cmd)
 app.command("bench")(bench_cmd)
