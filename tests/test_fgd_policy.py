@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from placement_strategies import clusters, operation, requests
-from test_placement_agreement import apply, check_invariants
+from test_placement_agreement import run_engines
 
 from aios_core import Cluster, FgdWorkload, Node, Placer, binpack
-from aios_core.errors import AiosError, ConfigError
+from aios_core.errors import ConfigError
 
 INT64_MIN = np.iinfo(np.int64).min
 
@@ -38,20 +38,7 @@ def both(cluster: Cluster, workload: FgdWorkload, seed: int) -> list[Placer]:
 @given(clusters_and_workloads(), st.integers(0, 2**32), st.lists(operation, min_size=1, max_size=10))
 def test_native_and_reference_agree(cw: tuple[Cluster, FgdWorkload], seed: int, ops: list) -> None:
     cluster, workload = cw
-    engines = both(cluster, workload, seed)
-    for op in ops:
-        results = []
-        for p in engines:
-            try:
-                results.append(("ok", apply(p, op)))
-            except AiosError as exc:
-                results.append(("error", type(exc).__name__))
-            check_invariants(p)
-        assert results[0] == results[1], f"native and reference differ on {op[0]}: {results}"
-        assert np.array_equal(engines[0].allocated, engines[1].allocated)
-        for node in range(cluster.num_nodes):
-            if engines[0]._engine.is_live(node):
-                assert engines[0].gpu_used(node).tolist() == engines[1].gpu_used(node).tolist()
+    run_engines(both(cluster, workload, seed), ops)
 
 
 def _gpu_nodes(p: Placer) -> binpack.GpuNodes:

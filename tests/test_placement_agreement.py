@@ -39,8 +39,8 @@ def check_invariants(p: Placer) -> None:
             assert len(holders) == 1, "a whole GPU is shared"
 
 
-def run_both(cluster: Cluster, policy: str, seed: int, ops: list) -> None:
-    engines = [Placer(cluster, policy=policy, seed=seed, backend=b) for b in ("native", "reference")]
+def run_engines(engines: list[Placer], ops: list) -> None:
+    """Apply every operation to the native and the reference engine: same answers, same state."""
     for op in ops:
         results = []
         for p in engines:
@@ -51,6 +51,13 @@ def run_both(cluster: Cluster, policy: str, seed: int, ops: list) -> None:
             check_invariants(p)
         assert results[0] == results[1], f"native and reference differ on {op[0]}: {results}"
         assert np.array_equal(engines[0].allocated, engines[1].allocated)
+        for node in range(engines[0].capacity.shape[0]):
+            if engines[0]._engine.is_live(node):
+                assert engines[0].gpu_used(node).tolist() == engines[1].gpu_used(node).tolist()
+
+
+def run_both(cluster: Cluster, policy: str, seed: int, ops: list) -> None:
+    run_engines([Placer(cluster, policy=policy, seed=seed, backend=b) for b in ("native", "reference")], ops)
 
 
 def apply(p: Placer, op: tuple) -> object:
