@@ -60,6 +60,14 @@ class FreeIndex {
     const size_t o = (static_cast<size_t>(v) * C_ + c) * S_;
     for (int k = 0; k < S_; ++k) out[k] = narrow_ ? widen(scalar32_[o + k]) : scalar_[o + k];
   }
+  void prefetch(int v, int c) const {
+    __builtin_prefetch(block(v));
+    __builtin_prefetch(block(v) + 8);
+    if (S_ > 0) {
+      const size_t o = (static_cast<size_t>(v) * C_ + c) * S_;
+      __builtin_prefetch(narrow_ ? static_cast<const void*>(&scalar32_[o]) : static_cast<const void*>(&scalar_[o]));
+    }
+  }
   int64_t first_scalar(int v, int c) const {
     const size_t o = (static_cast<size_t>(v) * C_ + c) * S_;
     return narrow_ ? widen(scalar32_[o]) : scalar_[o];

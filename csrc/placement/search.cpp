@@ -76,6 +76,9 @@ int32_t Engine::find_best(const int64_t* req, int32_t cid) const {
       continue;
     }
     const int a = 2 * it.v, b = 2 * it.v + 1;
+    if (4 * it.v + 3 < 2 * leaves) {  // warm the grandchildren: they are read when a or b is popped
+      for (int g = 4 * it.v; g < 4 * it.v + 4; ++g) index_.prefetch(g, condition);
+    }
     const bool fa = may_fit(a), fb = may_fit(b);
     if (fa && fb) {
       const Item ia{a, bound(a)}, ib{b, bound(b)};
