@@ -111,8 +111,8 @@ def test_bad_workload_rejected() -> None:
     nodes = _node([1000])
     with pytest.raises(ConfigError, match=r"gpu_milli\[0\].*multiple of 1000"):
         binpack.fragmentation(nodes, binpack.Workload.create([0], [0], [1500], [1.0]))
-    with pytest.raises(ConfigError, match="popularity"):
-        binpack.Workload.create([0], [0], [500], [float("nan")])
+    with pytest.raises(ConfigError, match=r"popularity\[1\]: must be finite and >= 0, got nan"):
+        binpack.Workload.create([0, 0], [0, 0], [500, 250], [1.0, float("nan")])
     with pytest.raises(ConfigError, match="popularity"):
         binpack.fragmentation(nodes, binpack.Workload.create([0], [0], [500], [0.0]))
     with pytest.raises(ConfigError, match="task.gpu_milli"):

@@ -332,8 +332,10 @@ class Workload:
         for name, a in (("memory", mem), ("gpu_milli", gpu), ("popularity", pop), ("model_mask", mask)):
             if a.shape != (m,):
                 raise ConfigError(f"{name}: expected {m} entries (one per task class), got shape {a.shape}")
-        if not np.isfinite(pop).all() or (pop < 0).any():
-            raise ConfigError(f"popularity: must be finite and >= 0, got {pop}")
+        bad = np.flatnonzero(~np.isfinite(pop) | (pop < 0))
+        if len(bad):
+            i = int(bad[0])
+            raise ConfigError(f"popularity[{i}]: must be finite and >= 0, got {pop[i]}")
         return Workload(cpu, mem, gpu, pop, mask)
 
     @staticmethod
