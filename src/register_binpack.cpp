@@ -10,23 +10,17 @@
 #include "binpack/heterogeneous.hpp"
 #include "binpack/pack.hpp"
 #include "common/error.hpp"
+#include "arrays.hpp"
 #include "registry.hpp"
 
 namespace py = pybind11;
 using aios::ConfigError;
 namespace bp = aios::binpack;
+using aios_bind::carray;
+using aios_bind::to_numpy;
+using aios_bind::vec;
 
 namespace {
-
-template <typename T>
-using carray = py::array_t<T, py::array::c_style>;
-
-template <typename T>
-py::array_t<T> to_numpy(const std::vector<T>& v) {
-  py::array_t<T> out(static_cast<py::ssize_t>(v.size()));
-  std::copy(v.begin(), v.end(), out.mutable_data());
-  return out;
-}
 
 bp::Items items_of(const carray<int64_t>& sizes, const carray<int64_t>& cap) {
   if (sizes.ndim() != 2) throw ConfigError("sizes: expected a 2-D array [n, d]");
@@ -38,13 +32,6 @@ bp::Items items_of(const carray<int64_t>& sizes, const carray<int64_t>& cap) {
   it.size = sizes.data();
   it.cap = cap.data();
   return it;
-}
-
-template <typename T>
-const T* vec(const carray<T>& a, const char* name, py::ssize_t n) {
-  if (a.ndim() != 1 || a.shape(0) != n)
-    throw ConfigError(std::string(name) + ": expected a 1-D array of " + std::to_string(n) + " entries");
-  return a.data();
 }
 
 bp::GpuNodes nodes_of(const carray<int64_t>& gpu_free, const carray<int32_t>& gpu_count,

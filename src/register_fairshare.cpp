@@ -12,37 +12,19 @@
 #include "fairshare/capacity.hpp"
 #include "fairshare/drf.hpp"
 #include "fairshare/hdrf.hpp"
+#include "arrays.hpp"
 #include "registry.hpp"
 
 namespace py = pybind11;
 using aios::ConfigError;
 namespace fs = aios::fairshare;
+using aios_bind::carray;
+using aios_bind::mat;
+using aios_bind::shape_of;
+using aios_bind::to_numpy;
+using aios_bind::vec;
 
 namespace {
-
-template <typename T>
-using carray = py::array_t<T, py::array::c_style>;
-
-std::string shape_of(const py::array& a) {
-  std::string s = "(";
-  for (py::ssize_t k = 0; k < a.ndim(); ++k) s += (k ? ", " : "") + std::to_string(a.shape(k));
-  return s + (a.ndim() == 1 ? ",)" : ")");
-}
-
-template <typename T>
-const T* vec(const carray<T>& a, const char* name, py::ssize_t n) {
-  if (a.ndim() != 1 || a.shape(0) != n)
-    throw ConfigError(std::string(name) + ": expected shape (" + std::to_string(n) + ",), got " + shape_of(a));
-  return a.data();
-}
-
-template <typename T>
-const T* mat(const carray<T>& a, const char* name, py::ssize_t rows, py::ssize_t cols) {
-  if (a.ndim() != 2 || a.shape(0) != rows || a.shape(1) != cols)
-    throw ConfigError(std::string(name) + ": expected shape (" + std::to_string(rows) + ", " + std::to_string(cols) +
-                      "), got " + shape_of(a));
-  return a.data();
-}
 
 fs::DrfProblem drf_problem(const carray<int64_t>& capacity, const carray<int64_t>& demands,
                            const carray<double>& weights, const carray<int64_t>& limits) {
@@ -89,12 +71,6 @@ std::vector<int64_t> to_vec(const carray<int64_t>& a, const char* name, size_t n
   if (a.ndim() < 1 || static_cast<size_t>(a.size()) != n)
     throw ConfigError(std::string(name) + ": expected " + std::to_string(n) + " entries, got shape " + shape_of(a));
   return std::vector<int64_t>(a.data(), a.data() + n);
-}
-
-py::array_t<int64_t> ids_array(const std::vector<int64_t>& v) {
-  py::array_t<int64_t> out(static_cast<py::ssize_t>(v.size()));
-  std::copy(v.begin(), v.end(), out.mutable_data());
-  return out;
 }
 
 }  // namespace
@@ -252,7 +228,7 @@ void register_fairshare(py::module_& m) {
               py::gil_scoped_release release;
               plan = c.preempt(queue, r, priority, apply);
             }
-            return py::make_tuple(plan.flavor, ids_array(plan.victims), plan.admitted_id);
+            return py::make_tuple(plan.flavor, to_numpy(plan.victims), plan.admitted_id);
           },
           py::arg("queue"), py::arg("requests"), py::arg("priority"), py::arg("apply"))
       .def("share", &fs::CapacityModel::share, py::arg("node"))

@@ -7,24 +7,10 @@
 #include "common/error.hpp"
 #include "partition/plan.hpp"
 #include "partition/split.hpp"
+#include "arrays.hpp"
 #include "registry.hpp"
 
 namespace py = pybind11;
-
-namespace {
-
-template <typename T>
-using carray = py::array_t<T, py::array::c_style>;
-
-template <typename T>
-const T* vec(const carray<T>& a, const char* name, py::ssize_t n) {
-  if (a.ndim() != 1 || a.shape(0) != n) {
-    throw aios::ConfigError(std::string(name) + ": expected " + std::to_string(n) + " entries");
-  }
-  return a.data();
-}
-
-}  // namespace
 
 namespace aios_bind {
 

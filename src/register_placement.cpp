@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "arrays.hpp"
 #include "common/error.hpp"
 #include "placement/engine.hpp"
 #include "registry.hpp"
@@ -12,29 +13,12 @@
 namespace py = pybind11;
 using aios::ConfigError;
 using aios::placement::Engine;
+using aios_bind::carray;
+using aios_bind::mat;
+using aios_bind::to_numpy;
+using aios_bind::vec;
 
 namespace {
-
-template <typename T>
-using carray = py::array_t<T, py::array::c_style>;
-
-template <typename T>
-const T* rows(const carray<T>& a, const char* name, py::ssize_t cols) {
-  if (a.ndim() != 2 || a.shape(1) != cols) {
-    throw ConfigError(std::string(name) + ": expected shape [n, " + std::to_string(cols) + "], got ndim " +
-                      std::to_string(a.ndim()));
-  }
-  return a.data();
-}
-
-template <typename T>
-const T* vec(const carray<T>& a, const char* name, py::ssize_t n) {
-  if (a.ndim() != 1 || a.shape(0) != n) {
-    throw ConfigError(std::string(name) + ": expected " + std::to_string(n) + " entries, got shape of ndim " +
-                      std::to_string(a.ndim()) + (a.ndim() == 1 ? " and length " + std::to_string(a.shape(0)) : ""));
-  }
-  return a.data();
-}
 
 // fgd = (cpu_column, memory_column, cpu [k], memory [k], gpu [k], model_mask [k], popularity [k],
 // node GPU model ids [n]); fills the workload and returns the model ids.
@@ -88,12 +72,6 @@ std::unique_ptr<Engine> make_engine(const carray<int64_t>& capacity, const carra
   return std::make_unique<Engine>(c, p, seed);
 }
 
-py::array_t<int64_t> to_array(const std::vector<int64_t>& v) {
-  py::array_t<int64_t> out(static_cast<py::ssize_t>(v.size()));
-  std::copy(v.begin(), v.end(), out.mutable_data());
-  return out;
-}
-
 }  // namespace
 
 namespace aios_bind {
@@ -119,7 +97,7 @@ void register_placement(py::module_& m) {
                               vec(taint_ok, "taint_ok", C), vec(affinity_ok, "affinity_ok", C), gpu_model);
           },
           py::arg("capacity"), py::arg("domains"), py::arg("taint_ok"), py::arg("affinity_ok"), py::arg("gpu_model") = -1)
-      .def("remove_node", [](Engine& e, int32_t node) { return to_array(e.remove_node(node)); })
+      .def("remove_node", [](Engine& e, int32_t node) { return to_numpy(e.remove_node(node)); })
       .def("set_cordoned", &Engine::set_cordoned)
       .def(
           "add_constraint",
@@ -134,7 +112,7 @@ void register_placement(py::module_& m) {
           "place_batch",
           [](Engine& e, const carray<int64_t>& req, const carray<int64_t>& ids, const carray<int64_t>& priority,
              const carray<int32_t>& cids) {
-            const int64_t* q = rows(req, "requests", e.resources());
+            const int64_t* q = mat(req, "requests", -1, e.resources());
             const auto m = req.shape(0);
             const int64_t* id = vec(ids, "ids", m);
             const int64_t* pr = vec(priority, "priority", m);
@@ -152,7 +130,7 @@ void register_placement(py::module_& m) {
           "assign",
           [](Engine& e, const carray<int64_t>& req, const carray<int64_t>& ids, const carray<int64_t>& priority,
              const carray<int32_t>& cids, const carray<int32_t>& nodes) {
-            const int64_t* q = rows(req, "requests", e.resources());
+            const int64_t* q = mat(req, "requests", -1, e.resources());
             const auto m = req.shape(0);
             const int64_t* id = vec(ids, "ids", m);
             const int64_t* pr = vec(priority, "priority", m);
@@ -174,7 +152,7 @@ void register_placement(py::module_& m) {
           "place_gang",
           [](Engine& e, const carray<int64_t>& req, const carray<int64_t>& ids, int64_t priority, int32_t cid,
              int min_count, int strategy, int level, bool required) {
-            const int64_t* q = rows(req, "requests", e.resources());
+            const int64_t* q = mat(req, "requests", -1, e.resources());
             const auto m = req.shape(0);
             const int64_t* id = vec(ids, "ids", m);
             py::array_t<int32_t> out(m);
@@ -192,7 +170,7 @@ void register_placement(py::module_& m) {
       .def(
           "preempt",
           [](Engine& e, const carray<int64_t>& req, int64_t priority, int32_t cid, int level, bool evict) {
-            const int64_t* q = rows(req, "requests", e.resources());
+            const int64_t* q = mat(req, "requests", -1, e.resources());
             aios::placement::Victims v;
             {
               py::gil_scoped_release release;
@@ -200,7 +178,7 @@ void register_placement(py::module_& m) {
             }
             py::array_t<int32_t> nodes(static_cast<py::ssize_t>(v.task_nodes.size()));
             std::copy(v.task_nodes.begin(), v.task_nodes.end(), nodes.mutable_data());
-            return py::make_tuple(v.node, to_array(v.task_ids), nodes);
+            return py::make_tuple(v.node, to_numpy(v.task_ids), nodes);
           },
           py::arg("requests"), py::arg("priority"), py::arg("constraint"), py::arg("level"), py::arg("evict"))
       .def(
