@@ -16,23 +16,13 @@ import numpy as np
 
 from aios_core._reference.binpack import task_fragmentation
 from aios_core.errors import ConfigError, NotFoundError
+from aios_core.placer import POLICIES
 
 GPU_MILLI = 1000
 MAX_GPUS = 64
 MAX_QUANTITY = 1 << 62
 MASK64 = (1 << 64) - 1
 INT64_MIN = -(1 << 63)
-POLICIES = (
-    "first_fit",
-    "best_fit",
-    "worst_fit",
-    "least_allocated",
-    "most_allocated",
-    "requested_to_capacity_ratio",
-    "balanced_allocation",
-    "dot_product",
-    "fgd",
-)
 
 
 def tie_hash(seed: int, node: int) -> int:

@@ -1,12 +1,15 @@
-"""Shared CLI plumbing: error reporting with exit codes."""
+"""Shared CLI plumbing: input files, error reporting with exit codes."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+
+from aios_core.errors import ConfigError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -21,3 +24,13 @@ def bad_input(message: str) -> NoReturn:
 
 def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, sort_keys=False))
+
+
+def read_text(path: Path, field: str) -> str:
+    """The text of an input file, or a ConfigError naming the field and the file."""
+    if not path.is_file():
+        raise ConfigError(f"{field}: no such file {str(path)!r}")
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read as text ({exc})") from None

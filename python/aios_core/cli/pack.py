@@ -10,19 +10,14 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from aios_core.cli._common import bad_input, console, print_json
+from aios_core.cli._common import bad_input, console, print_json, read_text
 from aios_core.errors import ConfigError
 
 
 def _read_instance(path: Path) -> tuple[np.ndarray, np.ndarray | int]:
     """BPPLIB text (n, capacity, then n sizes, one per line), Panigrahy `.vbp` (d, the d
     capacities, m item types, then m lines `w_1 .. w_d count`), or JSON {"capacity", "sizes"}."""
-    if not path.is_file():
-        raise ConfigError(f"instance: no such file {str(path)!r}")
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read as text ({exc})") from None
+    text = read_text(path, "instance")
     if path.suffix.lower() == ".json":
         try:
             data: Any = json.loads(text)

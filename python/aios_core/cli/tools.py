@@ -11,7 +11,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from aios_core.cli._common import EXIT_FAILED, bad_input, console, print_json
+from aios_core.cli._common import EXIT_FAILED, bad_input, console, print_json, read_text
 from aios_core.cluster import Cluster
 from aios_core.errors import AiosError, ConfigError, UnschedulableError
 from aios_core.placer import POLICIES, Constraints, Placer
@@ -20,13 +20,8 @@ from aios_core.placer import POLICIES, Constraints, Placer
 def _read_tasks(path: Path, cluster: Cluster) -> tuple[np.ndarray, list[Constraints | None]]:
     """Tasks as JSON (a list of {resource: quantity, "gpu_models"?: "A|B"}) or CSV (header of
     resource names, optional gpu_models column), one task per entry / row."""
-    if not path.is_file():
-        raise ConfigError(f"tasks: no such file {str(path)!r}")
     rows: list[tuple[str, dict[str, Any]]] = []
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read as text ({exc})") from None
+    text = read_text(path, "tasks")
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text)
