@@ -157,6 +157,10 @@ class CapacityArrays:
     try_next_flavor: bool
 
 
+# Kueue's default fair-sharing preemption strategies, in order.
+DEFAULT_STRATEGIES: tuple[StrategyName, ...] = ("LessThanOrEqualToFinalShare", "LessThanInitialShare")
+
+
 def capacity_arrays(
     resources: Sequence[str],
     flavors: Sequence[str],
@@ -164,7 +168,7 @@ def capacity_arrays(
     cohorts: Sequence[Cohort] = (),
     *,
     fair_sharing: bool = True,
-    preemption_strategies: Sequence[StrategyName] = ("LessThanOrEqualToFinalShare", "LessThanInitialShare"),
+    preemption_strategies: Sequence[StrategyName] = DEFAULT_STRATEGIES,
     when_can_borrow: Literal["MayStopSearch", "TryNextFlavor"] = "MayStopSearch",
 ) -> CapacityArrays:
     res = tuple(resources)
@@ -267,7 +271,7 @@ class CapacityModel:
         cohorts: Sequence[Cohort] = (),
         *,
         fair_sharing: bool = True,
-        preemption_strategies: Sequence[StrategyName] = ("LessThanOrEqualToFinalShare", "LessThanInitialShare"),
+        preemption_strategies: Sequence[StrategyName] = DEFAULT_STRATEGIES,
         when_can_borrow: Literal["MayStopSearch", "TryNextFlavor"] = "MayStopSearch",
     ) -> None:
         a = capacity_arrays(
