@@ -337,7 +337,6 @@ def make_app(core: ExtenderCore, prefix: str = "/aios", body_limit: int = DEFAUL
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", prom)
-    app["metrics"] = metrics
     return app
 
 
