@@ -58,6 +58,7 @@ class FakeApiServer:
         self.log: list[tuple[int, str, str, dict[str, Any]]] = []  # (rv, plural, type, obj)
         self.bindings: list[tuple[str, str, str]] = []  # (ns, name, node), in order
         self.requests: list[tuple[str, str]] = []
+        self.gone_sent = 0  # 410 Gone watch errors sent
         self._changed: asyncio.Condition | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -182,6 +183,7 @@ class FakeApiServer:
         with self._lock:
             oldest = self.log[0][0] if self.log else self.rv + 1
             if since < oldest - 1 and len(self.log) >= HISTORY:
+                self.gone_sent += 1
                 line = {"type": "ERROR", "object": self._status(410, "Expired", f"too old resource version: {since}")}
                 await resp.write((json.dumps(line) + "\n").encode())
                 return resp

@@ -331,22 +331,23 @@ class KubeScheduler:
 
     # ------------------------------------------------------------------ loop
 
-    def informers(self) -> list[Informer]:
+    def informers(self, watch_timeout: int = 60) -> list[Informer]:
         return [
-            Informer("nodes", self.core.list_node, self.on_node_list, self.on_node_event),
-            Informer("pods", self.core.list_pod_for_all_namespaces, self.on_pod_list, self.on_pod_event),
+            Informer("nodes", self.core.list_node, self.on_node_list, self.on_node_event, watch_timeout),
+            Informer("pods", self.core.list_pod_for_all_namespaces, self.on_pod_list, self.on_pod_event, watch_timeout),
             Informer("podgroups", self.custom.list_cluster_custom_object, self.on_podgroup_list,
-                     self.on_podgroup_event,
+                     self.on_podgroup_event, watch_timeout,
                      list_kwargs={"group": PODGROUP_API[0], "version": PODGROUP_API[1], "plural": PODGROUP_API[2]}),
         ]
 
-    def run(self, stop: threading.Event, interval: float = 0.1) -> None:
+    def run(self, stop: threading.Event, interval: float = 0.1, watch_timeout: int = 60) -> None:
         """Watch and schedule until `stop` is set: a round whenever something changed, and at
-        least every 5 s so waiting pods are retried."""
+        least every 5 s so waiting pods are retried. Stopping takes up to `watch_timeout` s (the
+        open watches end on the server's side)."""
         pcs, _ = list_objects(self.sched_api.list_priority_class)
         with self.lock:
             self.priority_classes = {p["metadata"]["name"]: int(p.get("value", 0)) for p in pcs}
-        informers = self.informers()
+        informers = self.informers(watch_timeout)
         threads = [threading.Thread(target=inf.run, args=(stop,), name=f"aios-{inf.name}", daemon=True)
                    for inf in informers]
         for t in threads:
