@@ -272,3 +272,32 @@ def test_core_rejects_non_object_fields() -> None:
     core = make_core()
     with pytest.raises(BadRequest, match="Pod: expected dict"):
         core.filter({"Pod": [], "NodeNames": []})
+
+
+@settings(max_examples=40)
+@given(scenarios(), st.booleans())
+def test_batch_verdicts_agree_with_the_per_node_rule(scenario: tuple[list[dict[str, Any]], dict[str, Any]], taint: bool) -> None:
+    objs, p = scenario
+    if taint:  # one tainted node, so the per-node path is mixed with the numpy one
+        objs[0]["spec"]["taints"] = [{"key": "dedicated", "value": "x", "effect": "NoSchedule"}]
+    state = ClusterState.from_objects(objs, Options())
+    core = ExtenderCore(state)
+    kp = core._pod({"Pod": p})
+    scores = state.scores(kp)
+    idx = np.array([i for i in state.index.values() if scores[i] == NO_FIT], dtype=np.int64)
+    reasons, resolvable = state.verdicts(kp, idx)
+    names = state.placer.node_names
+    for j, i in enumerate(idx.tolist()):
+        one = state.verdict(kp, names[i])
+        assert (reasons[j], bool(resolvable[j])) == (one.reason, one.resolvable)
+
+
+@settings(max_examples=25)
+@given(scenarios())
+def test_encoded_prioritize_reply_is_the_same_json(scenario: tuple[list[dict[str, Any]], dict[str, Any]]) -> None:
+    objs, p = scenario
+    core = ExtenderCore(ClusterState.from_objects(objs, Options()))
+    names = sorted(core.state.index)
+    args = {"Pod": p, "NodeNames": names}
+    assert json.loads(core.prioritize_json(dict(args, NodeNames=list(names)))) == core.prioritize(args)
+    assert json.loads(core.prioritize_json(dict(args, NodeNames=list(names)))) == core.prioritize(args)  # cached

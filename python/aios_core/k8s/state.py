@@ -50,6 +50,12 @@ class ClusterState:
         self.task_of: dict[str, int] = {}  # uid -> placer task id
         self.uid_of_task: dict[int, str] = {}
         self.untracked: dict[str, KubePod] = {}  # bound pods the model could not hold (over-committed)
+        # Per placer index: is the node cordoned / does it carry a blocking taint (fast verdicts).
+        self._cordoned: list[bool] = []
+        self._tainted: list[bool] = []
+        self._flags: tuple[np.ndarray, np.ndarray] | None = None
+        self.version = 0  # bumped whenever the node set changes (invalidates name -> index caches)
+        self._label_cache: dict[str, tuple[int, np.ndarray, dict[str, int]]] = {}
 
     # ------------------------------------------------------------------ nodes
 
@@ -75,12 +81,22 @@ class ClusterState:
             if old.unschedulable != kn.unschedulable:
                 (self.placer.cordon if kn.unschedulable else self.placer.uncordon)(self.index[name])
                 self.nodes[name] = kn
+                self._cordoned[self.index[name]] = kn.unschedulable
+                self._flags = None
             return
         displaced = self._drop_node(name) if old is not None else []
-        self.index[name] = self.placer.add_node(kn.node)
+        i = self.placer.add_node(kn.node)
+        self.index[name] = i
         self.nodes[name] = kn
+        self.version += 1
+        self._flags = None
+        while len(self._cordoned) <= i:
+            self._cordoned.append(False)
+            self._tainted.append(False)
+        self._cordoned[i] = kn.unschedulable
+        self._tainted[i] = any(t.effect in BLOCKING_EFFECTS for t in kn.node.taints)
         if kn.unschedulable:
-            self.placer.cordon(self.index[name])
+            self.placer.cordon(i)
         for pod in displaced:  # the pods still run there; put them back on the changed node
             self.upsert_pod(pod)
 
@@ -91,6 +107,7 @@ class ClusterState:
             del self.nodes[name]
 
     def _drop_node(self, name: str) -> list[KubePod]:
+        self.version += 1
         evicted = self.placer.remove_node(self.index.pop(name))
         pods = []
         for tid in evicted.tolist():
@@ -188,3 +205,70 @@ class ClusterState:
         names = self.placer.resources
         text = ", ".join("Too many pods" if names[k] == "pods" else f"Insufficient {names[k]}" for k in short)
         return NodeVerdict(text or "node(s) didn't fit the aios placement policy", bool((req <= cap).all()))
+
+    def node_flags(self) -> tuple[np.ndarray, np.ndarray]:
+        """(cordoned, has a blocking taint) per placer index."""
+        if self._flags is None:
+            self._flags = (np.array(self._cordoned, dtype=bool), np.array(self._tainted, dtype=bool))
+        return self._flags
+
+    def label_codes(self, key: str) -> tuple[np.ndarray, dict[str, int]]:
+        """Per placer index, an integer code of the node's value of label `key` (-1: no label),
+        and the value -> code map; cached until the node set changes."""
+        cached = self._label_cache.get(key)
+        if cached is not None and cached[0] == self.version:
+            return cached[1], cached[2]
+        codes = np.full(len(self.placer.node_names), -1, dtype=np.int64)
+        values: dict[str, int] = {}
+        for name, i in self.index.items():
+            v = self.nodes[name].node.labels.get(key)
+            if v is not None:
+                codes[i] = values.setdefault(v, len(values))
+        self._label_cache[key] = (self.version, codes, values)
+        return codes, values
+
+    def verdicts(self, pod: KubePod, idx: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """`verdict` for many nodes at once (placer indices `idx`, all nodes the pod cannot use):
+        reasons and the resolvable flags, in numpy but for cordoned or tainted nodes and node
+        affinity beyond 'In' terms."""
+        k = len(idx)
+        if pod.unknown_resources or k == 0:
+            return [", ".join(f"Insufficient {r}" for r in pod.unknown_resources)] * k, np.zeros(k, dtype=bool)
+        req = self.request_vector(pod)
+        cap = self.placer.capacity[idx]
+        short = req[None, :] > (cap - self.placer.allocated[idx])
+        resolvable = (req[None, :] <= cap).all(axis=1)
+        codes = (short.astype(np.int64) << np.arange(len(req), dtype=np.int64)).sum(axis=1)
+        uniq, inverse = np.unique(codes, return_inverse=True)
+        res = self.placer.resources
+        gcol = self.placer.cluster.gpu_column
+        texts = []
+        for code in uniq.tolist():
+            cols = [c for c in range(len(req)) if code >> c & 1]
+            if not cols and gcol >= 0 and req[gcol] > 0:  # enough in total, not in one piece
+                cols = [gcol]
+            parts = ["Too many pods" if res[c] == "pods" else f"Insufficient {res[c]}" for c in cols]
+            texts.append(", ".join(parts) or "node(s) didn't fit the aios placement policy")
+        reasons = np.array(texts, dtype=object)[inverse.reshape(-1)]
+        # Earlier filters win, as in kube-scheduler's plugin order: cordon, taints, affinity, resources.
+        mismatch = np.zeros(k, dtype=bool)
+        for key, vals in pod.constraints.selector_items:
+            node_codes, values = self.label_codes(key)
+            allowed = [values[v] for v in vals if v in values]
+            mismatch |= ~np.isin(node_codes[idx], allowed)
+        if pod.affinity is not None:
+            names = self.placer.node_names
+            for j in np.flatnonzero(~mismatch).tolist():
+                name = names[int(idx[j])]
+                mismatch[j] = not pod.affinity.matches(name, self.nodes[name].node.labels)
+        reasons[mismatch] = "node(s) didn't match Pod's node affinity/selector"
+        resolvable &= ~mismatch
+        cordoned, tainted = self.node_flags()
+        static = np.flatnonzero(cordoned[idx] | tainted[idx]).tolist()
+        if static:
+            names = self.placer.node_names
+            for j in static:
+                v = self.verdict(pod, names[int(idx[j])])
+                reasons[j] = v.reason
+                resolvable[j] = v.resolvable
+        return list(reasons.tolist()), resolvable
