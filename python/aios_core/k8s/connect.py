@@ -15,8 +15,10 @@ from aios_core.k8s.state import ClusterState
 def api_client(kubeconfig: str | None = None, in_cluster: bool = False, server: str | None = None) -> Any:
     """An ApiClient from a kubeconfig file, the in-cluster service account, or a bare server URL
     (no credentials; for local test servers)."""
-    from kubernetes import client, config
+    from kubernetes import client
+    from kubernetes import config as kube_config
 
+    config: Any = kube_config  # its loaders are untyped
     cfg = client.Configuration()
     if server:
         cfg.host = server.rstrip("/")
@@ -34,7 +36,7 @@ def binder(api: Any) -> Any:
     """A bind function over pods/binding (reading the raw 201 reply; see scheduler._bind)."""
     from kubernetes import client
 
-    core = client.CoreV1Api(api)
+    core: Any = client.CoreV1Api(api)  # plain dict body, raw reply: see KubeScheduler
 
     def bind(namespace: str, name: str, uid: str, node: str) -> None:
         body = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": name, "namespace": namespace, "uid": uid},

@@ -95,9 +95,10 @@ class ExtenderCore:
         meta = raw.get("metadata")
         uid = meta.get("uid") if isinstance(meta, dict) else None
         version = meta.get("resourceVersion") if isinstance(meta, dict) else None
-        cached = self._seen.get(uid) if isinstance(uid, str) and version else None
-        if cached is not None and self._versions.get(uid) == version:
-            return cached  # filter then prioritize: the same pod object twice
+        if isinstance(uid, str) and version:
+            cached = self._seen.get(uid)
+            if cached is not None and self._versions.get(uid) == version:
+                return cached  # filter then prioritize: the same pod object twice
         try:
             pod = pod_from_k8s(raw, self.state.opts)
         except ConfigError as exc:
@@ -112,11 +113,15 @@ class ExtenderCore:
         return pod
 
     def _names(self, args: Any) -> list[str]:
-        names = _field(args, "NodeNames", list, nullable=True) if "NodeNames" in args else None
+        names: list[str] | None = _field(args, "NodeNames", list, nullable=True) if "NodeNames" in args else None
         nodes = args.get("Nodes")
         if nodes is not None:
             if not isinstance(nodes, dict) or not isinstance(nodes.get("items"), list):
                 raise BadRequest("Nodes: expected a NodeList with 'items'")
+            for i, obj in enumerate(nodes["items"]):
+                if not isinstance(obj, dict) or not isinstance(obj.get("metadata"), dict) \
+                        or not isinstance(obj["metadata"].get("name"), str):
+                    raise BadRequest(f"Nodes.items[{i}]: expected a Node with metadata.name")
             if not self.node_cache:
                 for i, obj in enumerate(nodes["items"]):
                     try:
@@ -124,7 +129,7 @@ class ExtenderCore:
                     except ConfigError as exc:
                         raise BadRequest(f"Nodes.items[{i}]: {exc}") from None
             if names is None:
-                names = [str(((o or {}).get("metadata") or {}).get("name")) for o in nodes["items"]]
+                names = [o["metadata"]["name"] for o in nodes["items"]]
         if names is None:
             raise BadRequest("NodeNames, Nodes: both null; send the candidate nodes")
         return names
@@ -283,9 +288,21 @@ class ExtenderCore:
             try:
                 self.binder(namespace, name, uid, node)
             except Exception as exc:  # the API's refusal goes back to kube-scheduler, which retries
-                return {"Error": f"binding {namespace}/{name} to {node}: {exc}"}
+                return {"Error": f"binding {namespace}/{name} to {node}: {_api_error(exc)}"}
             self.state.record_binding(pod, node)
         return {"Error": ""}
+
+
+def _api_error(exc: Exception) -> str:
+    """An API refusal in one line: status and the Status message when there is one."""
+    status = getattr(exc, "status", None)
+    if status is None:
+        return f"{type(exc).__name__}: {exc}"
+    try:
+        message = _loads(getattr(exc, "body", b"") or b"{}").get("message", "")
+    except Exception:
+        message = ""
+    return f"HTTP {status} {getattr(exc, 'reason', '')}".rstrip() + (f": {message}" if message else "")
 
 
 # ---------------------------------------------------------------------- HTTP

@@ -46,7 +46,9 @@ class Informer:
 
     def run(self, stop: threading.Event) -> None:
         from kubernetes.client.exceptions import ApiException
-        from kubernetes.watch.watch import iter_resp_lines
+        from kubernetes.watch import watch as kube_watch
+
+        iter_resp_lines: Callable[[Any], Any] = kube_watch.iter_resp_lines  # untyped in the client
 
         while not stop.is_set():
             try:

@@ -47,9 +47,11 @@ class KubeScheduler:
         self.seed = seed
         self.preemption = preemption
         self.clock = clock
-        self.core = client.CoreV1Api(api_client)
-        self.custom = client.CustomObjectsApi(api_client)
-        self.sched_api = client.SchedulingV1Api(api_client)
+        # Typed as Any: every call sends plain JSON dicts and reads raw replies (_preload_content=False),
+        # which the client accepts at run time but its pydantic signatures do not describe.
+        self.core: Any = client.CoreV1Api(api_client)
+        self.custom: Any = client.CustomObjectsApi(api_client)
+        self.sched_api: Any = client.SchedulingV1Api(api_client)
         self.lock = threading.RLock()
         self.state = ClusterState(self.opts, policy=policy, seed=seed)
         self.pending: dict[str, KubePod] = {}
@@ -365,7 +367,7 @@ class KubeScheduler:
                     log.exception("scheduling round failed")
                 last = time.monotonic()
         for t in threads:
-            t.join(timeout=5)
+            t.join(timeout=1)  # daemon threads; an open watch ends with the process
 
 
 def _now() -> str:

@@ -97,7 +97,9 @@ class ClusterState:
         self._tainted[i] = any(t.effect in BLOCKING_EFFECTS for t in kn.node.taints)
         if kn.unschedulable:
             self.placer.cordon(i)
-        for pod in displaced:  # the pods still run there; put them back on the changed node
+        # Pods still run there (a changed node), or were seen before their node: count them now.
+        waiting = [p for p in self.untracked.values() if p.node_name == name]
+        for pod in displaced + waiting:
             self.upsert_pod(pod)
 
     def delete_node(self, name: str) -> None:
