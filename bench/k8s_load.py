@@ -42,6 +42,12 @@ def make_snapshot(n: int, seed: int) -> tuple[dict[str, Any], list[str]]:
     return snapshot(*nodes, *pods), [nd["metadata"]["name"] for nd in nodes]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), to see who is the bottleneck."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start_extender(snap: Path, port_file: Path, log: Path) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "aios_core", "k8s", "extender", "--snapshot", str(snap), "--port", "0",
            "--port-file", str(port_file)]
@@ -111,6 +117,27 @@ async def drive(port: int, bodies: list[tuple[str, bytes]], rate: float, duratio
             "p99_ms": round(q(0.99), 3), "max_ms": round(latencies[-1] * 1000, 3) if latencies else None}
 
 
+def server_histogram(port: int) -> dict[str, Any]:
+    """The extender's own latency histogram (time inside the handler, no queueing before it):
+    per verb, the count, mean and the share of requests under 5 ms."""
+    import urllib.request
+
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    out: dict[str, Any] = {}
+    for verb in ("filter", "prioritize"):
+        def value(series: str) -> float:
+            for line in text.splitlines():
+                if line.startswith(series + " "):
+                    return float(line.split()[-1])
+            return float("nan")
+
+        count = value(f'aios_extender_request_seconds_count{{verb="{verb}"}}')
+        total = value(f'aios_extender_request_seconds_sum{{verb="{verb}"}}')
+        under5 = value(f'aios_extender_request_seconds_bucket{{le="0.005",verb="{verb}"}}')
+        out[verb] = {"count": int(count), "mean_ms": round(total / count * 1000, 3), "share_under_5ms": round(under5 / count, 4)}
+    return out
+
+
 def run(nodes: int = 5000, rate: float = 200, duration: float = 60, names: int | None = None, seed: int = 0,
         warmup: float = 2.0) -> dict[str, Any]:
     snap, all_names = make_snapshot(nodes, seed)
@@ -128,7 +155,12 @@ def run(nodes: int = 5000, rate: float = 200, duration: float = 60, names: int |
         proc = start_extender(snap_path, port_file, Path(tmp) / "extender.log")
         try:
             port = asyncio.run(wait_ready(port_file, proc, 120))
+            server_cpu, client_cpu = cpu_seconds(proc.pid), time.process_time()
             result = asyncio.run(drive(port, bodies, rate, duration, warmup))
+            n = result["requests"] + int(rate * warmup)
+            result["server_cpu_ms_per_request"] = round((cpu_seconds(proc.pid) - server_cpu) / n * 1000, 3)
+            result["client_cpu_ms_per_request"] = round((time.process_time() - client_cpu) / n * 1000, 3)
+            result["server_handler"] = server_histogram(port)
         finally:
             proc.terminate()
             proc.wait(10)

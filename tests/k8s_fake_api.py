@@ -59,6 +59,7 @@ class FakeApiServer:
         self.bindings: list[tuple[str, str, str]] = []  # (ns, name, node), in order
         self.requests: list[tuple[str, str]] = []
         self.gone_sent = 0  # 410 Gone watch errors sent
+        self._closing = False
         self._changed: asyncio.Condition | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -187,7 +188,7 @@ class FakeApiServer:
                 line = {"type": "ERROR", "object": self._status(410, "Expired", f"too old resource version: {since}")}
                 await resp.write((json.dumps(line) + "\n").encode())
                 return resp
-        while loop.time() < deadline:
+        while loop.time() < deadline and not self._closing:
             with self._lock:
                 events = [(rv, t, o) for rv, p, t, o in self.log if rv > since and p == plural]
             for rv, kind, obj in events:
@@ -296,6 +297,7 @@ class FakeApiServer:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
+        self._closing = True  # open watches end within their 0.5 s poll
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread is not None:
