@@ -117,6 +117,22 @@ async def drive(port: int, bodies: list[tuple[str, bytes]], rate: float, duratio
             "p99_ms": round(q(0.99), 3), "max_ms": round(latencies[-1] * 1000, 3) if latencies else None}
 
 
+def empty_round_trips(port: int, n: int = 1000) -> dict[str, float]:
+    """The machine's floor: sequential GET /healthz (no work) on one keep-alive connection."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        conn.request("GET", "/healthz")
+        conn.getresponse().read()
+        times.append(time.perf_counter() - t)
+    conn.close()
+    times.sort()
+    return {"p50_ms": round(times[n // 2] * 1000, 3), "p99_ms": round(times[int(n * 0.99)] * 1000, 3)}
+
+
 def server_histogram(port: int) -> dict[str, Any]:
     """The extender's own latency histogram (time inside the handler, no queueing before it):
     per verb, the count, mean and the share of requests under 5 ms."""
@@ -161,6 +177,7 @@ def run(nodes: int = 5000, rate: float = 200, duration: float = 60, names: int |
             result["server_cpu_ms_per_request"] = round((cpu_seconds(proc.pid) - server_cpu) / n * 1000, 3)
             result["client_cpu_ms_per_request"] = round((time.process_time() - client_cpu) / n * 1000, 3)
             result["server_handler"] = server_histogram(port)
+            result["healthz_round_trip"] = empty_round_trips(port)
         finally:
             proc.terminate()
             proc.wait(10)

@@ -28,6 +28,10 @@ def running(app: web.Application, ssl_context: ssl.SSLContext | None = None) -> 
         started.set()
         loop.run_forever()
         loop.run_until_complete(runner.cleanup())
+        pending = asyncio.all_tasks(loop)  # idle keep-alive handlers
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
 
     thread = threading.Thread(target=run, daemon=True)

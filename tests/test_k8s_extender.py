@@ -301,3 +301,17 @@ def test_encoded_prioritize_reply_is_the_same_json(scenario: tuple[list[dict[str
     args = {"Pod": p, "NodeNames": names}
     assert json.loads(core.prioritize_json(dict(args, NodeNames=list(names)))) == core.prioritize(args)
     assert json.loads(core.prioritize_json(dict(args, NodeNames=list(names)))) == core.prioritize(args)  # cached
+
+
+def test_slow_body_times_out_with_408() -> None:
+    import socket
+
+    core = make_core()
+    with running(make_app(core, read_timeout=0.5)) as base:
+        host, port = base.split("//")[1].split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(b"POST /aios/filter HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 1000\r\n\r\n{\"Pod\":")  # and then nothing more
+            reply = sock.recv(4096).decode()
+        assert reply.startswith("HTTP/1.1 408") and "not received within 0.5 s" in reply
+        assert get(base, "/healthz") == (200, "ok")
