@@ -319,6 +319,11 @@ class Metrics:
             "aios_extender_request_seconds", "Extender request latency by verb", ["verb"], registry=self.registry,
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
         )
+        self.compute = Histogram(
+            "aios_extender_decision_seconds", "Time to decide, from the received body to the encoded reply",
+            ["verb"], registry=self.registry,
+            buckets=(0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1),
+        )
         self.decisions = Counter(
             "aios_extender_decisions_total", "Per-node decisions and request outcomes by verb", ["verb", "outcome"],
             registry=self.registry,
@@ -357,6 +362,7 @@ def make_app(core: ExtenderCore, prefix: str = "/aios", body_limit: int = DEFAUL
                     raise BadRequest(f"body: not received within {read_timeout} s", 408) from None
                 except web.HTTPRequestEntityTooLarge:
                     raise BadRequest(f"body: over the limit of {body_limit} bytes", 413) from None
+                decide_start = time.perf_counter()
                 try:
                     args = _loads(body)
                 except _DECODE_ERRORS as exc:
@@ -364,6 +370,8 @@ def make_app(core: ExtenderCore, prefix: str = "/aios", body_limit: int = DEFAUL
                 reply = work(args)
                 if not isinstance(reply, bytes):
                     count(verb, reply)
+                    reply = _dumps(reply)
+                metrics.compute.labels(verb).observe(time.perf_counter() - decide_start)
             except BadRequest as exc:
                 status, reply = exc.status, {"Error": exc.reason}
                 metrics.decisions.labels(verb, "bad_request").inc()
@@ -433,7 +441,3 @@ def serve(core: ExtenderCore, host: str = "127.0.0.1", port: int = 8888, prefix:
             await runner.cleanup()
 
     asyncio.run(main())
-
-
-def snapshot_state(objects: list[Mapping[str, Any]], state_kwargs: Mapping[str, Any]) -> ClusterState:
-    return ClusterState.from_objects(objects, **state_kwargs)
