@@ -17,7 +17,7 @@ from aios_core.errors import AiosError, ConfigError
 from aios_core.placer import POLICIES
 
 k8s_app = typer.Typer(add_completion=False, no_args_is_help=True,
-                      help="Kubernetes: scheduler extender, secondary scheduler, offline plan (needs aios-core[k8s]).")
+                      help="Kubernetes: scheduler extender, secondary scheduler, offline plan (needs the k8s extra).")
 
 PolicyOpt = Annotated[str, typer.Option(help=f"Placement policy: {', '.join(POLICIES)}.")]
 TopologyOpt = Annotated[str, typer.Option(help="Node labels of the topology levels, coarse to fine, comma-separated "
