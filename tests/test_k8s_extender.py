@@ -315,3 +315,22 @@ def test_slow_body_times_out_with_408() -> None:
             reply = sock.recv(4096).decode()
         assert reply.startswith("HTTP/1.1 408") and "not received within 0.5 s" in reply
         assert get(base, "/healthz") == (200, "ok")
+
+
+def test_preempt_with_full_victim_pods_replies_in_meta_form() -> None:
+    objs = cluster_objects()
+    low = pod("low", gpus=4, node_name="h100-a", phase="Running", priority=0)
+    objs.append(low)
+    core = ExtenderCore(ClusterState.from_objects(objs, Options()))
+    body = {"Pod": pod("high", gpus=8, priority=1000), "NodeNameToMetaVictims": None,
+            "NodeNameToVictims": {"h100-a": {"Pods": [low], "NumPDBViolations": 1}}}
+    with running(make_app(core)) as base:
+        status, reply = post(base, "/aios/preempt", body)
+        assert status == 200
+        assert reply == {"NodeNameToMetaVictims": {"h100-a": {"Pods": [{"UID": low["metadata"]["uid"]}], "NumPDBViolations": 1}}}
+        body["NodeNameToVictims"] = {"h100-a": {"Pods": [{"metadata": {}}], "NumPDBViolations": 0}}
+        status, reply = post(base, "/aios/preempt", body)
+        assert status == 400 and "needs a UID" in reply["Error"]
+        body["NodeNameToVictims"] = {"ghost": {"Pods": [], "NumPDBViolations": 0}}
+        status, reply = post(base, "/aios/preempt", body)
+        assert status == 422 and "unknown node" in reply["Error"]

@@ -233,7 +233,10 @@ class ExtenderCore:
                     raise BadRequest(f"{key}[{node!r}]: expected {{'Pods': [...], 'NumPDBViolations': n}}")
                 uids = []
                 for p in victims.get("Pods") or []:
-                    uid = p.get("UID") if key == "NodeNameToMetaVictims" else ((p.get("metadata") or {}).get("uid"))
+                    if not isinstance(p, dict):
+                        raise BadRequest(f"{key}[{node!r}].Pods: expected objects, got {type(p).__name__}")
+                    meta = p.get("metadata") if isinstance(p.get("metadata"), dict) else {}
+                    uid = p.get("UID") if key == "NodeNameToMetaVictims" else meta.get("uid")
                     if not isinstance(uid, str):
                         raise BadRequest(f"{key}[{node!r}].Pods: every victim needs a UID")
                     uids.append(uid)
