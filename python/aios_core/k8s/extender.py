@@ -235,8 +235,9 @@ class ExtenderCore:
                 for p in victims.get("Pods") or []:
                     if not isinstance(p, dict):
                         raise BadRequest(f"{key}[{node!r}].Pods: expected objects, got {type(p).__name__}")
-                    meta = p.get("metadata") if isinstance(p.get("metadata"), dict) else {}
-                    uid = p.get("UID") if key == "NodeNameToMetaVictims" else meta.get("uid")
+                    meta = p.get("metadata")
+                    uid = p.get("UID") if key == "NodeNameToMetaVictims" else (
+                        meta.get("uid") if isinstance(meta, dict) else None)
                     if not isinstance(uid, str):
                         raise BadRequest(f"{key}[{node!r}].Pods: every victim needs a UID")
                     uids.append(uid)
