@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aios_core.errors import ConfigError
-from aios_core.k8s.batch import Decision, PodGroupSpec, explain, podgroup_from_k8s, schedule_round
+from aios_core.k8s.batch import Decision, PodGroupSpec, podgroup_from_k8s, schedule_round
 from aios_core.k8s.convert import KubePod, Options, pod_from_k8s
 from aios_core.k8s.informer import Informer, list_objects, read_json
 from aios_core.k8s.state import ClusterState
@@ -374,4 +374,4 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-__all__ = ["KubeScheduler", "RoundResult", "explain"]
+__all__ = ["KubeScheduler", "RoundResult"]

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from aios_core.cluster import Cluster, Node
+from aios_core.cluster import Cluster
 from aios_core.errors import ConfigError
 from aios_core.k8s.convert import KubeNode, KubePod, Options, node_from_k8s, pod_from_k8s
 from aios_core.placer import BLOCKING_EFFECTS, Placer
