@@ -87,3 +87,20 @@ def test_bad_node_names_the_field() -> None:
     obj["status"]["allocatable"]["memory"] = "12XB"
     with pytest.raises(ConfigError, match=r"node 'n1'.status.allocatable\['memory'\]"):
         node_from_k8s(obj, OPTS)
+
+
+def test_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    from aios_core import k8s
+
+    real = importlib.import_module
+
+    def fake(name: str, *args: object) -> object:
+        if name == "prometheus_client":
+            raise ImportError("No module named 'prometheus_client'")
+        return real(name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importlib, "import_module", fake)
+    with pytest.raises(ImportError, match=r"needs the 'k8s' extra.*missing prometheus_client"):
+        k8s.require()
