@@ -13,6 +13,8 @@ from typing import Iterator
 
 import pytest
 
+pytest.importorskip("typer", reason="the daemon runs through the `aios` command (the cli extra)")
+
 from aios_core.errors import ConfigError, NotFoundError
 from aios_core.local.procs import same_process_alive
 from aios_core.topology import select_gpus

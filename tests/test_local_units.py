@@ -312,3 +312,35 @@ def test_topology_file_text_or_json(tmp_path):
     assert json.loads(again.to_json()) == json.loads(topo.to_json())
     with pytest.raises(ConfigError, match="topology: cannot read"):
         from_file(tmp_path / "missing.txt")
+
+
+def test_restart_on_a_smaller_machine(tmp_path):
+    ex = make_executor(tmp_path, multi_user=False)
+    big = submit(ex, os.geteuid(), gpus=8)
+    ex.close()
+    four = Topology.from_nvidia_smi((DATA / "topo_g6e_l40s.txt").read_text(), "L40S")
+    ex = Executor(ExecutorConfig(state_dir=tmp_path, topology=four, multi_user=False))
+    ex.tick()
+    job = ex.store.get(big.id)
+    assert job.state is JobState.FAILED and "can never run here: gpus: 8 requested" in job.reason
+    ex.close()
+    # A job still holding GPU 6 cannot be adopted by a daemon that only knows 4 GPUs.
+    store = JobStore(tmp_path / "jobs.db")
+    held = store.add(uid=0, user="u", argv=["true"], cwd="/", env={}, gpus=1, gpu_memory=None, priority=0)
+    store.transition(held.id, JobState.STARTING, assigned=(6,))
+    store.close()
+    with pytest.raises(ConfigError, match=r"job 2 still holds GPUs \[6\]"):
+        Executor(ExecutorConfig(state_dir=tmp_path, topology=four, multi_user=False))
+
+
+def test_real_nvml_discovery():
+    """On a machine with an NVIDIA driver: NVML's view matches the device count it reports."""
+    pynvml = pytest.importorskip("pynvml", reason="nvidia-ml-py is not installed")
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError as e:
+        pytest.skip(f"no NVIDIA driver or GPU here ({e})")
+    count = pynvml.nvmlDeviceGetCount()
+    pynvml.nvmlShutdown()
+    topo = discover()
+    assert topo.size == count and all(d.memory_bytes > 0 for d in topo.devices)

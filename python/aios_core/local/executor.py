@@ -68,6 +68,12 @@ class Executor:
         self.lock = threading.RLock()
         self.wake = threading.Event()  # set when a scheduling pass may start something
         self._spawned: dict[int, subprocess.Popen[bytes]] = {}  # our own supervisors, to reap
+        for job in self.store.jobs(ACTIVE):
+            beyond = [g for g in job.assigned if g >= self.topology.size]
+            if beyond:
+                self.store.close()
+                raise ConfigError(f"topology: job {job.id} still holds GPUs {beyond}, but this topology has "
+                                  f"{self.topology.size} GPUs; start the daemon with the machine's topology")
         self.recover()
 
     def close(self) -> None:
@@ -186,6 +192,12 @@ class Executor:
         load = gpu_load(self.topology, self._holdings())
         for job_id in order:
             job = self.store.get(job_id)
+            try:
+                check_request(self.topology, job.gpus, job.gpu_memory)
+            except ConfigError as e:  # the daemon was restarted on a smaller machine
+                self.store.transition(job.id, JobState.FAILED, expect=[JobState.QUEUED], end_time=now,
+                                      reason=f"can never run here: {e}")
+                continue
             gpus = choose_gpus(self.topology, load, job.gpus, job.gpu_memory)
             if gpus is None:
                 break  # strict order: later jobs never overtake the first one that waits
@@ -224,9 +236,9 @@ class Executor:
         sv.write_atomic(str(jdir / sv.SPEC), spec)
         self.store.transition(job.id, JobState.STARTING, expect=[JobState.QUEUED], assigned=gpus, start_time=now)
         try:
-            proc = subprocess.Popen([sys.executable, "-I", sv.__file__, str(jdir)], start_new_session=True,
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                    close_fds=True)
+            with open(jdir / "supervisor.log", "ab") as errors:  # the supervisor's own tracebacks, if any
+                proc = subprocess.Popen([sys.executable, "-I", sv.__file__, str(jdir)], start_new_session=True,
+                                        stdin=subprocess.DEVNULL, stdout=errors, stderr=errors, close_fds=True)
         except OSError as e:
             self.store.transition(job.id, JobState.FAILED, end_time=time.time(), reason=f"supervisor: {e}")
             return
@@ -237,15 +249,15 @@ class Executor:
     def _check_active(self, job: Job, now: float) -> None:
         jdir = self.job_dir(job.id)
         ended = _read_json(jdir / sv.EXIT)
-        if ended is not None:
-            self._finish(job, int(ended["exit_code"]), str(ended["reason"]), now)
-        elif not same_process_alive(job.supervisor_pid, job.supervisor_start):
+        if ended is None and not same_process_alive(job.supervisor_pid, job.supervisor_start):
             ended = _read_json(jdir / sv.EXIT)  # it may have written the file just before exiting
-            if ended is not None:
-                self._finish(job, int(ended["exit_code"]), str(ended["reason"]), now)
-            else:
+            if ended is None:
                 self._kill_orphan(jdir)
                 self._finish(job, None, "supervisor died without recording an exit status", now)
+                return
+        if ended is not None:  # the time the command ended, even if the daemon was down then
+            end = min(now, float(ended.get("end_time", now)))
+            self._finish(job, int(ended["exit_code"]), str(ended["reason"]), end)
 
     def _finish(self, job: Job, exit_code: int | None, reason: str, now: float) -> None:
         if job.cancel_requested:

@@ -9,7 +9,7 @@ JOB_DIR, each written once:
   finds a job still "starting" creates ``claim`` itself to abandon the job; whichever side creates
   it first wins, so a job is either run once or never.
 * ``child.json``: the command's pid and start ticks (its own process group).
-* ``exit.json`` (atomic rename): exit code (negative: killed by that signal) and the reason.
+* ``exit.json`` (atomic rename): exit code (negative: killed by that signal), end time, reason.
 * ``output.log``: the command's stdout and stderr.
 
 SIGTERM or SIGINT cancels: the command's process group gets SIGTERM, then SIGKILL after the grace.
@@ -95,7 +95,7 @@ def run(job_dir: str) -> int:
                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **switch)
         except (OSError, ValueError) as e:
             log.write(f"aios: could not start {spec['argv'][0]!r}: {e}\n".encode())
-            write_atomic(os.path.join(job_dir, EXIT), {"exit_code": EXIT_NOT_STARTED,
+            write_atomic(os.path.join(job_dir, EXIT), {"exit_code": EXIT_NOT_STARTED, "end_time": time.time(),
                                                        "reason": f"could not start: {e}"})
             return 0
     write_atomic(os.path.join(job_dir, CHILD), {"pid": child.pid, "start": start_ticks(child.pid)})
@@ -109,7 +109,8 @@ def run(job_dir: str) -> int:
         except subprocess.TimeoutExpired:
             if cancel_at and time.monotonic() - cancel_at[0] > grace:
                 _signal_group(child.pid, signal.SIGKILL)
-    write_atomic(os.path.join(job_dir, EXIT), {"exit_code": code, "reason": describe(code, bool(cancel_at))})
+    write_atomic(os.path.join(job_dir, EXIT), {"exit_code": code, "end_time": time.time(),
+                                               "reason": describe(code, bool(cancel_at))})
     return 0
 
 
