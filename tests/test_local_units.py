@@ -74,7 +74,7 @@ def test_request_must_be_an_object_and_job_ids_positive():
 # ------------------------------------------------------------------ store
 @given(st.lists(st.tuples(st.integers(0, 2), st.sampled_from(list(JobState))), max_size=25))
 def test_store_allows_exactly_the_listed_transitions(tmp_path_factory, moves):
-    store = JobStore(tmp_path_factory.mktemp("db") / "jobs.db")
+    store = JobStore(tmp_path_factory.mktemp("db") / "jobs.db", durable=False)
     ids = [store.add(uid=0, user="u", argv=["true"], cwd="/", env={}, gpus=1, gpu_memory=None, priority=0).id
            for _ in range(3)]
     model = {i: JobState.QUEUED for i in ids}
@@ -344,3 +344,29 @@ def test_real_nvml_discovery():
     pynvml.nvmlShutdown()
     topo = discover()
     assert topo.size == count and all(d.memory_bytes > 0 for d in topo.devices)
+
+
+def test_restart_adopts_a_job_its_supervisor_claimed_before_the_crash(tmp_path):
+    ex = make_executor(tmp_path, multi_user=False)
+    release = tmp_path / "release"
+    code = f"import os, time\nwhile not os.path.exists({str(release)!r}): time.sleep(0.05)\n"
+    job = submit(ex, os.geteuid(), argv=(sys.executable, "-c", code))
+    # A crash after the supervisor was spawned but before the daemon recorded it as running:
+    jdir = ex.job_dir(job.id)
+    jdir.mkdir()
+    sv.write_atomic(str(jdir / sv.SPEC), {"argv": list(job.argv), "env": dict(os.environ), "cwd": "/"})
+    ex.store.transition(job.id, JobState.STARTING, assigned=(0,), start_time=time.time())
+    proc = subprocess.Popen([sys.executable, "-I", sv.__file__, str(jdir)], start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not (jdir / sv.CHILD).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ex.close()
+    ex = make_executor(tmp_path, multi_user=False)
+    adopted = ex.store.get(job.id)
+    assert adopted.state is JobState.RUNNING and adopted.supervisor_pid == proc.pid
+    release.write_text("")
+    proc.wait(timeout=60)
+    ex.tick()
+    done = ex.store.get(job.id)
+    assert done.state is JobState.SUCCEEDED and done.exit_code == 0 and done.end_time is not None
+    ex.close()

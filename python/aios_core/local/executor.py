@@ -35,10 +35,11 @@ from aios_core.local.ordering import DEFAULT_WEIGHTS, QueuedJob, queue_order
 from aios_core.local.placement import Holding, check_request, choose_gpus, gpu_load
 from aios_core.local.procs import same_process_alive, signal_group, start_ticks
 from aios_core.local.protocol import Cancel, Get, Info, Logs, PermissionDeniedError, Ps, Request, Submit
-from aios_core.local.store import ACTIVE, Job, JobState, JobStore
+from aios_core.local.store import ACTIVE, Job, JobState, JobStore, QueueEntry
 from aios_core.topology import Topology
 
 CLAIM_WAIT_S = 5.0  # how long recovery waits for a supervisor that created its claim to fill it in
+RESCHEDULE_S = 30.0  # a full scheduling pass at least this often, even without events
 
 
 @dataclass
@@ -67,6 +68,8 @@ class Executor:
         self.store = JobStore(config.state_dir / "jobs.db", half_life_s=config.half_life_s)
         self.lock = threading.RLock()
         self.wake = threading.Event()  # set when a scheduling pass may start something
+        self._changed = True  # a submit, cancel or ended job since the last scheduling pass
+        self._last_pass = time.monotonic()
         self._spawned: dict[int, subprocess.Popen[bytes]] = {}  # our own supervisors, to reap
         for job in self.store.jobs(ACTIVE):
             beyond = [g for g in job.assigned if g >= self.topology.size]
@@ -117,6 +120,7 @@ class Executor:
             raise ConfigError(f"cwd: {req.cwd!r} is not a directory")
         job = self.store.add(uid=uid, user=user, argv=req.argv, cwd=req.cwd, env=req.env, gpus=req.gpus,
                              gpu_memory=req.gpu_memory, priority=req.priority, now=now)
+        self._changed = True
         self.wake.set()
         return job
 
@@ -127,6 +131,7 @@ class Executor:
         if job.state.terminal:
             raise ConfigError(f"job_id: job {job_id} has already ended ({job.state.value})")
         if job.state is JobState.QUEUED:
+            self._changed = True  # the head of the queue may have been holding others back
             return self.store.transition(job_id, JobState.CANCELLED, expect=[JobState.QUEUED],
                                          end_time=time.time(), reason="cancelled before it started")
         job = self.store.request_cancel(job_id)
@@ -139,7 +144,7 @@ class Executor:
     def ps(self, include_finished: bool) -> list[dict[str, Any]]:
         states = None if include_finished else [JobState.QUEUED, *ACTIVE]
         jobs = self.store.jobs(states)
-        position = {jid: k + 1 for k, jid in enumerate(self._order(time.time()))}
+        position = {e.id: k + 1 for k, e in enumerate(self._order(time.time(), self.store.jobs(ACTIVE)))}
         out = []
         for j in jobs:
             d = j.to_dict()
@@ -169,29 +174,39 @@ class Executor:
 
     # ------------------------------------------------------------ scheduling
     def tick(self, now: float | None = None) -> None:
-        """Collect ended jobs, then start queued ones in order while they fit."""
+        """Collect ended jobs; then, if anything changed, start queued jobs in order while they fit.
+
+        The order only matters when a job could start, and only submits, cancels and ended jobs
+        change that, so a pass without such an event skips the (queue-sized) ordering work.
+        """
         with self.lock:
             t = time.time() if now is None else now
             for job in self.store.jobs(ACTIVE):
                 self._check_active(job, t)
             self._reap_spawned()
-            self._schedule(t)
+            if self._changed or time.monotonic() - self._last_pass > RESCHEDULE_S:
+                self._changed = False
+                self._last_pass = time.monotonic()
+                self._schedule(t)
 
-    def _order(self, now: float) -> list[int]:
-        queued = [QueuedJob(j.id, j.user, j.priority, j.submit_time) for j in self.store.jobs([JobState.QUEUED])]
+    def _order(self, now: float, active: list[Job]) -> list[QueueEntry]:
+        queued = {e.id: e for e in self.store.queue()}
+        if not queued:
+            return []
         usage = self.store.usage(now)
-        for j in self.store.jobs(ACTIVE):  # running work counts as it accrues, as in Slurm
-            if j.start_time is not None:
-                usage[j.user] = usage.get(j.user, 0.0) + self._charge(j, now)
-        return queue_order(queued, usage, now, self.config.weights)
+        for j in active:  # running work counts as it accrues, as in Slurm
+            usage[j.user] = usage.get(j.user, 0.0) + self._charge(j, now)
+        order = queue_order([QueuedJob(e.id, e.user, e.priority, e.submit_time) for e in queued.values()], usage,
+                            now, self.config.weights)
+        return [queued[i] for i in order]
 
     def _schedule(self, now: float) -> None:
-        order = self._order(now)
+        active = self.store.jobs(ACTIVE)
+        order = self._order(now, active)
         if not order:
             return
-        load = gpu_load(self.topology, self._holdings())
-        for job_id in order:
-            job = self.store.get(job_id)
+        load = gpu_load(self.topology, [Holding(j.assigned, j.gpu_memory) for j in active])
+        for job in order:
             try:
                 check_request(self.topology, job.gpus, job.gpu_memory)
             except ConfigError as e:  # the daemon was restarted on a smaller machine
@@ -201,11 +216,8 @@ class Executor:
             gpus = choose_gpus(self.topology, load, job.gpus, job.gpu_memory)
             if gpus is None:
                 break  # strict order: later jobs never overtake the first one that waits
-            self._start(job, gpus, now)
-            load = gpu_load(self.topology, self._holdings())
-
-    def _holdings(self) -> list[Holding]:
-        return [Holding(j.assigned, j.gpu_memory) for j in self.store.jobs(ACTIVE)]
+            self._start(self.store.get(job.id), gpus, now)
+            load = gpu_load(self.topology, [Holding(j.assigned, j.gpu_memory) for j in self.store.jobs(ACTIVE)])
 
     def _charge(self, job: Job, end: float) -> float:
         """GPU-seconds the job used: whole GPUs count 1 each, shares their fraction of GPU memory."""
@@ -268,6 +280,7 @@ class Executor:
             state = JobState.FAILED
         self.store.transition(job.id, state, expect=ACTIVE, end_time=now, exit_code=exit_code, reason=reason,
                               charge_gpu_seconds=self._charge(job, now), now=now)
+        self._changed = True
         self.wake.set()
 
     def _kill_orphan(self, jdir: Path) -> None:

@@ -77,6 +77,18 @@ class Job:
         return d
 
 
+@dataclass(frozen=True)
+class QueueEntry:
+    """The columns that order and place a queued job (cheap to read for a long queue)."""
+
+    id: int
+    user: str
+    priority: int
+    submit_time: float
+    gpus: int
+    gpu_memory: int | None
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -122,7 +134,7 @@ def _row_to_job(r: sqlite3.Row) -> Job:
 class JobStore:
     """Jobs and usage in ``path`` (created if missing). One connection; callers serialise access."""
 
-    def __init__(self, path: str | Path, *, half_life_s: float = 7 * 86400.0) -> None:
+    def __init__(self, path: str | Path, *, half_life_s: float = 7 * 86400.0, durable: bool = True) -> None:
         self.half_life_s = float(half_life_s)
         decay_factor(0.0, self.half_life_s)  # validates the half-life
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
@@ -130,7 +142,8 @@ class JobStore:
         mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise ConfigError(f"db: could not switch {path} to WAL mode (got {mode!r})")
-        self._db.execute("PRAGMA synchronous=FULL")  # a committed transition survives power loss
+        # FULL: a committed transition survives power loss; NORMAL (tests, benchmarks) only a crash.
+        self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -161,6 +174,11 @@ class JobStore:
             marks = ",".join("?" * len(names))
             rows = self._db.execute(f"SELECT * FROM jobs WHERE state IN ({marks}) ORDER BY id", names).fetchall()
         return [_row_to_job(r) for r in rows]
+
+    def queue(self) -> list[QueueEntry]:
+        rows = self._db.execute("SELECT id, user, priority, submit_time, gpus, gpu_memory FROM jobs WHERE state = ? "
+                                "ORDER BY id", (JobState.QUEUED.value,)).fetchall()
+        return [QueueEntry(*r) for r in rows]
 
     def transition(self, job_id: int, to: JobState, *, expect: Iterable[JobState] | None = None,
                    charge_gpu_seconds: float = 0.0, now: float | None = None, **fields: Any) -> Job:
