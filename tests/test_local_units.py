@@ -72,9 +72,14 @@ def test_request_must_be_an_object_and_job_ids_positive():
 
 
 # ------------------------------------------------------------------ store
-@given(st.lists(st.tuples(st.integers(0, 2), st.sampled_from(list(JobState))), max_size=25))
-def test_store_allows_exactly_the_listed_transitions(tmp_path_factory, moves):
-    store = JobStore(tmp_path_factory.mktemp("db") / "jobs.db", durable=False)
+@pytest.fixture(scope="module")
+def shared_store(tmp_path_factory) -> JobStore:
+    return JobStore(tmp_path_factory.mktemp("db") / "jobs.db", durable=False)
+
+
+@given(moves=st.lists(st.tuples(st.integers(0, 2), st.sampled_from(list(JobState))), max_size=25))
+def test_store_allows_exactly_the_listed_transitions(shared_store, moves):
+    store = shared_store  # fresh jobs for each example
     ids = [store.add(uid=0, user="u", argv=["true"], cwd="/", env={}, gpus=1, gpu_memory=None, priority=0).id
            for _ in range(3)]
     model = {i: JobState.QUEUED for i in ids}
@@ -89,8 +94,7 @@ def test_store_allows_exactly_the_listed_transitions(tmp_path_factory, moves):
             with pytest.raises(ConfigError, match="state"):
                 store.transition(jid, to, reason="never")
             assert store.get(jid) == before  # a refused move changes nothing
-    assert {j.id: j.state for j in store.jobs()} == model
-    store.close()
+    assert {j.id: j.state for j in store.jobs() if j.id in model} == model
 
 
 def test_store_is_wal_and_usage_decays(tmp_path):
@@ -191,7 +195,12 @@ def test_cancel_only_own_jobs_unless_root(tmp_path):
         submit(ex, other, user="someone-else")
     with pytest.raises(ConfigError, match="cwd"):
         submit(ex, other, cwd="/no/such/dir")
-    assert [j.id for j in ex.store.jobs()] == [job.id]  # refused submits left nothing behind
+    ex.config.max_user_priority = 10
+    with pytest.raises(PermissionDeniedError, match="priority: 50 is above 10"):
+        submit(ex, other, priority=50)
+    assert submit(ex, 0, priority=50).priority == 50  # root may
+    ex.store.transition(2, JobState.CANCELLED)
+    assert [j.id for j in ex.store.jobs()] == [job.id, 2]  # refused submits left nothing behind
     ex.close()
 
 

@@ -43,6 +43,7 @@ def serve_cmd(
     socket: SocketOpt = None,
     socket_group: Annotated[Optional[str], typer.Option(help="Let this group use the socket (mode 0660).")] = None,
     grace: Annotated[float, typer.Option(help="Seconds between SIGTERM and SIGKILL on cancel.")] = 10.0,
+    max_user_priority: Annotated[int, typer.Option(help="As root: the highest --priority other users may ask.")] = 100,
 ) -> None:
     """Run the daemon in the foreground (stop with SIGTERM; running jobs keep running)."""
     from aios_core.local.daemon import default_state_dir, serve
@@ -52,7 +53,8 @@ def serve_cmd(
     logging.basicConfig(level=logging.INFO, format="aios-local %(levelname)s %(message)s")
     try:
         topo = discover(topology, gpu_model)
-        config = ExecutorConfig(state_dir=state_dir or default_state_dir(), topology=topo, grace_s=grace)
+        config = ExecutorConfig(state_dir=state_dir or default_state_dir(), topology=topo, grace_s=grace,
+                                max_user_priority=max_user_priority)
         err_console.print(f"aios local: {topo.size} GPUs, state in {config.state_dir}", highlight=False)
         serve(config, socket, socket_group)
     except AiosError as e:

@@ -41,6 +41,8 @@ def default_state_dir() -> Path:
 def prepare_state_dir(path: Path, group_access: bool) -> None:
     """Create the state directory, or check an existing one is ours and closed to others."""
     path.mkdir(parents=True, exist_ok=True)
+    if path.is_symlink():
+        raise ConfigError(f"state_dir: {path} is a symbolic link; give the real directory")
     st = path.stat()
     if st.st_uid != os.geteuid():
         raise ConfigError(f"state_dir: {path} belongs to uid {st.st_uid}, not to this daemon's uid {os.geteuid()}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import pwd
 import signal
@@ -31,7 +32,7 @@ from typing import Any
 from aios_core.errors import ConfigError
 from aios_core.fairshare.priority import PriorityWeights
 from aios_core.local import supervisor as sv
-from aios_core.local.ordering import DEFAULT_WEIGHTS, QueuedJob, queue_order
+from aios_core.local.ordering import DEFAULT_WEIGHTS, MAX_PRIORITY, QueuedJob, queue_order
 from aios_core.local.placement import Holding, check_request, choose_gpus, gpu_load
 from aios_core.local.procs import same_process_alive, signal_group, start_ticks
 from aios_core.local.protocol import Cancel, Get, Info, Logs, PermissionDeniedError, Ps, Request, Submit
@@ -39,6 +40,7 @@ from aios_core.local.store import ACTIVE, Job, JobState, JobStore, QueueEntry
 from aios_core.topology import Topology
 
 CLAIM_WAIT_S = 5.0  # how long recovery waits for a supervisor that created its claim to fill it in
+log = logging.getLogger("aios_core.local")
 RESCHEDULE_S = 30.0  # a full scheduling pass at least this often, even without events
 
 
@@ -50,6 +52,7 @@ class ExecutorConfig:
     half_life_s: float = 7 * 86400.0  # fair-share usage decay
     weights: PriorityWeights = DEFAULT_WEIGHTS
     multi_user: bool = field(default_factory=lambda: os.geteuid() == 0)  # root: jobs run as their callers
+    max_user_priority: int = MAX_PRIORITY  # in multi-user mode, the highest --priority a non-root caller may ask
 
 
 def _user_name(uid: int) -> str:
@@ -116,6 +119,9 @@ class Executor:
         user = req.user or own
         if user != own and self.config.multi_user and uid != 0:
             raise PermissionDeniedError(f"user: uid {uid} ({own}) may not submit as {user!r}")
+        if req.priority > self.config.max_user_priority and self.config.multi_user and uid != 0:
+            raise PermissionDeniedError(f"priority: {req.priority} is above {self.config.max_user_priority}, the "
+                                        "highest this daemon lets users ask")
         if not os.path.isdir(req.cwd):
             raise ConfigError(f"cwd: {req.cwd!r} is not a directory")
         job = self.store.add(uid=uid, user=user, argv=req.argv, cwd=req.cwd, env=req.env, gpus=req.gpus,
@@ -255,6 +261,7 @@ class Executor:
             self.store.transition(job.id, JobState.FAILED, end_time=time.time(), reason=f"supervisor: {e}")
             return
         self._spawned[job.id] = proc
+        log.info("job %d (%s) started on GPUs %s", job.id, job.user, ",".join(map(str, gpus)))
         self.store.transition(job.id, JobState.RUNNING, expect=[JobState.STARTING], supervisor_pid=proc.pid,
                               supervisor_start=start_ticks(proc.pid))
 
@@ -280,6 +287,7 @@ class Executor:
             state = JobState.FAILED
         self.store.transition(job.id, state, expect=ACTIVE, end_time=now, exit_code=exit_code, reason=reason,
                               charge_gpu_seconds=self._charge(job, now), now=now)
+        log.info("job %d (%s) %s: %s", job.id, job.user, state.value, reason)
         self._changed = True
         self.wake.set()
 
