@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from aios_core.errors import ConfigError, NotFoundError, TopologyError
 from aios_core.local import supervisor as sv
+from aios_core.local.daemon import Daemon
 from aios_core.local.discovery import discover, from_file
 from aios_core.local.executor import Executor, ExecutorConfig
 from aios_core.local.ordering import QueuedJob, queue_order
@@ -228,6 +230,22 @@ def test_restart_abandons_an_unclaimed_starting_job_and_a_late_supervisor_skips_
     subprocess.run([sys.executable, "-I", sv.__file__, str(jdir)], check=True, timeout=60)  # the late supervisor
     assert not marker.exists() and not (jdir / sv.EXIT).exists()
     ex.close()
+
+
+def test_one_daemon_per_state_dir_with_a_private_socket(tmp_path):
+    config = ExecutorConfig(state_dir=tmp_path / "st", topology=dgx1(), multi_user=False)
+    first = Daemon(config)
+    try:
+        with pytest.raises(ConfigError, match="another daemon already runs"):
+            Daemon(config)
+        assert stat.S_IMODE(os.stat(first.socket_path).st_mode) == 0o600
+        assert stat.S_IMODE(os.stat(tmp_path / "st").st_mode) == 0o700
+    finally:
+        first.close()
+    (tmp_path / "link").symlink_to(tmp_path / "st")
+    with pytest.raises(ConfigError, match="symbolic link"):
+        Daemon(ExecutorConfig(state_dir=tmp_path / "link", topology=dgx1(), multi_user=False))
+    Daemon(config).close()  # the lock went with the first daemon
 
 
 def test_process_identity():

@@ -143,10 +143,14 @@ class Daemon:
             self._stop.set()
             self.executor.wake.set()
             sched.join(timeout=5)
-            self.server.server_close()
-            self.socket_path.unlink(missing_ok=True)
-            self.executor.close()
-            self._lock_file.close()
+            self.close()
+
+    def close(self) -> None:
+        """Release the socket, the database and the state-dir lock (running jobs are left alone)."""
+        self.server.server_close()
+        self.socket_path.unlink(missing_ok=True)
+        self.executor.close()
+        self._lock_file.close()
 
     def stop(self) -> None:
         threading.Thread(target=self.server.shutdown, daemon=True).start()
