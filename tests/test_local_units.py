@@ -397,3 +397,20 @@ def test_restart_adopts_a_job_its_supervisor_claimed_before_the_crash(tmp_path):
     done = ex.store.get(job.id)
     assert done.state is JobState.SUCCEEDED and done.exit_code == 0 and done.end_time is not None
     ex.close()
+
+
+def test_a_job_that_cannot_be_prepared_fails_without_blocking_the_queue(tmp_path):
+    ex = make_executor(tmp_path, multi_user=False)
+    broken = submit(ex, os.geteuid(), gpus=8)
+    fine = submit(ex, os.geteuid(), gpus=8)
+    ex.job_dir(broken.id).mkdir()
+    sv.write_once(str(ex.job_dir(broken.id) / sv.CLAIM), {"pid": 1})  # as if a supervisor had owned it
+    ex.tick()
+    failed = ex.store.get(broken.id)
+    assert failed.state is JobState.FAILED and "already claimed" in failed.reason
+    deadline = time.monotonic() + 60
+    while ex.store.get(fine.id).state is not JobState.SUCCEEDED and time.monotonic() < deadline:
+        ex.tick()
+        time.sleep(0.05)
+    assert ex.store.get(fine.id).state is JobState.SUCCEEDED and ex.store.get(fine.id).assigned == tuple(range(8))
+    ex.close()

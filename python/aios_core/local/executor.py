@@ -9,8 +9,8 @@ A running job whose supervisor is alive (same pid *and* start time in /proc) is 
 exit code collected from ``exit.json`` when it ends; one whose supervisor vanished without an exit
 record is marked failed and its command's process group killed, freeing its GPUs.
 
-Thread safety: every public method takes ``self.lock``; the socket server and the scheduling
-thread call in concurrently.
+Thread safety: :meth:`Executor.handle`, :meth:`Executor.tick` and :meth:`Executor.recover` take
+``self.lock``; the socket server and the scheduling thread call them concurrently.
 """
 
 from __future__ import annotations
@@ -235,13 +235,8 @@ class Executor:
         return seconds * sum(min(1.0, job.gpu_memory / max(1, self.topology.devices[g].memory_bytes))
                              for g in job.assigned)
 
-    def _start(self, job: Job, gpus: tuple[int, ...], now: float) -> None:
-        jdir = self.job_dir(job.id)
-        jdir.mkdir(mode=0o700, exist_ok=True)  # may exist if a crash came before the queued->starting commit
-        if (jdir / sv.CLAIM).exists():  # a supervisor already owned it: never run it again
-            self.store.transition(job.id, JobState.FAILED, expect=[JobState.QUEUED], end_time=now,
-                                  reason="found already claimed by a supervisor; not started again")
-            return
+    def _spec(self, job: Job, gpus: tuple[int, ...]) -> dict[str, Any]:
+        """What the supervisor runs: the job's argv and environment with its GPUs, as whom."""
         env = dict(job.env) if job.env else {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         env.update(CUDA_VISIBLE_DEVICES=",".join(map(str, gpus)), CUDA_DEVICE_ORDER="PCI_BUS_ID",
                    AIOS_JOB_ID=str(job.id))
@@ -251,7 +246,19 @@ class Executor:
                                 "uid": None, "gid": None}
         if self.config.multi_user and job.uid != os.geteuid():
             spec.update(uid=job.uid, gid=pwd.getpwuid(job.uid).pw_gid)
-        sv.write_atomic(str(jdir / sv.SPEC), spec)
+        return spec
+
+    def _start(self, job: Job, gpus: tuple[int, ...], now: float) -> None:
+        jdir = self.job_dir(job.id)
+        try:
+            jdir.mkdir(mode=0o700, exist_ok=True)  # may exist if a crash came before the queued->starting commit
+            if (jdir / sv.CLAIM).exists():  # a supervisor already owned it: never run it again
+                raise OSError("found already claimed by a supervisor; not started again")
+            sv.write_atomic(str(jdir / sv.SPEC), self._spec(job, gpus))
+        except (OSError, KeyError) as e:  # one broken job must not block the queue behind it
+            self.store.transition(job.id, JobState.FAILED, expect=[JobState.QUEUED], end_time=now,
+                                  reason=f"could not prepare the job: {e}")
+            return
         self.store.transition(job.id, JobState.STARTING, expect=[JobState.QUEUED], assigned=gpus, start_time=now)
         try:
             with open(jdir / "supervisor.log", "ab") as errors:  # the supervisor's own tracebacks, if any
