@@ -414,3 +414,21 @@ def test_a_job_that_cannot_be_prepared_fails_without_blocking_the_queue(tmp_path
         time.sleep(0.05)
     assert ex.store.get(fine.id).state is JobState.SUCCEEDED and ex.store.get(fine.id).assigned == tuple(range(8))
     ex.close()
+
+
+def test_processes_a_job_leaves_behind_are_killed_when_it_ends(tmp_path):
+    ex = make_executor(tmp_path, multi_user=False)
+    pid_file = tmp_path / "grandchild"
+    code = (f"import subprocess; p = subprocess.Popen(['sleep', '60']); "
+            f"open({str(pid_file)!r}, 'w').write(str(p.pid))")
+    job = submit(ex, os.geteuid(), argv=(sys.executable, "-c", code))
+    deadline = time.monotonic() + 60
+    while ex.store.get(job.id).state is not JobState.SUCCEEDED and time.monotonic() < deadline:
+        ex.tick()
+        time.sleep(0.05)
+    assert ex.store.get(job.id).state is JobState.SUCCEEDED
+    grandchild = int(pid_file.read_text())
+    while start_ticks(grandchild) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert start_ticks(grandchild) is None  # gone (or a zombie awaiting its new parent)
+    ex.close()

@@ -13,6 +13,8 @@ JOB_DIR, each written once:
 * ``output.log``: the command's stdout and stderr.
 
 SIGTERM or SIGINT cancels: the command's process group gets SIGTERM, then SIGKILL after the grace.
+When the command ends, whatever it left running in its process group is killed before the exit is
+recorded, so the GPUs it gives back are free (a process that made its own session escapes this).
 The command runs from an argument list, never through a shell.
 """
 
@@ -109,6 +111,7 @@ def run(job_dir: str) -> int:
         except subprocess.TimeoutExpired:
             if cancel_at and time.monotonic() - cancel_at[0] > grace:
                 _signal_group(child.pid, signal.SIGKILL)
+    _signal_group(child.pid, signal.SIGKILL)  # leftovers in its group would hold the GPUs it gives back
     write_atomic(os.path.join(job_dir, EXIT), {"exit_code": code, "end_time": time.time(),
                                                "reason": describe(code, bool(cancel_at))})
     return 0
