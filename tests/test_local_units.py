@@ -432,3 +432,14 @@ def test_processes_a_job_leaves_behind_are_killed_when_it_ends(tmp_path):
         time.sleep(0.05)
     assert start_ticks(grandchild) is None  # gone (or a zombie awaiting its new parent)
     ex.close()
+
+
+def test_cli_gpus_shows_the_discovered_topology():
+    testing = pytest.importorskip("typer.testing", reason="the cli extra is not installed")
+    from aios_core.cli.app import app
+
+    result = testing.CliRunner().invoke(app, ["local", "gpus", "--json", "--topology", str(DATA / "topo_dgx1_v100.txt"),
+                                              "--gpu-model", "V100-SXM2-32GB"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout[result.stdout.index("{"):])
+    assert shown["nvlinks"] == dgx1().nvlinks.tolist() and len(shown["devices"]) == 8

@@ -131,3 +131,30 @@ def logs_cmd(
             sys.stdout.buffer.flush()
     except AiosError as e:
         _fail(e)
+
+
+@local_app.command("gpus")
+def gpus_cmd(
+    topology: Annotated[Optional[Path], typer.Option(help="`nvidia-smi topo -m` text or topology JSON "
+                                                         "(default: NVML, then nvidia-smi).")] = None,
+    gpu_model: Annotated[Optional[str], typer.Option(help="GPU model for topology text.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the topology as JSON.")] = False,
+) -> None:
+    """Show the GPUs and links the daemon would discover (no daemon needed)."""
+    from aios_core.local.discovery import discover
+    from aios_core.topology import Level
+
+    try:
+        topo = discover(topology, gpu_model)
+    except AiosError as e:
+        _fail(e)
+        return
+    if json_out:
+        print_json(topo.to_dict())
+        return
+    table = Table("GPU", "MODEL", "MEMORY", *[f"GPU{j}" for j in range(topo.size)])
+    for i, d in enumerate(topo.devices):
+        links = ["X" if i == j else (f"NV{int(topo.nvlinks[i, j])}" if topo.nvlinks[i, j] else
+                                     Level(int(topo.level[i, j])).name) for j in range(topo.size)]
+        table.add_row(str(i), d.model, f"{d.memory_bytes >> 20} MiB", *links)
+    console.print(table)
