@@ -25,8 +25,15 @@ from aios_core.local.protocol import MAX_LINE, decode_line, encode, raise_error
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 
+SYSTEM_SOCKET = Path("/var/lib/aios-local/aios.sock")  # a root daemon's default
+
+
 def default_socket() -> Path:
-    return Path(os.environ.get("AIOS_LOCAL_SOCKET") or default_state_dir() / "aios.sock")
+    """$AIOS_LOCAL_SOCKET, else this user's own daemon, else the machine-wide (root) daemon."""
+    if os.environ.get("AIOS_LOCAL_SOCKET"):
+        return Path(os.environ["AIOS_LOCAL_SOCKET"])
+    own = default_state_dir() / "aios.sock"
+    return SYSTEM_SOCKET if not own.exists() and SYSTEM_SOCKET.exists() else own
 
 
 class Client:
