@@ -10,6 +10,7 @@ supervisors; the next daemon re-adopts them.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import grp
 import logging
@@ -38,15 +39,27 @@ def default_state_dir() -> Path:
     return Path(base) / "aios-local"
 
 
-def prepare_state_dir(path: Path, group_access: bool) -> None:
-    """Create the state directory, or check an existing one is ours and closed to others."""
+def _group_id(name: str) -> int:
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        raise ConfigError(f"socket_group: unknown group {name!r}") from None
+
+
+def prepare_state_dir(path: Path, gid: int | None) -> None:
+    """Create the state directory, or check an existing one is ours and closed to others.
+
+    With a socket group, that group may pass through it (mode 0710) to reach the socket, but not
+    list it; every file inside is private to the daemon (umask 077)."""
     path.mkdir(parents=True, exist_ok=True)
     if path.is_symlink():
         raise ConfigError(f"state_dir: {path} is a symbolic link; give the real directory")
     st = path.stat()
     if st.st_uid != os.geteuid():
         raise ConfigError(f"state_dir: {path} belongs to uid {st.st_uid}, not to this daemon's uid {os.geteuid()}")
-    os.chmod(path, 0o710 if group_access else 0o700)  # group members may reach the socket, not list files
+    if gid is not None:
+        os.chown(path, -1, gid)
+    os.chmod(path, 0o700 if gid is None else 0o710)
 
 
 def peer_uid(sock: socket.socket) -> int:
@@ -105,25 +118,39 @@ class Daemon:
 
     def __init__(self, config: ExecutorConfig, socket_path: Path | None = None,
                  socket_group: str | None = None) -> None:
-        prepare_state_dir(config.state_dir, socket_group is not None)
+        gid = None if socket_group is None else _group_id(socket_group)
+        # Database, logs and job files are private; each job gets the daemon's starting umask back.
+        self._job_umask = os.umask(0o077)
+        try:
+            self._open(dataclasses.replace(config, job_umask=self._job_umask), socket_path, gid)
+        except BaseException:
+            os.umask(self._job_umask)
+            raise
+        self._stop = threading.Event()
+
+    def _open(self, config: ExecutorConfig, socket_path: Path | None, gid: int | None) -> None:
+        prepare_state_dir(config.state_dir, gid)
         self._lock_file = open(config.state_dir / "daemon.lock", "a")
         try:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._lock_file.close()
             raise ConfigError(f"state_dir: another daemon already runs on {config.state_dir}") from None
-        self.socket_path = socket_path or config.state_dir / "aios.sock"
-        _remove_stale_socket(self.socket_path)
-        self.executor = Executor(config)
+        try:
+            self.socket_path = socket_path or config.state_dir / "aios.sock"
+            _remove_stale_socket(self.socket_path)
+            self.executor = Executor(config)
+        except BaseException:
+            self._lock_file.close()
+            raise
         old = os.umask(0o177)  # the socket is born 0600: no window where others may connect
         try:
             self.server = _Server(str(self.socket_path), self.executor)
         finally:
             os.umask(old)
-        if socket_group is not None:
-            os.chown(self.socket_path, -1, grp.getgrnam(socket_group).gr_gid)
+        if gid is not None:
+            os.chown(self.socket_path, -1, gid)
             os.chmod(self.socket_path, 0o660)
-        self._stop = threading.Event()
 
     def _schedule_loop(self) -> None:
         while not self._stop.is_set():
@@ -151,6 +178,7 @@ class Daemon:
         self.socket_path.unlink(missing_ok=True)
         self.executor.close()
         self._lock_file.close()
+        os.umask(self._job_umask)
 
     def stop(self) -> None:
         threading.Thread(target=self.server.shutdown, daemon=True).start()

@@ -52,6 +52,7 @@ class ExecutorConfig:
     half_life_s: float = 7 * 86400.0  # fair-share usage decay
     weights: PriorityWeights = DEFAULT_WEIGHTS
     multi_user: bool = field(default_factory=lambda: os.geteuid() == 0)  # root: jobs run as their callers
+    job_umask: int | None = None  # the umask jobs run with (None: the daemon's own)
     max_user_priority: int = MAX_PRIORITY  # in multi-user mode, the highest --priority a non-root caller may ask
 
 
@@ -243,7 +244,7 @@ class Executor:
         if job.gpu_memory is not None:
             env["AIOS_GPU_MEMORY"] = str(job.gpu_memory)
         spec: dict[str, Any] = {"argv": list(job.argv), "env": env, "cwd": job.cwd, "grace_s": self.config.grace_s,
-                                "uid": None, "gid": None}
+                                "uid": None, "gid": None, "umask": self.config.job_umask}
         if self.config.multi_user and job.uid != os.geteuid():
             spec.update(uid=job.uid, gid=pwd.getpwuid(job.uid).pw_gid)
         return spec

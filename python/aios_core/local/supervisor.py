@@ -4,7 +4,7 @@ The daemon starts ``python -I supervisor.py JOB_DIR`` in a new session. This fil
 standard library only (it is run by path, so it starts fast without the package). Files in
 JOB_DIR, each written once:
 
-* ``spec.json`` (by the daemon): argv, env, cwd, optional uid/gid, grace seconds.
+* ``spec.json`` (by the daemon): argv, env, cwd, optional uid/gid and umask, grace seconds.
 * ``claim`` (created with O_EXCL): the supervisor's pid and start ticks. A restarted daemon that
   finds a job still "starting" creates ``claim`` itself to abandon the job; whichever side creates
   it first wins, so a job is either run once or never.
@@ -92,6 +92,8 @@ def run(job_dir: str) -> int:
     if spec.get("uid") is not None and spec["uid"] != os.geteuid():
         switch = {"user": spec["uid"], "group": spec["gid"], "extra_groups": []}
     with open(os.path.join(job_dir, LOG), "ab", buffering=0) as log:
+        if spec.get("umask") is not None:  # the log stays private; the command gets its user's umask
+            os.umask(int(spec["umask"]))
         try:
             child = subprocess.Popen(spec["argv"], cwd=spec["cwd"], env=spec["env"], stdin=subprocess.DEVNULL,
                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **switch)
