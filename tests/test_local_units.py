@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,6 +20,7 @@ from hypothesis import strategies as st
 
 from aios_core.errors import ConfigError, NotFoundError, TopologyError
 from aios_core.local import supervisor as sv
+from aios_core.local.client import Client
 from aios_core.local.daemon import Daemon
 from aios_core.local.discovery import discover, from_file
 from aios_core.local.executor import Executor, ExecutorConfig
@@ -443,3 +446,47 @@ def test_cli_gpus_shows_the_discovered_topology():
     assert result.exit_code == 0, result.output
     shown = json.loads(result.stdout[result.stdout.index("{"):])
     assert shown["nvlinks"] == dgx1().nvlinks.tolist() and len(shown["devices"]) == 8
+
+
+@pytest.fixture
+def served(tmp_path):
+    daemon = Daemon(ExecutorConfig(state_dir=tmp_path / "st", topology=dgx1(), multi_user=False))
+    server = threading.Thread(target=daemon.serve_forever, daemon=True)
+    server.start()
+    yield daemon
+    daemon.stop()
+    server.join(timeout=30)
+
+
+def test_oversized_request_gets_an_error_and_the_daemon_keeps_serving(served):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(60)
+        s.connect(str(served.socket_path))
+        s.sendall(b'{"op": "ps", "pad": "' + b"x" * (1 << 20) + b'"}\n')
+        reply = json.loads(s.makefile("rb").readline())
+    assert reply["error"]["kind"] == "config" and "longer than" in reply["error"]["message"]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:  # half a request, then gone
+        s.connect(str(served.socket_path))
+        s.sendall(b'{"op": "sub')
+    assert Client(served.socket_path).ps() == []
+
+
+def test_concurrent_submits_each_get_one_job(served):
+    ids: list[int] = []
+    blocker = Client(served.socket_path).submit(["sleep", "60"], 8)
+
+    def burst() -> None:
+        client = Client(served.socket_path)
+        for _ in range(10):
+            ids.append(client.submit(["true"], 1, env={})["id"])
+
+    threads = [threading.Thread(target=burst) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert len(ids) == 60 and len(set(ids)) == 60 and blocker["id"] not in ids
+    queued = [j for j in Client(served.socket_path).ps() if j["state"] == "queued"]
+    assert sorted(j["id"] for j in queued) == sorted(ids)
+    assert sorted(j["position"] for j in queued) == list(range(1, 61))
+    Client(served.socket_path).cancel(blocker["id"])

@@ -24,7 +24,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from aios_core.errors import ConfigError
+from aios_core.errors import AiosError, ConfigError
 from aios_core.local.executor import Executor, ExecutorConfig
 from aios_core.local.protocol import MAX_LINE, decode_line, error_reply, ok, parse_request
 
@@ -73,20 +73,23 @@ class _Handler(socketserver.StreamRequestHandler):
 
     def handle(self) -> None:
         uid = peer_uid(self.request)
-        while True:
-            line = self.rfile.readline(MAX_LINE + 1)
-            if not line:
-                return
-            try:
-                if len(line) > MAX_LINE:
-                    raise ConfigError(f"request: longer than {MAX_LINE} bytes")
-                reply = ok(self.server.executor.handle(parse_request(decode_line(line)), uid))
-            except Exception as e:  # every failure goes back to the caller as an error reply
-                reply = error_reply(e)
-                if len(line) > MAX_LINE:
-                    self.wfile.write(reply)
-                    return  # the rest of the line cannot be resynchronised
-            self.wfile.write(reply)
+        try:
+            while line := self.rfile.readline(MAX_LINE + 1):
+                if len(line) > MAX_LINE:  # the rest of the line cannot be resynchronised: answer and hang up
+                    self.wfile.write(error_reply(ConfigError(f"request: longer than {MAX_LINE} bytes")))
+                    return
+                self.wfile.write(self._answer(line, uid))
+        except OSError:
+            return  # the client went away
+
+    def _answer(self, line: bytes, uid: int) -> bytes:
+        try:
+            return ok(self.server.executor.handle(parse_request(decode_line(line)), uid))
+        except AiosError as e:
+            return error_reply(e)
+        except Exception as e:  # a bug: keep serving, tell the caller, keep the traceback
+            log.exception("request failed")
+            return error_reply(e)
 
 
 class _Server(socketserver.ThreadingUnixStreamServer):
