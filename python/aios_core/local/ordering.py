@@ -1,8 +1,10 @@
 """Queue order of the local executor: Slurm's Fair Tree factor per user inside Slurm's multifactor
 priority (``aios_core.fairshare``), so one machine is shared by the same rules as a cluster.
 
-Default weights make the user's ``priority`` (0..100, the QOS factor) dominate, then fair share
-(users who used fewer GPU-seconds lately go first), then age; ties go to the older job.
+Default weights: each point of the user's ``priority`` (0..100, the QOS factor) is worth 1,000,
+the Fair Tree factor up to 10,000 (users who used fewer GPU-seconds lately go first) and age up to
+1,000 (reached after a day). So a priority 10 points higher outranks any fair-share gap; ties go to
+the older job, then the lower id.
 """
 
 from __future__ import annotations
