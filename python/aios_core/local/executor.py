@@ -52,6 +52,7 @@ class ExecutorConfig:
     half_life_s: float = 7 * 86400.0  # fair-share usage decay
     weights: PriorityWeights = DEFAULT_WEIGHTS
     multi_user: bool = field(default_factory=lambda: os.geteuid() == 0)  # root: jobs run as their callers
+    durable: bool = True  # fsync every transition (False: tests and benchmarks; survives a crash, not power loss)
     job_umask: int | None = None  # the umask jobs run with (None: the daemon's own)
     max_user_priority: int = MAX_PRIORITY  # in multi-user mode, the highest --priority a non-root caller may ask
 
@@ -69,7 +70,7 @@ class Executor:
         self.topology = config.topology
         self.jobs_dir = config.state_dir / "jobs"
         self.jobs_dir.mkdir(mode=0o700, exist_ok=True)
-        self.store = JobStore(config.state_dir / "jobs.db", half_life_s=config.half_life_s)
+        self.store = JobStore(config.state_dir / "jobs.db", half_life_s=config.half_life_s, durable=config.durable)
         self.lock = threading.RLock()
         self.wake = threading.Event()  # set when a scheduling pass may start something
         self._changed = True  # a submit, cancel or ended job since the last scheduling pass
@@ -188,13 +189,18 @@ class Executor:
         """
         with self.lock:
             t = time.time() if now is None else now
-            for job in self.store.jobs(ACTIVE):
-                self._check_active(job, t)
-            self._reap_spawned()
+            self.collect(t)
             if self._changed or time.monotonic() - self._last_pass > RESCHEDULE_S:
                 self._changed = False
                 self._last_pass = time.monotonic()
                 self._schedule(t)
+
+    def collect(self, now: float) -> None:
+        """Record the jobs that ended (or whose supervisor vanished); their GPUs become free."""
+        with self.lock:
+            for job in self.store.jobs(ACTIVE):
+                self._check_active(job, now)
+            self._reap_spawned()
 
     def _order(self, now: float, active: list[Job]) -> list[QueueEntry]:
         queued = {e.id: e for e in self.store.queue()}
@@ -262,16 +268,21 @@ class Executor:
             return
         self.store.transition(job.id, JobState.STARTING, expect=[JobState.QUEUED], assigned=gpus, start_time=now)
         try:
-            with open(jdir / "supervisor.log", "ab") as errors:  # the supervisor's own tracebacks, if any
-                proc = subprocess.Popen([sys.executable, "-I", sv.__file__, str(jdir)], start_new_session=True,
-                                        stdin=subprocess.DEVNULL, stdout=errors, stderr=errors, close_fds=True)
+            pid = self.launch(job.id, jdir)
         except OSError as e:
             self.store.transition(job.id, JobState.FAILED, end_time=time.time(), reason=f"supervisor: {e}")
             return
-        self._spawned[job.id] = proc
         log.info("job %d (%s) started on GPUs %s", job.id, job.user, ",".join(map(str, gpus)))
-        self.store.transition(job.id, JobState.RUNNING, expect=[JobState.STARTING], supervisor_pid=proc.pid,
-                              supervisor_start=start_ticks(proc.pid))
+        self.store.transition(job.id, JobState.RUNNING, expect=[JobState.STARTING], supervisor_pid=pid,
+                              supervisor_start=start_ticks(pid))
+
+    def launch(self, job_id: int, jdir: Path) -> int:
+        """Spawn the supervisor of a prepared job directory in its own session; returns its pid."""
+        with open(jdir / "supervisor.log", "ab") as errors:  # the supervisor's own tracebacks, if any
+            proc = subprocess.Popen([sys.executable, "-I", sv.__file__, str(jdir)], start_new_session=True,
+                                    stdin=subprocess.DEVNULL, stdout=errors, stderr=errors, close_fds=True)
+        self._spawned[job_id] = proc
+        return proc.pid
 
     def _check_active(self, job: Job, now: float) -> None:
         jdir = self.job_dir(job.id)
