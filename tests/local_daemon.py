@@ -1,4 +1,5 @@
-"""Helpers for tests that run `aios local serve` as a real process with a fake GPU topology."""
+"""Helpers for the local executor tests: the fake DGX-1 topology and `aios local serve` run as a
+real process on a temporary state dir."""
 
 from __future__ import annotations
 
@@ -35,6 +36,11 @@ while hold and not os.path.exists(os.path.join(out, name + ".release")):
     time.sleep(0.05)
 sys.exit(code)
 '''
+
+
+def dgx1_topology() -> Topology:
+    """The published DGX-1 (8x V100, NVLink hybrid cube-mesh) sample, with 32 GiB per GPU."""
+    return Topology.from_nvidia_smi((DATA / "topo_dgx1_v100.txt").read_text(), "V100-SXM2-32GB")
 
 
 def wait_for(check: Callable[[], Any], what: str, timeout_s: float = DEADLINE_S) -> Any:

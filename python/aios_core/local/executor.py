@@ -9,7 +9,7 @@ A running job whose supervisor is alive (same pid *and* start time in /proc) is 
 exit code collected from ``exit.json`` when it ends; one whose supervisor vanished without an exit
 record is marked failed and its command's process group killed, freeing its GPUs.
 
-Thread safety: :meth:`Executor.handle`, :meth:`Executor.tick` and :meth:`Executor.recover` take
+Thread safety: :meth:`Executor.handle`, :meth:`Executor.tick`, :meth:`Executor.collect` and :meth:`Executor.recover` take
 ``self.lock``; the socket server and the scheduling thread call them concurrently.
 """
 
