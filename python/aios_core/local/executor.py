@@ -9,8 +9,9 @@ A running job whose supervisor is alive (same pid *and* start time in /proc) is 
 exit code collected from ``exit.json`` when it ends; one whose supervisor vanished without an exit
 record is marked failed and its command's process group killed, freeing its GPUs.
 
-Thread safety: :meth:`Executor.handle`, :meth:`Executor.tick`, :meth:`Executor.collect` and :meth:`Executor.recover` take
-``self.lock``; the socket server and the scheduling thread call them concurrently.
+Thread safety: ``handle``, ``tick``, ``collect`` and ``recover`` take ``self.lock``; the socket
+server and the scheduling thread call them concurrently. ``launch`` (spawn a supervisor) is the
+seam the model-based test replaces.
 """
 
 from __future__ import annotations
