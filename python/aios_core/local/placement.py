@@ -87,7 +87,8 @@ def choose_gpus(topology: Topology, load: GpuLoad, gpus: int, gpu_memory: int | 
     return _select(topology, gpus, candidates, partly_used)
 
 
-def _select(topology: Topology, count: int, available: Sequence[int], required: Sequence[int]) -> tuple[int, ...] | None:
+def _select(topology: Topology, count: int, available: Sequence[int],
+            required: Sequence[int]) -> tuple[int, ...] | None:
     try:
         return tuple(sorted(select_gpus(topology, count, available, required or None)))
     except UnschedulableError:
