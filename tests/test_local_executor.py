@@ -233,3 +233,17 @@ def test_concurrent_submits_each_get_one_job(served):
     assert sorted(j["id"] for j in queued) == sorted(ids)
     assert sorted(j["position"] for j in queued) == list(range(1, 61))
     Client(served.socket_path).cancel(blocker["id"])
+
+
+def test_long_output_and_a_long_queue_come_back_whole(served):
+    client = Client(served.socket_path)
+    size = 1_500_000  # several log chunks, more than one request line
+    job = client.submit([sys.executable, "-c", f"import sys; sys.stdout.write('x' * {size})"], 1)
+    client.wait(job["id"], timeout_s=90)
+    assert client.logs(job["id"]) == "x" * size
+    blocker = client.submit(["sleep", "60"], 8)
+    long_argv = ["true", "y" * 30_000]
+    for _ in range(40):  # a ps reply larger than a request may be
+        client.submit(long_argv, 1, env={})
+    assert len(client.ps()) == 41
+    client.cancel(blocker["id"])

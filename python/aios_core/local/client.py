@@ -20,7 +20,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from aios_core.errors import AiosError
 from aios_core.local.daemon import default_state_dir
-from aios_core.local.protocol import MAX_LINE, decode_line, encode, raise_error
+from aios_core.local.protocol import decode_line, encode, raise_error
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 
@@ -53,12 +53,12 @@ class Client:
                                 "`aios local serve`") from e
             sock.sendall(encode({"op": op, **fields}))
             with sock.makefile("rb") as f:
-                line = f.readline(MAX_LINE + 1)
+                line = f.readline()  # the daemon's reply: trusted, and may exceed a request's limit
         finally:
             sock.close()
         if not line:
             raise AiosError("socket: the daemon closed the connection without a reply")
-        reply = decode_line(line)
+        reply = decode_line(line, limit=None)
         if not reply.get("ok"):
             raise_error(reply.get("error", {}))
         return reply["result"]

@@ -17,8 +17,8 @@ from typing import Any, Mapping
 from aios_core.errors import AiosError, ConfigError, NotFoundError
 from aios_core.local.ordering import MAX_PRIORITY
 
-MAX_LINE = 1 << 20  # bytes in one request or reply line
-MAX_LOG_CHUNK = 1 << 20
+MAX_LINE = 1 << 20  # bytes in one request line (replies, e.g. a long `ps`, may be longer)
+MAX_LOG_CHUNK = 1 << 19  # log bytes per reply; base64 makes them a third longer
 _USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
 _SIZE = re.compile(r"(\d+)\s*([KMGT]?)(?:i?B)?", re.IGNORECASE)
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -150,9 +150,9 @@ def _size_field(v: Any) -> int:
     return parse_size(v)
 
 
-def decode_line(line: bytes) -> Any:
-    if len(line) > MAX_LINE:
-        raise ConfigError(f"request: longer than {MAX_LINE} bytes")
+def decode_line(line: bytes, limit: int | None = MAX_LINE) -> Any:
+    if limit is not None and len(line) > limit:
+        raise ConfigError(f"request: longer than {limit} bytes")
     try:
         return json.loads(line)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
