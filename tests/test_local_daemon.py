@@ -206,3 +206,18 @@ def test_cli_submit_ps_logs(dgx1):
     logs = subprocess.run(cli + ["logs", "-f", str(job_id)], env=env, capture_output=True, text=True,
                           timeout=DEADLINE_S)
     assert f"gpus {','.join(map(str, job['assigned']))}" in logs.stdout
+
+
+def test_sigterm_stops_the_daemon_and_leaves_jobs_running(dgx1):
+    d = dgx1
+    job = d.wait_running(d.submit("long", 4, hold=True))
+    assert d.proc is not None
+    d.proc.send_signal(signal.SIGTERM)
+    assert d.proc.wait(timeout=DEADLINE_S) == 0
+    assert not d.client.socket_path.exists()  # removed on the way out
+    assert same_process_alive(job["supervisor_pid"], job["supervisor_start"])  # the job did not notice
+    d.start()
+    assert d.client.get(job["id"])["state"] == "running"
+    d.release("long")
+    assert d.wait_state(job["id"], "succeeded")["exit_code"] == 0
+    assert len(d.starts("long")) == 1
