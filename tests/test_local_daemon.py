@@ -121,7 +121,7 @@ def test_kill9_and_restart_lose_nothing_and_start_nothing_twice(dgx1):
     assert [len(d.starts(n)) for n in ("r", "big", "small")] == [1, 1, 1]
 
 
-def test_kill9_during_a_burst_never_starts_a_job_twice(dgx1):
+def test_kill9_during_a_burst_loses_no_job_and_starts_none_twice(dgx1):
     d = dgx1
     ids = [d.submit(f"b{k}", 1 + k % 3) for k in range(10)]
     wait_for(lambda: len(list(d.out.glob("*.starts"))) >= 3, "a few burst jobs to start")
@@ -129,12 +129,8 @@ def test_kill9_during_a_burst_never_starts_a_job_twice(dgx1):
     d.start()
     jobs = {i: d.wait_state(i, "succeeded", "failed", "cancelled") for i in ids}
     for i, job in jobs.items():
-        count = len(d.starts(d.names[i]))
-        assert count <= 1, f"job {i} started {count} times"
-        if job["state"] == "succeeded":
-            assert count == 1
-        else:  # only a job caught between the starting commit and its supervisor's claim
-            assert count == 0 and "never started" in job["reason"], job
+        assert job["state"] == "succeeded", job
+        assert len(d.starts(d.names[i])) == 1, f"job {i} started {len(d.starts(d.names[i]))} times"
     assert not d.client.ps()  # nothing left queued or running
 
 

@@ -71,21 +71,29 @@ def test_single_user_daemon_refuses_other_uids(tmp_path):
     ex.close()
 
 
-def test_restart_abandons_an_unclaimed_starting_job_and_a_late_supervisor_skips_it(tmp_path):
+def test_restart_requeues_an_unclaimed_start_and_a_late_supervisor_skips_it(tmp_path):
     ex = make_executor(tmp_path, multi_user=False)
-    marker = tmp_path / "ran"
-    job = submit(ex, os.geteuid(), argv=(sys.executable, "-c", f"open({str(marker)!r}, 'w')"))
+    marker = tmp_path / "runs"
+    job = submit(ex, os.geteuid(), argv=(sys.executable, "-c", f"open({str(marker)!r}, 'a').write('run\\n')"))
     # A crash right after the queued -> starting commit, before the supervisor was spawned:
-    jdir = ex.job_dir(job.id)
-    jdir.mkdir()
+    jdir = ex.job_dir(job)
+    jdir.mkdir(parents=True)
     sv.write_atomic(str(jdir / sv.SPEC), {"argv": list(job.argv), "env": {}, "cwd": "/"})
     ex.store.transition(job.id, JobState.STARTING, assigned=(0,), start_time=time.time())
     ex.close()
     ex = make_executor(tmp_path, multi_user=False)
-    done = ex.store.get(job.id)
-    assert done.state is JobState.FAILED and "never started" in done.reason
+    again = ex.store.get(job.id)
+    assert again.state is JobState.QUEUED and again.attempt == 1 and again.assigned == ()
+    assert "requeued" in again.reason
     subprocess.run([sys.executable, "-I", sv.__file__, str(jdir)], check=True, timeout=60)  # the late supervisor
-    assert not marker.exists() and not (jdir / sv.EXIT).exists()
+    assert not marker.exists() and not (jdir / sv.EXIT).exists()  # it found the attempt abandoned
+    deadline = time.monotonic() + 60
+    while ex.store.get(job.id).state is not JobState.SUCCEEDED and time.monotonic() < deadline:
+        ex.tick()
+        time.sleep(0.05)
+    assert ex.store.get(job.id).state is JobState.SUCCEEDED
+    assert marker.read_text() == "run\n"  # the second attempt ran, once
+    assert ex.job_dir(ex.store.get(job.id)) == jdir.parent / "1"
     ex.close()
 
 
@@ -136,8 +144,8 @@ def test_restart_adopts_a_job_its_supervisor_claimed_before_the_crash(tmp_path):
     code = f"import os, time\nwhile not os.path.exists({str(release)!r}): time.sleep(0.05)\n"
     job = submit(ex, os.geteuid(), argv=(sys.executable, "-c", code))
     # A crash after the supervisor was spawned but before the daemon recorded it as running:
-    jdir = ex.job_dir(job.id)
-    jdir.mkdir()
+    jdir = ex.job_dir(job)
+    jdir.mkdir(parents=True)
     sv.write_atomic(str(jdir / sv.SPEC), {"argv": list(job.argv), "env": dict(os.environ), "cwd": "/"})
     ex.store.transition(job.id, JobState.STARTING, assigned=(0,), start_time=time.time())
     proc = subprocess.Popen([sys.executable, "-I", sv.__file__, str(jdir)], start_new_session=True)
@@ -160,8 +168,8 @@ def test_a_job_that_cannot_be_prepared_fails_without_blocking_the_queue(tmp_path
     ex = make_executor(tmp_path, multi_user=False)
     broken = submit(ex, os.geteuid(), gpus=8)
     fine = submit(ex, os.geteuid(), gpus=8)
-    ex.job_dir(broken.id).mkdir()
-    sv.write_once(str(ex.job_dir(broken.id) / sv.CLAIM), {"pid": 1})  # as if a supervisor had owned it
+    ex.job_dir(broken).mkdir(parents=True)
+    sv.write_once(str(ex.job_dir(broken) / sv.CLAIM), {"pid": 1})  # as if a supervisor had owned it
     ex.tick()
     failed = ex.store.get(broken.id)
     assert failed.state is JobState.FAILED and "already claimed" in failed.reason

@@ -70,7 +70,7 @@ def test_executor_matches_its_model(tmp_path_factory, plan):
             running = ex.store.jobs([JobState.RUNNING])
             if running:
                 job = running[step[1] % len(running)]
-                sv.write_atomic(str(ex.job_dir(job.id) / sv.EXIT),
+                sv.write_atomic(str(ex.job_dir(job) / sv.EXIT),
                                 {"exit_code": step[2], "reason": "test", "end_time": t})
         else:
             queued = ex.store.jobs([JobState.QUEUED])

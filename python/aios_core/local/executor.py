@@ -3,8 +3,9 @@
 Never started twice: a job moves queued -> starting in the database *before* its supervisor is
 spawned, and the supervisor claims the job with an exclusive file (see
 :mod:`aios_core.local.supervisor`). On restart a job still "starting" is looked up by that claim:
-claimed -> the supervisor runs it and is re-adopted; unclaimed -> the daemon takes the claim itself
-and marks the job failed ("never started"), so a late supervisor cannot start it either.
+claimed -> the supervisor runs it and is re-adopted; unclaimed -> the daemon takes the claim itself,
+so a late supervisor cannot start that attempt, and queues the job again; its next attempt gets a
+new directory (``jobs/ID/ATTEMPT``) and claim. So every job runs at most once and none is lost.
 A running job whose supervisor is alive (same pid *and* start time in /proc) is re-adopted and its
 exit code collected from ``exit.json`` when it ends; one whose supervisor vanished without an exit
 record is marked failed and its command's process group killed, freeing its GPUs.
@@ -89,8 +90,9 @@ class Executor:
         with self.lock:
             self.store.close()
 
-    def job_dir(self, job_id: int) -> Path:
-        return self.jobs_dir / str(job_id)
+    def job_dir(self, job: Job) -> Path:
+        """The directory of the job's current start attempt (spec, claim, exit record, log)."""
+        return self.jobs_dir / str(job.id) / str(job.attempt)
 
     # ------------------------------------------------------------ requests
     def handle(self, req: Request, uid: int) -> Any:
@@ -166,7 +168,7 @@ class Executor:
         if uid not in (job.uid, 0, os.geteuid()):
             raise PermissionDeniedError(f"job_id: job {req.job_id} belongs to uid {job.uid}; uid {uid} may not "
                                         "read its log")
-        path = self.job_dir(job.id) / sv.LOG
+        path = self.job_dir(job) / sv.LOG
         data = b""
         if path.exists():
             with open(path, "rb") as f:
@@ -257,8 +259,9 @@ class Executor:
         return spec
 
     def _start(self, job: Job, gpus: tuple[int, ...], now: float) -> None:
-        jdir = self.job_dir(job.id)
+        jdir = self.job_dir(job)
         try:
+            jdir.parent.mkdir(mode=0o700, exist_ok=True)
             jdir.mkdir(mode=0o700, exist_ok=True)  # may exist if a crash came before the queued->starting commit
             if (jdir / sv.CLAIM).exists():  # a supervisor already owned it: never run it again
                 raise OSError("found already claimed by a supervisor; not started again")
@@ -286,7 +289,7 @@ class Executor:
         return proc.pid
 
     def _check_active(self, job: Job, now: float) -> None:
-        jdir = self.job_dir(job.id)
+        jdir = self.job_dir(job)
         ended = _read_json(jdir / sv.EXIT)
         if ended is None and not same_process_alive(job.supervisor_pid, job.supervisor_start):
             ended = _read_json(jdir / sv.EXIT)  # it may have written the file just before exiting
@@ -332,12 +335,13 @@ class Executor:
                 self._check_active(job, now)
 
     def _recover_starting(self, job: Job, now: float) -> None:
-        jdir = self.job_dir(job.id)
-        jdir.mkdir(mode=0o700, exist_ok=True)
-        claim_path = str(jdir / sv.CLAIM)
-        if sv.write_once(claim_path, {"abandoned_by_daemon": os.getpid()}):
-            self.store.transition(job.id, JobState.FAILED, expect=[JobState.STARTING], end_time=now,
-                                  reason="never started: the daemon stopped while starting it (resubmit it)")
+        jdir = self.job_dir(job)
+        jdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if sv.write_once(str(jdir / sv.CLAIM), {"abandoned_by_daemon": os.getpid()}):
+            # No supervisor will ever run this attempt: queue the job again for a fresh one.
+            self.store.transition(job.id, JobState.QUEUED, expect=[JobState.STARTING], attempt=job.attempt + 1,
+                                  assigned=(), start_time=None,
+                                  reason=f"requeued: the daemon stopped while starting attempt {job.attempt}")
             return
         claim = _wait_json(jdir / sv.CLAIM, CLAIM_WAIT_S)
         pid = None if claim is None else claim.get("pid")

@@ -35,7 +35,8 @@ class JobState(str, Enum):
 
 TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.QUEUED: frozenset({JobState.STARTING, JobState.CANCELLED, JobState.FAILED}),
-    JobState.STARTING: frozenset({JobState.RUNNING, JobState.FAILED, JobState.CANCELLED}),
+    # starting -> queued: the daemon stopped before any supervisor claimed the attempt; a new one follows
+    JobState.STARTING: frozenset({JobState.RUNNING, JobState.QUEUED, JobState.FAILED, JobState.CANCELLED}),
     JobState.RUNNING: frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED}),
     JobState.SUCCEEDED: frozenset(),
     JobState.FAILED: frozenset(),
@@ -67,6 +68,7 @@ class Job:
     cancel_requested: bool
     exit_code: int | None
     reason: str
+    attempt: int  # start attempts abandoned before this one (each attempt has its own directory)
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -109,7 +111,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     supervisor_start INTEGER,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     exit_code INTEGER,
-    reason TEXT NOT NULL DEFAULT ''
+    reason TEXT NOT NULL DEFAULT '',
+    attempt INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state);
 CREATE TABLE IF NOT EXISTS usage (
@@ -118,7 +121,8 @@ CREATE TABLE IF NOT EXISTS usage (
     updated REAL NOT NULL
 );
 """
-_UPDATABLE = {"start_time", "end_time", "assigned", "supervisor_pid", "supervisor_start", "exit_code", "reason"}
+_UPDATABLE = {"start_time", "end_time", "assigned", "supervisor_pid", "supervisor_start", "exit_code", "reason",
+              "attempt"}
 
 
 def _row_to_job(r: sqlite3.Row) -> Job:
@@ -128,7 +132,7 @@ def _row_to_job(r: sqlite3.Row) -> Job:
         state=JobState(r["state"]), submit_time=r["submit_time"], start_time=r["start_time"],
         end_time=r["end_time"], assigned=tuple(json.loads(r["assigned"])), supervisor_pid=r["supervisor_pid"],
         supervisor_start=r["supervisor_start"], cancel_requested=bool(r["cancel_requested"]),
-        exit_code=r["exit_code"], reason=r["reason"])
+        exit_code=r["exit_code"], reason=r["reason"], attempt=r["attempt"])
 
 
 class JobStore:

@@ -6,8 +6,8 @@ JOB_DIR, each written once:
 
 * ``spec.json`` (by the daemon): argv, env, cwd, optional uid/gid and umask, grace seconds.
 * ``claim`` (created with O_EXCL): the supervisor's pid and start ticks. A restarted daemon that
-  finds a job still "starting" creates ``claim`` itself to abandon the job; whichever side creates
-  it first wins, so a job is either run once or never.
+  finds a job still "starting" creates ``claim`` itself to abandon this attempt (the job is queued
+  again under a new JOB_DIR); whichever side creates it first wins, so an attempt runs once or never.
 * ``child.json``: the command's pid and start ticks (its own process group).
 * ``exit.json`` (atomic rename): exit code (negative: killed by that signal), end time, reason.
 * ``output.log``: the command's stdout and stderr.
