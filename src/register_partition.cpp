@@ -35,7 +35,7 @@ void register_partition(py::module_& m) {
          const carray<int64_t>& output, const carray<int64_t>& tp_comm, const carray<double>& dev_flops,
          const carray<int64_t>& dev_memory, const carray<double>& bandwidth, const carray<double>& latency,
          int64_t microbatches, int64_t grad_bytes, int64_t state_bytes, int64_t max_tp, double backward_factor,
-         int64_t fixed_pipeline, int64_t fixed_tensor) {
+         int64_t fixed_pipeline, int64_t fixed_tensor, int64_t max_placements) {
         if (flops.ndim() != 1) throw aios::ConfigError("flops: expected a 1-D array");
         if (dev_flops.ndim() != 1) throw aios::ConfigError("devices: expected a 1-D array of speeds");
         const auto L = flops.shape(0), N = dev_flops.shape(0);
@@ -47,7 +47,7 @@ void register_partition(py::module_& m) {
         }
         aios::partition::DeviceArrays dev{N, dev_flops.data(), vec(dev_memory, "memory", N), bandwidth.data(),
                                           latency.data()};
-        aios::partition::Options opt{microbatches, grad_bytes, state_bytes, max_tp, backward_factor};
+        aios::partition::Options opt{microbatches, grad_bytes, state_bytes, max_tp, backward_factor, max_placements};
         aios::partition::PlanResult r;
         {
           py::gil_scoped_release release;
@@ -60,13 +60,14 @@ void register_partition(py::module_& m) {
         py::array_t<int64_t> sm(static_cast<py::ssize_t>(r.stage_memory.size()));
         std::copy(r.stage_memory.begin(), r.stage_memory.end(), sm.mutable_data());
         return py::make_tuple(r.feasible, r.pipeline, r.tensor, r.data, r.iteration_time, b, st, sm,
-                              r.configs_searched, r.dp_passes);
+                              r.configs_searched, r.dp_passes, to_numpy(r.placement), r.placements_searched, r.exact);
       },
       py::arg("flops"), py::arg("params"), py::arg("activation"), py::arg("output"), py::arg("tp_comm"),
       py::arg("dev_flops"), py::arg("dev_memory"), py::arg("bandwidth"), py::arg("latency"), py::arg("microbatches"),
       py::arg("grad_bytes"), py::arg("state_bytes"), py::arg("max_tp"), py::arg("backward_factor"),
-      py::arg("fixed_pipeline"), py::arg("fixed_tensor"),
-      "Exact pipeline plan; returns (feasible, p, t, d, time, boundaries, stage_time, stage_memory, configs, passes).");
+      py::arg("fixed_pipeline"), py::arg("fixed_tensor"), py::arg("max_placements") = 50000,
+      "Pipeline plan with device placement; returns (feasible, p, t, d, time, boundaries, stage_time, stage_memory, "
+      "configs, passes, placement, placements_searched, exact).");
 }
 
 }  // namespace aios_bind

@@ -73,39 +73,36 @@ void check_link(const DeviceArrays& dev, int64_t x, int64_t y) {
 
 }  // namespace
 
-Block block_properties(const DeviceArrays& dev, int64_t stage, int64_t stages, int64_t t, int64_t d) {
+Block block_properties(const DeviceArrays& dev, const int64_t* order, int64_t stage, int64_t stages, int64_t t,
+                       int64_t d) {
   const int64_t g = t * d, base = stage * g, n = dev.count;
-  auto at = [&](int64_t r, int64_t c) { return base + r * t + c; };
   Block b;
   b.speed = std::numeric_limits<double>::infinity();
   b.memory = std::numeric_limits<int64_t>::max();
   b.tp_bw = b.dp_bw = b.pp_bw = std::numeric_limits<double>::infinity();
-  for (int64_t r = 0; r < d; ++r) {
-    for (int64_t c = 0; c < t; ++c) {
-      const int64_t x = at(r, c);
-      b.speed = std::min(b.speed, dev.flops_per_s[x]);
-      b.memory = std::min(b.memory, dev.memory[x]);
-      if (t > 1) {
-        const int64_t y = at(r, (c + 1) % t);
-        check_link(dev, x, y);
-        b.tp_bw = std::min(b.tp_bw, dev.bandwidth[x * n + y]);
-        b.tp_lat = std::max(b.tp_lat, dev.latency[x * n + y]);
-      }
-      if (d > 1) {
-        const int64_t y = at((r + 1) % d, c);
-        check_link(dev, x, y);
-        b.dp_bw = std::min(b.dp_bw, dev.bandwidth[x * n + y]);
-        b.dp_lat = std::max(b.dp_lat, dev.latency[x * n + y]);
-      }
-      if (stage + 1 < stages) {
-        const int64_t y = x + g;
-        check_link(dev, x, y);
-        b.pp_bw = std::min(b.pp_bw, dev.bandwidth[x * n + y]);
-        b.pp_lat = std::max(b.pp_lat, dev.latency[x * n + y]);
-      }
+  auto use = [&](int64_t x, int64_t y, double& bw, double& lat) {
+    check_link(dev, x, y);
+    bw = std::min(bw, dev.bandwidth[x * n + y]);
+    lat = std::max(lat, dev.latency[x * n + y]);
+  };
+  for (int64_t k = 0; k < g; ++k) {
+    const int64_t x = order[base + k];
+    b.speed = std::min(b.speed, dev.flops_per_s[x]);
+    b.memory = std::min(b.memory, dev.memory[x]);
+    const int64_t row_end = (k / t + 1) * t;
+    for (int64_t k2 = k + 1; k2 < row_end; ++k2) use(x, order[base + k2], b.tp_bw, b.tp_lat);
+    for (int64_t k2 = row_end; k2 < g; ++k2) use(x, order[base + k2], b.dp_bw, b.dp_lat);
+    if (stage + 1 < stages) {
+      for (int64_t k2 = 0; k2 < g; ++k2) use(x, order[base + g + k2], b.pp_bw, b.pp_lat);
     }
   }
   return b;
+}
+
+Block block_properties(const DeviceArrays& dev, int64_t stage, int64_t stages, int64_t t, int64_t d) {
+  std::vector<int64_t> identity(static_cast<size_t>(dev.count));
+  for (int64_t i = 0; i < dev.count; ++i) identity[static_cast<size_t>(i)] = i;
+  return block_properties(dev, identity.data(), stage, stages, t, d);
 }
 
 StageCost stage_cost(const Prefix& px, const Block& blk, const Options& opt, int64_t a, int64_t b, int64_t stage,

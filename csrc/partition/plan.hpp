@@ -2,8 +2,12 @@
 // minimising Alpa's inter-operator objective  T = sum_i t_i + (B - 1) * max_i t_i  under the
 // per-device memory limit, exactly over its search space:
 //   * degrees (p, t, d) with p * t * d = devices, t a power of two <= max_tensor_parallel, p <= layers;
-//   * stage s runs on devices [s*g, (s+1)*g) of the placement order (g = t*d), as d replicas of t
-//     consecutive ranks, so the links a stage uses are the ones those devices really share;
+//   * device placements (placement.hpp): which devices form each tensor-parallel row, which rows
+//     form each stage and the order of the stages; the links a stage pays for are the ones its
+//     devices really share (cost_model.hpp). Every placement when a configuration has at most
+//     Options::max_placements of them (all configurations of <= 8 devices under the default), else
+//     the blocks of three candidate device orders (placement.hpp: topology order, bandwidth chain,
+//     speed-first chain) -- bounded, not exact, and never worse than the topology order;
 //   * every split of the layer chain into p non-empty contiguous stages.
 #pragma once
 #include <cstdint>
@@ -18,9 +22,12 @@ struct PlanResult {
   int64_t pipeline = 0, tensor = 0, data = 0;
   double iteration_time = 0;
   std::vector<int64_t> boundaries;   // pipeline + 1 entries
+  std::vector<int64_t> placement;    // device order: stage s owns placement[s*g, (s+1)*g), g = t*d
   std::vector<double> stage_time;    // per micro-batch
   std::vector<int64_t> stage_memory; // bytes per device
   int64_t configs_searched = 0, dp_passes = 0;
+  int64_t placements_searched = 0;   // placements whose split search ran
+  bool exact = true;                 // false if a configuration that could win was not enumerated
 };
 
 // fixed_pipeline / fixed_tensor: 0 = search, otherwise only that degree.
@@ -30,7 +37,8 @@ struct PlanResult {
 // its solution has some max m <= c, and F is constant on [m, c], so the next threshold is just
 // below m. The walk stops when F(c) + (B - 1) * lower_bound(max) cannot beat the best plan, and
 // starts at c_hi = (best - lower_bound(sum)) / (B - 1), so stage windows stay short. Ties keep the
-// first plan found (configurations by t then p ascending). A pass costs O(p * L * w), w = layers a
+// first plan found (configurations by lower bound, then t, then p ascending; candidate orders before
+// the enumeration). A pass costs O(p * L * w), w = layers a
 // stage can hold under c (O(L) when c is unbounded); Alpa's DP instead runs an O(p * L^2) pass for
 // every distinct stage cost below its cut-off.
 // Throws aios::ConfigError for bad model/device values (zero-speed device, NaN, overflow) and
