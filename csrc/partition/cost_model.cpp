@@ -56,50 +56,73 @@ Prefix make_prefix(const ModelArrays& m) {
   return p;
 }
 
-namespace {
-
-// A link a stage relies on: it must exist (bandwidth > 0) and have a sane latency.
-void check_link(const DeviceArrays& dev, int64_t x, int64_t y) {
-  const double bw = dev.bandwidth[x * dev.count + y], lat = dev.latency[x * dev.count + y];
-  if (!(bw > 0) || !std::isfinite(bw)) {
-    throw TopologyError("bandwidth: devices " + std::to_string(x) + " and " + std::to_string(y) +
-                        " share no usable link (bandwidth " + std::to_string(bw) + "); the device graph is disconnected");
+double validate_link_row(const DeviceArrays& dev, int64_t x) {
+  const int64_t n = dev.count;
+  const double* brow = dev.bandwidth + x * n;
+  const double* lrow = dev.latency + x * n;
+  constexpr double big = std::numeric_limits<double>::max();
+  bool ok = true;  // branch-free scan; the slow path below names the bad pair
+  double top = 0;
+  for (int64_t y = 0; y < n; ++y) {
+    ok &= (y == x) | ((brow[y] > 0) & (brow[y] <= big) & (lrow[y] >= 0) & (lrow[y] <= big));
+    top = (y != x && brow[y] > top) ? brow[y] : top;
   }
-  if (!(lat >= 0) || !std::isfinite(lat)) {
-    throw ConfigError(field_msg("latency[" + std::to_string(x) + "][" + std::to_string(y) + "]",
-                                "must be finite and >= 0, got " + std::to_string(lat)));
+  if (ok) return top;
+  for (int64_t y = 0; y < n; ++y) {
+    if (x == y) continue;
+    const double bw = brow[y], lat = lrow[y];
+    if (!(bw > 0) || !std::isfinite(bw)) {
+      throw TopologyError("bandwidth: devices " + std::to_string(x) + " and " + std::to_string(y) +
+                          " share no usable link (bandwidth " + std::to_string(bw) +
+                          "); the device graph is disconnected");
+    }
+    if (!(lat >= 0) || !std::isfinite(lat)) {
+      throw ConfigError(field_msg("latency[" + std::to_string(x) + "][" + std::to_string(y) + "]",
+                                  "must be finite and >= 0, got " + std::to_string(lat)));
+    }
   }
+  return top;
 }
 
-}  // namespace
+double validate_links(const DeviceArrays& dev) {
+  double top = 0;
+  for (int64_t x = 0; x < dev.count; ++x) top = std::max(top, validate_link_row(dev, x));
+  return top;
+}
 
 Block block_properties(const DeviceArrays& dev, const int64_t* order, int64_t stage, int64_t stages, int64_t t,
-                       int64_t d) {
+                       int64_t d, bool links_between_rows) {
   const int64_t g = t * d, base = stage * g, n = dev.count;
+  constexpr double inf = std::numeric_limits<double>::infinity();
   Block b;
-  b.speed = std::numeric_limits<double>::infinity();
+  b.speed = inf;
   b.memory = std::numeric_limits<int64_t>::max();
-  b.tp_bw = b.dp_bw = b.pp_bw = std::numeric_limits<double>::infinity();
-  auto use = [&](int64_t x, int64_t y, double& bw, double& lat) {
-    check_link(dev, x, y);
-    bw = std::min(bw, dev.bandwidth[x * n + y]);
-    lat = std::max(lat, dev.latency[x * n + y]);
+  b.tp_bw = b.dp_bw = b.pp_bw = inf;
+  // Slowest link and largest latency from x to order[from, to).
+  auto scan = [&](int64_t x, int64_t from, int64_t to, double& bw, double& lat) {
+    const double* brow = dev.bandwidth + x * n;
+    const double* lrow = dev.latency + x * n;
+    for (int64_t k = from; k < to; ++k) {
+      const int64_t y = order[k];
+      bw = std::min(bw, brow[y]);
+      lat = std::max(lat, lrow[y]);
+    }
   };
   for (int64_t k = 0; k < g; ++k) {
     const int64_t x = order[base + k];
     b.speed = std::min(b.speed, dev.flops_per_s[x]);
     b.memory = std::min(b.memory, dev.memory[x]);
-    const int64_t row_end = (k / t + 1) * t;
-    for (int64_t k2 = k + 1; k2 < row_end; ++k2) use(x, order[base + k2], b.tp_bw, b.tp_lat);
-    for (int64_t k2 = row_end; k2 < g; ++k2) use(x, order[base + k2], b.dp_bw, b.dp_lat);
-    if (stage + 1 < stages) {
-      for (int64_t k2 = 0; k2 < g; ++k2) use(x, order[base + g + k2], b.pp_bw, b.pp_lat);
-    }
+    const int64_t row_end = base + (k / t + 1) * t;
+    scan(x, base + k + 1, row_end, b.tp_bw, b.tp_lat);
+    if (!links_between_rows) continue;
+    scan(x, row_end, base + g, b.dp_bw, b.dp_lat);
+    if (stage + 1 < stages) scan(x, base + g, base + 2 * g, b.pp_bw, b.pp_lat);
   }
   return b;
 }
 
 Block block_properties(const DeviceArrays& dev, int64_t stage, int64_t stages, int64_t t, int64_t d) {
+  validate_links(dev);
   std::vector<int64_t> identity(static_cast<size_t>(dev.count));
   for (int64_t i = 0; i < dev.count; ++i) identity[static_cast<size_t>(i)] = i;
   return block_properties(dev, identity.data(), stage, stages, t, d);

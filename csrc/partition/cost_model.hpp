@@ -52,10 +52,18 @@ struct Block {
   }
 };
 
-// O(g * t + g^2 [d > 1] + g^2 [not last stage]). Throws TopologyError for a link of bandwidth <= 0.
+// Every pair of distinct devices needs bandwidth > 0 (TopologyError: disconnected) and a finite
+// latency >= 0 (ConfigError), since a placement may put any two devices together. Returns the
+// fastest link. O(n^2); validate_link_row checks the links of device x only, O(n).
+double validate_links(const DeviceArrays& dev);
+double validate_link_row(const DeviceArrays& dev, int64_t x);
+
+// O(g * t), plus O(g^2) for the links between rows and to the next stage unless
+// links_between_rows is false (then dp_* and pp_* stay at inf / 0: a cheap first look for bounds).
+// The links must have passed validate_links.
 Block block_properties(const DeviceArrays& dev, const int64_t* order, int64_t stage, int64_t stages, int64_t t,
-                       int64_t d);
-// The same with the devices in topology order (order = 0, 1, ..., n-1).
+                       int64_t d, bool links_between_rows = true);
+// The same with the devices in topology order (order = 0, 1, ..., n-1); validates the links, O(n^2).
 Block block_properties(const DeviceArrays& dev, int64_t stage, int64_t stages, int64_t t, int64_t d);
 
 struct Prefix {

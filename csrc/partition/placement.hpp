@@ -31,8 +31,8 @@ bool for_each_placement(int64_t n, int64_t p, int64_t t, int64_t d, Visit&& visi
 //   3. a speed-first chain: from the fastest device, repeatedly the fastest unused one (most memory,
 //      then fastest link, lowest latency, lowest index): every block is homogeneous where the
 //      device counts allow, fast blocks first.
-// O(n^2).
-std::vector<std::vector<int64_t>> candidate_orders(const DeviceArrays& dev);
+// O(n^2). Also validates every link (validate_links) and sets max_bw to the fastest one.
+std::vector<std::vector<int64_t>> candidate_orders(const DeviceArrays& dev, double& max_bw);
 
 // ------------------------------------------------------------------ implementation of the template
 namespace detail {

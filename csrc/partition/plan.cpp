@@ -177,18 +177,17 @@ PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& dev, cons
   if (opt.max_placements < 0) {
     throw ConfigError(field_msg("max_placements", "must be >= 0, got " + std::to_string(opt.max_placements)));
   }
-  validate_devices(dev);  // links are checked where a stage uses them (block_properties)
+  validate_devices(dev);
+  double max_bw = 0;  // the fastest link; candidate_orders validates every link on its way
+  const std::vector<std::vector<int64_t>> orders = candidate_orders(dev, max_bw);
   const Prefix px = make_prefix(model);
   const int64_t L = model.layers, N = dev.count, B = opt.microbatches;
   const double Bm1 = static_cast<double>(B - 1);
-  double max_speed = 0, max_layer = 0, max_bw = 0;
+  double max_speed = 0, max_layer = 0;
   int64_t max_mem = 0;
   for (int64_t i = 0; i < N; ++i) {
     max_speed = std::max(max_speed, dev.flops_per_s[i]);
     max_mem = std::max(max_mem, dev.memory[i]);
-    for (int64_t j = 0; j < N; ++j) {
-      if (i != j && std::isfinite(dev.bandwidth[i * N + j])) max_bw = std::max(max_bw, dev.bandwidth[i * N + j]);
-    }
   }
   for (int64_t i = 0; i < L; ++i) max_layer = std::max(max_layer, model.flops[i]);
 
@@ -233,8 +232,8 @@ PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& dev, cons
 
   // The exact split search of one placement (its blocks in cfg), skipped when its own bounds
   // (its fastest stage, its fastest links, its memory) cannot beat the best plan.
-  auto search = [&](Config& cfg, double need, const std::vector<int64_t>& order) {
-    const int64_t p = cfg.p;
+  // Bounds of a placement from its blocks (dp_bw = max_bw before the links between rows are known).
+  auto placement_bounds = [&](const Config& cfg, double need, bool rows_known) {
     double held = 0, speed = 0, tp_bw = 0, dp_bw = 0;
     for (const Block& b : cfg.blocks) {
       held += static_cast<double>(b.memory);
@@ -242,8 +241,12 @@ PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& dev, cons
       tp_bw = std::max(tp_bw, b.tp_bw);
       dp_bw = std::max(dp_bw, b.dp_bw);
     }
-    if (need > held * (1.0 + 1e-12)) return;
-    const Bounds lb = lower_bounds(px, opt, L, p, cfg.t, cfg.d, speed, tp_bw, dp_bw, max_layer);
+    if (need > held * (1.0 + 1e-12)) return Bounds{kInf, kInf, kInf};
+    return lower_bounds(px, opt, L, cfg.p, cfg.t, cfg.d, speed, tp_bw, rows_known ? dp_bw : max_bw, max_layer);
+  };
+  auto search = [&](Config& cfg, double need, const std::vector<int64_t>& order) {
+    const int64_t p = cfg.p;
+    const Bounds lb = placement_bounds(cfg, need, true);
     if (lb.key >= best) return;
     ++res.placements_searched;
     // A first plan: the FLOP-balanced split.
@@ -264,21 +267,27 @@ PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& dev, cons
       c = std::nextafter(cand.max, -kInf);
     }
   };
-  auto fill_blocks = [&](Config& cfg, const std::vector<int64_t>& order) {
+  // The blocks of a placement; false (blocks incomplete) if a first look without the O(g^2) links
+  // between rows and stages already shows it cannot beat the best plan.
+  auto fill_blocks = [&](Config& cfg, double need, const std::vector<int64_t>& order) {
     cfg.blocks.clear();
-    for (int64_t s = 0; s < cfg.p; ++s) cfg.blocks.push_back(block_properties(dev, order.data(), s, cfg.p, cfg.t, cfg.d));
+    for (int64_t s = 0; s < cfg.p; ++s) {
+      cfg.blocks.push_back(block_properties(dev, order.data(), s, cfg.p, cfg.t, cfg.d, false));
+    }
+    if (placement_bounds(cfg, need, false).key >= best) return false;
+    for (int64_t s = 0; s < cfg.p; ++s) cfg.blocks[static_cast<size_t>(s)] = block_properties(dev, order.data(), s, cfg.p, cfg.t, cfg.d);
+    return true;
   };
 
   // Phase 2: the candidate device orders of every configuration that can still win; orders whose
   // stages have the same properties as an earlier order's are searched once.
-  const std::vector<std::vector<int64_t>> orders = candidate_orders(dev);
   for (const Entry& e : entries) {
     if (e.lb.key >= best) break;  // sorted: no later configuration can do better
     ++res.configs_searched;
     Config cfg{px, opt, L, e.p, e.t, e.d, {}, {}, {}};
     std::vector<std::vector<Block>> seen;
     for (const auto& order : orders) {
-      fill_blocks(cfg, order);
+      if (!fill_blocks(cfg, e.need, order)) continue;
       if (std::find(seen.begin(), seen.end(), cfg.blocks) != seen.end()) continue;
       seen.push_back(cfg.blocks);
       search(cfg, e.need, order);
@@ -293,15 +302,16 @@ PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& dev, cons
     }
     Config cfg{px, opt, L, e.p, e.t, e.d, {}, {}, {}};
     for_each_placement(N, e.p, e.t, e.d, [&](const std::vector<int64_t>& order) {
-      fill_blocks(cfg, order);
-      search(cfg, e.need, order);
+      if (fill_blocks(cfg, e.need, order)) search(cfg, e.need, order);
       return true;
     });
   }
   if (!res.feasible) return res;
   // Per-stage facts of the winner.
   Config cfg{px, opt, L, res.pipeline, res.tensor, res.data, {}, {}, {}};
-  fill_blocks(cfg, res.placement);
+  for (int64_t s = 0; s < cfg.p; ++s) {
+    cfg.blocks.push_back(block_properties(dev, res.placement.data(), s, cfg.p, cfg.t, cfg.d));
+  }
   for (int64_t s = 0; s < res.pipeline; ++s) {
     const StageCost sc = cfg.cost(res.boundaries[s], res.boundaries[s + 1] - 1, s);
     res.stage_time.push_back(sc.time);

@@ -83,7 +83,8 @@ class CostModel:
         self.state = int(state_bytes)
         self.bf = float(backward_factor)
 
-    def block(self, s: int, p: int, t: int, d: int, order: Sequence[int] | None = None) -> Block:
+    def block(self, s: int, p: int, t: int, d: int, order: Sequence[int] | None = None,
+              links_between_rows: bool = True) -> Block:
         """Stage s of (p, t, d) on order[s*g:(s+1)*g] (d rows of t); pairwise slowest links."""
         g = t * d
         base = s * g
@@ -107,6 +108,8 @@ class CostModel:
             row_end = (k // t + 1) * t
             for k2 in range(k + 1, row_end):
                 use(x, order[base + k2], "tp")
+            if not links_between_rows:
+                continue
             for k2 in range(row_end, g):
                 use(x, order[base + k2], "dp")
             if s + 1 < p:
@@ -276,7 +279,10 @@ def candidate_orders(cm: CostModel) -> list[list[int]]:
                     best_key, x = k, y
 
     out = [list(range(n))]
+    uniform = all(cm.speed[i] == cm.speed[0] and cm.mem[i] == cm.mem[0] for i in range(n))
     for speed_first in (False, True):
+        if speed_first and uniform:
+            break
         c = chain(speed_first)
         if c not in out:
             out.append(c)
@@ -322,17 +328,27 @@ def plan_pipeline(cm: CostModel, max_tp: int = 8, fixed_pipeline: int = 0, fixed
         entries.append((_bounds(cm, p, t, d, max_speed, max_bw, max_bw, max_layer), p, t, d, need))
     entries.sort(key=lambda e: e[0][2])  # stable: ties keep (t, p) order
 
-    def search(blocks: list[Block], p: int, t: int, d: int, need: float, order: list[int]) -> None:
-        nonlocal best, result
+    def placement_bounds(blocks: list[Block], p: int, t: int, d: int, need: float,
+                         rows_known: bool) -> tuple[float, float, float]:
         held = 0.0
         for b in blocks:
             held += float(b["memory"])
         if need > held * (1.0 + 1e-12):
-            return
+            return math.inf, math.inf, math.inf
         speed = max(b["speed"] for b in blocks)
         tp_bw = max(0.0, max(b["tp_bw"] for b in blocks))
         dp_bw = max(0.0, max(b["dp_bw"] for b in blocks))
-        lb_sum, lb_max, key = _bounds(cm, p, t, d, speed, tp_bw, dp_bw, max_layer)
+        return _bounds(cm, p, t, d, speed, tp_bw, dp_bw if rows_known else max_bw, max_layer)
+
+    def fill(p: int, t: int, d: int, need: float, order: list[int]) -> list[Block] | None:
+        first = [cm.block(s, p, t, d, order, False) for s in range(p)]
+        if placement_bounds(first, p, t, d, need, False)[2] >= best:
+            return None
+        return [cm.block(s, p, t, d, order) for s in range(p)]
+
+    def search(blocks: list[Block], p: int, t: int, d: int, need: float, order: list[int]) -> None:
+        nonlocal best, result
+        lb_sum, lb_max, key = placement_bounds(blocks, p, t, d, need, True)
         if key >= best:
             return
         _, bounds0 = split_chain(flops, p)
@@ -364,8 +380,8 @@ def plan_pipeline(cm: CostModel, max_tp: int = 8, fixed_pipeline: int = 0, fixed
             break
         seen: list[list[Block]] = []
         for order in orders:
-            blocks = [cm.block(s, p, t, d, order) for s in range(p)]
-            if blocks in seen:
+            blocks = fill(p, t, d, need, order)
+            if blocks is None or blocks in seen:
                 continue
             seen.append(blocks)
             search(blocks, p, t, d, need, order)
@@ -375,5 +391,7 @@ def plan_pipeline(cm: CostModel, max_tp: int = 8, fixed_pipeline: int = 0, fixed
         if placement_count(N, p, t, d) > float(max_placements):
             continue
         for order in placements(N, p, t, d):
-            search([cm.block(s, p, t, d, order) for s in range(p)], p, t, d, need, order)
+            blocks = fill(p, t, d, need, order)
+            if blocks is not None:
+                search(blocks, p, t, d, need, order)
     return result
