@@ -160,3 +160,9 @@ def test_table_lists_the_chosen_devices():
     for s in pl.stages:
         assert P._ranges(s.devices) in text
     assert P._ranges((0, 1, 2, 3, 8, 9, 5)) == "0-3,8-9,5"
+
+
+def test_placement_count_saturates_instead_of_overflowing():
+    assert placement_count(8, 8, 1, 1) == 40320
+    assert placement_count(8, 2, 2, 2) == 630  # 8! / (2!^4 * 2!^2)
+    assert placement_count(1024, 1, 8, 128) == float("inf")

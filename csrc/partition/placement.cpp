@@ -109,7 +109,12 @@ std::vector<std::vector<int64_t>> candidate_orders(const DeviceArrays& dev, doub
   for (int64_t i = 1; i < dev.count; ++i) {
     uniform = uniform && dev.flops_per_s[i] == dev.flops_per_s[0] && dev.memory[i] == dev.memory[0];
   }
-  if (!uniform) add(speed_chain(dev));
+  if (!uniform) {
+    std::vector<int64_t> c = speed_chain(dev);
+    add(c);
+    std::reverse(c.begin(), c.end());  // the same stage groups, slowest first
+    add(std::move(c));
+  }
   return out;
 }
 

@@ -22,7 +22,8 @@ double placement_count(int64_t n, int64_t p, int64_t t, int64_t d);
 template <typename Visit>
 bool for_each_placement(int64_t n, int64_t p, int64_t t, int64_t d, Visit&& visit);
 
-// The device orders tried when a configuration has more than Options::max_placements placements
+// The device orders tried for every configuration (first, to find a good plan early) and the only
+// ones for a configuration with more than Options::max_placements placements
 // (stage s then runs on the s-th block of t*d devices of the order), duplicates dropped:
 //   1. the topology order (the old block-in-order placement, so a plan is never worse than it);
 //   2. a bandwidth chain: from device 0, repeatedly the unused device with the fastest link to the
@@ -30,7 +31,10 @@ bool for_each_placement(int64_t n, int64_t p, int64_t t, int64_t d, Visit&& visi
 //      and consecutive blocks sit on adjacent domains;
 //   3. a speed-first chain: from the fastest device, repeatedly the fastest unused one (most memory,
 //      then fastest link, lowest latency, lowest index): every block is homogeneous where the
-//      device counts allow, fast blocks first.
+//      device counts allow, fast blocks first;
+//   4. that chain reversed: the same blocks, slowest first. Which end suits the slow devices
+//      depends on memory (the first stages keep the most micro-batches in flight) and on where the
+//      split puts the heavy layers, so both are tried.
 // O(n^2). Also validates every link (validate_links) and sets max_bw to the fastest one.
 std::vector<std::vector<int64_t>> candidate_orders(const DeviceArrays& dev, double& max_bw);
 

@@ -228,7 +228,7 @@ def _minimax(cm: CostModel, blocks: list[Block], c: float, p: int, t: int, d: in
 def placement_count(n: int, p: int, t: int, d: int) -> float:
     """Distinct placements n! / (t!^(n/t) d!^p), through lgamma as the native code does."""
     lg = math.lgamma(n + 1.0) - float(n // t) * math.lgamma(t + 1.0) - float(p) * math.lgamma(d + 1.0)
-    return float(round(math.exp(lg)))
+    return float(round(math.exp(lg))) if lg < 709.0 else math.inf  # exp overflows above ~709.78
 
 
 def _partitions(items: list[int], size: int) -> Iterator[list[list[int]]]:
@@ -253,7 +253,7 @@ def placements(n: int, p: int, t: int, d: int) -> Iterator[list[int]]:
 
 
 def candidate_orders(cm: CostModel) -> list[list[int]]:
-    """Topology order, bandwidth chain, speed-first chain (duplicates dropped)."""
+    """Topology order, bandwidth chain, speed-first chain and its reverse (duplicates dropped)."""
     n = len(cm.speed)
 
     def chain(speed_first: bool) -> list[int]:
@@ -286,6 +286,8 @@ def candidate_orders(cm: CostModel) -> list[list[int]]:
         c = chain(speed_first)
         if c not in out:
             out.append(c)
+        if speed_first and c[::-1] not in out:
+            out.append(c[::-1])
     return out
 
 
