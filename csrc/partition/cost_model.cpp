@@ -56,49 +56,56 @@ Prefix make_prefix(const ModelArrays& m) {
   return p;
 }
 
-double validate_link_row(const DeviceArrays& dev, int64_t x) {
+namespace {
+
+constexpr double kBig = std::numeric_limits<double>::max();
+
+[[noreturn]] void bad_latency(const DeviceArrays& dev, int64_t x, int64_t y) {
+  throw ConfigError(field_msg("latency[" + std::to_string(x) + "][" + std::to_string(y) + "]",
+                              "must be finite and >= 0, got " + std::to_string(dev.latency[x * dev.count + y])));
+}
+
+}  // namespace
+
+double bandwidth_row(const DeviceArrays& dev, int64_t x) {
   const int64_t n = dev.count;
   const double* brow = dev.bandwidth + x * n;
-  const double* lrow = dev.latency + x * n;
-  constexpr double big = std::numeric_limits<double>::max();
   // Count the usable links without branches (vectorises); the slow path below names a bad pair.
-  auto usable = [&](int64_t y) {
-    return static_cast<int64_t>((brow[y] > 0.0) & (brow[y] <= big) & (lrow[y] >= 0.0) & (lrow[y] <= big));
-  };
+  auto usable = [&](int64_t y) { return static_cast<int64_t>((brow[y] > 0.0) & (brow[y] <= kBig)); };
   int64_t good = 0;
   for (int64_t y = 0; y < n; ++y) good += usable(y);
-  if (good - usable(x) == n - 1) {
-    double top[4] = {0, 0, 0, 0};  // four independent maxima: no loop-carried dependency
-    auto scan = [&](int64_t from, int64_t to) {
-      int64_t y = from;
-      for (; y + 4 <= to; y += 4) {
-        for (int64_t k = 0; k < 4; ++k) top[k] = brow[y + k] > top[k] ? brow[y + k] : top[k];
+  if (good - usable(x) != n - 1) {
+    for (int64_t y = 0; y < n; ++y) {
+      if (y != x && !usable(y)) {
+        throw TopologyError("bandwidth: devices " + std::to_string(x) + " and " + std::to_string(y) +
+                            " share no usable link (bandwidth " + std::to_string(brow[y]) +
+                            "); the device graph is disconnected");
       }
-      for (; y < to; ++y) top[0] = brow[y] > top[0] ? brow[y] : top[0];
-    };
-    scan(0, x);
-    scan(x + 1, n);
-    return std::max(std::max(top[0], top[1]), std::max(top[2], top[3]));
-  }
-  for (int64_t y = 0; y < n; ++y) {
-    if (x == y) continue;
-    const double bw = brow[y], lat = lrow[y];
-    if (!(bw > 0) || !std::isfinite(bw)) {
-      throw TopologyError("bandwidth: devices " + std::to_string(x) + " and " + std::to_string(y) +
-                          " share no usable link (bandwidth " + std::to_string(bw) +
-                          "); the device graph is disconnected");
-    }
-    if (!(lat >= 0) || !std::isfinite(lat)) {
-      throw ConfigError(field_msg("latency[" + std::to_string(x) + "][" + std::to_string(y) + "]",
-                                  "must be finite and >= 0, got " + std::to_string(lat)));
     }
   }
-  return 0;  // unreachable: the row had a bad link
+  double top[4] = {0, 0, 0, 0};  // four independent maxima: no loop-carried dependency
+  auto scan = [&](int64_t from, int64_t to) {
+    int64_t y = from;
+    for (; y + 4 <= to; y += 4) {
+      for (int64_t k = 0; k < 4; ++k) top[k] = brow[y + k] > top[k] ? brow[y + k] : top[k];
+    }
+    for (; y < to; ++y) top[0] = brow[y] > top[0] ? brow[y] : top[0];
+  };
+  scan(0, x);
+  scan(x + 1, n);
+  return std::max(std::max(top[0], top[1]), std::max(top[2], top[3]));
 }
 
 double validate_links(const DeviceArrays& dev) {
+  const int64_t n = dev.count;
   double top = 0;
-  for (int64_t x = 0; x < dev.count; ++x) top = std::max(top, validate_link_row(dev, x));
+  for (int64_t x = 0; x < n; ++x) {
+    top = std::max(top, bandwidth_row(dev, x));
+    for (int64_t y = 0; y < n; ++y) {
+      const double lat = dev.latency[x * n + y];
+      if (y != x && !(lat >= 0.0 && lat <= kBig)) bad_latency(dev, x, y);
+    }
+  }
   return top;
 }
 
@@ -110,6 +117,7 @@ Block block_properties(const DeviceArrays& dev, const int64_t* order, int64_t st
   b.speed = inf;
   b.memory = std::numeric_limits<int64_t>::max();
   b.tp_bw = b.dp_bw = b.pp_bw = inf;
+  bool lat_ok = true;  // latencies are checked where used (bandwidths by bandwidth_row)
   // Slowest link and largest latency from x to order[from, to).
   auto scan = [&](int64_t x, int64_t from, int64_t to, double& bw, double& lat) {
     const double* brow = dev.bandwidth + x * n;
@@ -118,6 +126,7 @@ Block block_properties(const DeviceArrays& dev, const int64_t* order, int64_t st
       const int64_t y = order[k];
       bw = std::min(bw, brow[y]);
       lat = std::max(lat, lrow[y]);
+      lat_ok &= (lrow[y] >= 0.0) & (lrow[y] <= kBig);
     }
   };
   for (int64_t k = 0; k < g; ++k) {
@@ -126,9 +135,23 @@ Block block_properties(const DeviceArrays& dev, const int64_t* order, int64_t st
     b.memory = std::min(b.memory, dev.memory[x]);
     const int64_t row_end = base + (k / t + 1) * t;
     scan(x, base + k + 1, row_end, b.tp_bw, b.tp_lat);
-    if (!links_between_rows) continue;
+    if (!links_between_rows) {
+      // dp_bw is a minimum over all pairs of rows, so any one pair bounds it from above: here the
+      // first device of the first row with the first device of every other row, O(d).
+      if (k % t == 0 && k > 0) b.dp_bw = std::min(b.dp_bw, dev.bandwidth[order[base] * n + x]);
+      continue;
+    }
     scan(x, row_end, base + g, b.dp_bw, b.dp_lat);
     if (stage + 1 < stages) scan(x, base + g, base + 2 * g, b.pp_bw, b.pp_lat);
+  }
+  if (!lat_ok) {  // name the first bad pair this stage uses
+    const int64_t end = std::min(n, links_between_rows && stage + 1 < stages ? base + 2 * g : base + g);
+    for (int64_t k = base; k < base + g; ++k) {
+      for (int64_t k2 = base; k2 < end; ++k2) {
+        const double lat = dev.latency[order[k] * n + order[k2]];
+        if (k != k2 && !(lat >= 0.0 && lat <= kBig)) bad_latency(dev, order[k], order[k2]);
+      }
+    }
   }
   return b;
 }

@@ -39,7 +39,8 @@ struct Options {
 // the devices): stage s owns order[s*g, (s+1)*g), g = t*d, as d rows of t tensor-parallel ranks.
 // A collective over a set of devices is charged at the slowest link between any two of them (and
 // the largest latency), so a stage's cost does not depend on the order inside a row or of the rows:
-// exact on switched domains (NVSwitch, network), a safe upper bound on meshes such as DGX-1.
+// exact on switched domains (NVSwitch, network), pessimistic on meshes such as DGX-1's, where a
+// ring may avoid the slowest pair.
 struct Block {
   double speed = 0;      // slowest device, FLOP/s
   int64_t memory = 0;    // smallest device memory
@@ -52,15 +53,17 @@ struct Block {
   }
 };
 
-// Every pair of distinct devices needs bandwidth > 0 (TopologyError: disconnected) and a finite
-// latency >= 0 (ConfigError), since a placement may put any two devices together. Returns the
-// fastest link. O(n^2); validate_link_row checks the links of device x only, O(n).
+// Every pair of distinct devices needs bandwidth > 0 and finite (TopologyError: disconnected),
+// since a placement may put any two devices together. bandwidth_row checks the links of device x
+// and returns the fastest, O(n). validate_links also checks every latency (finite, >= 0;
+// ConfigError) and returns the fastest link, O(n^2).
+double bandwidth_row(const DeviceArrays& dev, int64_t x);
 double validate_links(const DeviceArrays& dev);
-double validate_link_row(const DeviceArrays& dev, int64_t x);
 
 // O(g * t), plus O(g^2) for the links between rows and to the next stage unless
-// links_between_rows is false (then dp_* and pp_* stay at inf / 0: a cheap first look for bounds).
-// The links must have passed validate_links.
+// links_between_rows is false: a cheap first look for bounds, where dp_bw is only an upper bound
+// (the slowest of d - 1 of its pairs), dp_lat = 0 and pp_* stay at inf / 0.
+// The bandwidths must have passed bandwidth_row; latencies are checked here, where they are used.
 Block block_properties(const DeviceArrays& dev, const int64_t* order, int64_t stage, int64_t stages, int64_t t,
                        int64_t d, bool links_between_rows = true);
 // The same with the devices in topology order (order = 0, 1, ..., n-1); validates the links, O(n^2).

@@ -178,7 +178,7 @@ PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& dev, cons
     throw ConfigError(field_msg("max_placements", "must be >= 0, got " + std::to_string(opt.max_placements)));
   }
   validate_devices(dev);
-  double max_bw = 0;  // the fastest link; candidate_orders validates every link on its way
+  double max_bw = 0;  // the fastest link; candidate_orders checks every bandwidth on its way
   const std::vector<std::vector<int64_t>> orders = candidate_orders(dev, max_bw);
   const Prefix px = make_prefix(model);
   const int64_t L = model.layers, N = dev.count, B = opt.microbatches;
@@ -232,8 +232,8 @@ PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& dev, cons
 
   // The exact split search of one placement (its blocks in cfg), skipped when its own bounds
   // (its fastest stage, its fastest links, its memory) cannot beat the best plan.
-  // Bounds of a placement from its blocks (dp_bw = max_bw before the links between rows are known).
-  auto placement_bounds = [&](const Config& cfg, double need, bool rows_known) {
+  // Bounds of a placement from its blocks (complete or first-look: dp_bw an upper bound either way).
+  auto placement_bounds = [&](const Config& cfg, double need) {
     double held = 0, speed = 0, tp_bw = 0, dp_bw = 0;
     for (const Block& b : cfg.blocks) {
       held += static_cast<double>(b.memory);
@@ -242,11 +242,11 @@ PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& dev, cons
       dp_bw = std::max(dp_bw, b.dp_bw);
     }
     if (need > held * (1.0 + 1e-12)) return Bounds{kInf, kInf, kInf};
-    return lower_bounds(px, opt, L, cfg.p, cfg.t, cfg.d, speed, tp_bw, rows_known ? dp_bw : max_bw, max_layer);
+    return lower_bounds(px, opt, L, cfg.p, cfg.t, cfg.d, speed, tp_bw, dp_bw, max_layer);
   };
   auto search = [&](Config& cfg, double need, const std::vector<int64_t>& order) {
     const int64_t p = cfg.p;
-    const Bounds lb = placement_bounds(cfg, need, true);
+    const Bounds lb = placement_bounds(cfg, need);
     if (lb.key >= best) return;
     ++res.placements_searched;
     // A first plan: the FLOP-balanced split.
@@ -274,7 +274,7 @@ PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& dev, cons
     for (int64_t s = 0; s < cfg.p; ++s) {
       cfg.blocks.push_back(block_properties(dev, order.data(), s, cfg.p, cfg.t, cfg.d, false));
     }
-    if (placement_bounds(cfg, need, false).key >= best) return false;
+    if (placement_bounds(cfg, need).key >= best) return false;
     for (int64_t s = 0; s < cfg.p; ++s) cfg.blocks[static_cast<size_t>(s)] = block_properties(dev, order.data(), s, cfg.p, cfg.t, cfg.d);
     return true;
   };

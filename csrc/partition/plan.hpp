@@ -6,8 +6,11 @@
 //     form each stage and the order of the stages; the links a stage pays for are the ones its
 //     devices really share (cost_model.hpp). Every placement when a configuration has at most
 //     Options::max_placements of them (all configurations of <= 8 devices under the default), else
-//     the blocks of three candidate device orders (placement.hpp: topology order, bandwidth chain,
-//     speed-first chain) -- bounded, not exact, and never worse than the topology order;
+//     only the blocks of four candidate device orders (placement.hpp: topology order, bandwidth
+//     chain, speed-first chain and its reverse) -- bounded, not exact (PlanResult::exact says so),
+//     never worse than the topology order. The candidates are also searched first everywhere, so
+//     their plans prune the enumeration; a placement is skipped unless bounds from its stages'
+//     speed, memory and links can beat the best plan;
 //   * every split of the layer chain into p non-empty contiguous stages.
 #pragma once
 #include <cstdint>
@@ -22,12 +25,12 @@ struct PlanResult {
   int64_t pipeline = 0, tensor = 0, data = 0;
   double iteration_time = 0;
   std::vector<int64_t> boundaries;   // pipeline + 1 entries
-  std::vector<int64_t> placement;    // device order: stage s owns placement[s*g, (s+1)*g), g = t*d
   std::vector<double> stage_time;    // per micro-batch
   std::vector<int64_t> stage_memory; // bytes per device
   int64_t configs_searched = 0, dp_passes = 0;
   int64_t placements_searched = 0;   // placements whose split search ran
   bool exact = true;                 // false if a configuration that could win was not enumerated
+  std::vector<int64_t> placement;    // device order: stage s owns placement[s*g, (s+1)*g), g = t*d
 };
 
 // fixed_pipeline / fixed_tensor: 0 = search, otherwise only that degree.

@@ -155,8 +155,9 @@ def plan(model: LayerGraph, devices: Topology, microbatches: int, *, max_tensor_
     (which devices form each tensor-parallel row of t, which d rows form each stage, the order of the
     stages); every contiguous split of the layers. A configuration with at most ``max_placements``
     distinct placements (n! / (t!^(n/t) d!^p); every configuration of <= 8 devices by default) is
-    searched exactly; larger ones try the stage blocks of three device orders (topology order, a
-    chain along the fastest links, a speed-first chain that keeps each stage on one GPU model) and
+    searched exactly; larger ones try the stage blocks of four device orders (topology order, a
+    chain along the fastest links, a speed-first chain that keeps each stage on one GPU model, and
+    that chain reversed) and
     ``Plan.exact`` is False if such a configuration could have won. Never worse than the topology
     order's placement. Per micro-batch a stage costs compute (1 + backward_factor) x FLOPs / (t d x
     slowest device), a ring all-reduce of its tp_comm_bytes / d at the slowest link inside a row,

@@ -109,6 +109,8 @@ class CostModel:
             for k2 in range(k + 1, row_end):
                 use(x, order[base + k2], "tp")
             if not links_between_rows:
+                if k % t == 0 and k > 0:  # an upper bound on dp_bw: first device of row 0 to row k // t
+                    bw["dp"] = min(bw["dp"], self.bw[order[base]][x])
                 continue
             for k2 in range(row_end, g):
                 use(x, order[base + k2], "dp")
@@ -330,8 +332,7 @@ def plan_pipeline(cm: CostModel, max_tp: int = 8, fixed_pipeline: int = 0, fixed
         entries.append((_bounds(cm, p, t, d, max_speed, max_bw, max_bw, max_layer), p, t, d, need))
     entries.sort(key=lambda e: e[0][2])  # stable: ties keep (t, p) order
 
-    def placement_bounds(blocks: list[Block], p: int, t: int, d: int, need: float,
-                         rows_known: bool) -> tuple[float, float, float]:
+    def placement_bounds(blocks: list[Block], p: int, t: int, d: int, need: float) -> tuple[float, float, float]:
         held = 0.0
         for b in blocks:
             held += float(b["memory"])
@@ -340,17 +341,17 @@ def plan_pipeline(cm: CostModel, max_tp: int = 8, fixed_pipeline: int = 0, fixed
         speed = max(b["speed"] for b in blocks)
         tp_bw = max(0.0, max(b["tp_bw"] for b in blocks))
         dp_bw = max(0.0, max(b["dp_bw"] for b in blocks))
-        return _bounds(cm, p, t, d, speed, tp_bw, dp_bw if rows_known else max_bw, max_layer)
+        return _bounds(cm, p, t, d, speed, tp_bw, dp_bw, max_layer)
 
     def fill(p: int, t: int, d: int, need: float, order: list[int]) -> list[Block] | None:
         first = [cm.block(s, p, t, d, order, False) for s in range(p)]
-        if placement_bounds(first, p, t, d, need, False)[2] >= best:
+        if placement_bounds(first, p, t, d, need)[2] >= best:
             return None
         return [cm.block(s, p, t, d, order) for s in range(p)]
 
     def search(blocks: list[Block], p: int, t: int, d: int, need: float, order: list[int]) -> None:
         nonlocal best, result
-        lb_sum, lb_max, key = placement_bounds(blocks, p, t, d, need, True)
+        lb_sum, lb_max, key = placement_bounds(blocks, p, t, d, need)
         if key >= best:
             return
         _, bounds0 = split_chain(flops, p)
