@@ -67,20 +67,25 @@ constexpr double kBig = std::numeric_limits<double>::max();
 
 }  // namespace
 
-double bandwidth_row(const DeviceArrays& dev, int64_t x) {
+double link_row(const DeviceArrays& dev, int64_t x) {
   const int64_t n = dev.count;
   const double* brow = dev.bandwidth + x * n;
+  const double* lrow = dev.latency + x * n;
   // Count the usable links without branches (vectorises); the slow path below names a bad pair.
-  auto usable = [&](int64_t y) { return static_cast<int64_t>((brow[y] > 0.0) & (brow[y] <= kBig)); };
+  auto usable = [&](int64_t y) {
+    return static_cast<int64_t>((brow[y] > 0.0) & (brow[y] <= kBig) & (lrow[y] >= 0.0) & (lrow[y] <= kBig));
+  };
   int64_t good = 0;
   for (int64_t y = 0; y < n; ++y) good += usable(y);
   if (good - usable(x) != n - 1) {
     for (int64_t y = 0; y < n; ++y) {
-      if (y != x && !usable(y)) {
+      if (y == x || usable(y)) continue;
+      if (!(brow[y] > 0.0 && brow[y] <= kBig)) {
         throw TopologyError("bandwidth: devices " + std::to_string(x) + " and " + std::to_string(y) +
                             " share no usable link (bandwidth " + std::to_string(brow[y]) +
                             "); the device graph is disconnected");
       }
+      bad_latency(dev, x, y);
     }
   }
   double top[4] = {0, 0, 0, 0};  // four independent maxima: no loop-carried dependency
@@ -97,15 +102,8 @@ double bandwidth_row(const DeviceArrays& dev, int64_t x) {
 }
 
 double validate_links(const DeviceArrays& dev) {
-  const int64_t n = dev.count;
   double top = 0;
-  for (int64_t x = 0; x < n; ++x) {
-    top = std::max(top, bandwidth_row(dev, x));
-    for (int64_t y = 0; y < n; ++y) {
-      const double lat = dev.latency[x * n + y];
-      if (y != x && !(lat >= 0.0 && lat <= kBig)) bad_latency(dev, x, y);
-    }
-  }
+  for (int64_t x = 0; x < dev.count; ++x) top = std::max(top, link_row(dev, x));
   return top;
 }
 
@@ -117,17 +115,26 @@ Block block_properties(const DeviceArrays& dev, const int64_t* order, int64_t st
   b.speed = inf;
   b.memory = std::numeric_limits<int64_t>::max();
   b.tp_bw = b.dp_bw = b.pp_bw = inf;
-  bool lat_ok = true;  // latencies are checked where used (bandwidths by bandwidth_row)
-  // Slowest link and largest latency from x to order[from, to).
+  // Slowest link and largest latency from x to order[from, to); two accumulators each, so
+  // consecutive iterations do not wait on each other (this is the planner's hottest loop).
   auto scan = [&](int64_t x, int64_t from, int64_t to, double& bw, double& lat) {
     const double* brow = dev.bandwidth + x * n;
     const double* lrow = dev.latency + x * n;
-    for (int64_t k = from; k < to; ++k) {
-      const int64_t y = order[k];
-      bw = std::min(bw, brow[y]);
-      lat = std::max(lat, lrow[y]);
-      lat_ok &= (lrow[y] >= 0.0) & (lrow[y] <= kBig);
+    double b0 = bw, b1 = inf, l0 = lat, l1 = 0;
+    int64_t k = from;
+    for (; k + 2 <= to; k += 2) {
+      const int64_t y0 = order[k], y1 = order[k + 1];
+      b0 = std::min(b0, brow[y0]);
+      b1 = std::min(b1, brow[y1]);
+      l0 = std::max(l0, lrow[y0]);
+      l1 = std::max(l1, lrow[y1]);
     }
+    if (k < to) {
+      b0 = std::min(b0, brow[order[k]]);
+      l0 = std::max(l0, lrow[order[k]]);
+    }
+    bw = std::min(b0, b1);
+    lat = std::max(l0, l1);
   };
   for (int64_t k = 0; k < g; ++k) {
     const int64_t x = order[base + k];
@@ -143,15 +150,6 @@ Block block_properties(const DeviceArrays& dev, const int64_t* order, int64_t st
     }
     scan(x, row_end, base + g, b.dp_bw, b.dp_lat);
     if (stage + 1 < stages) scan(x, base + g, base + 2 * g, b.pp_bw, b.pp_lat);
-  }
-  if (!lat_ok) {  // name the first bad pair this stage uses
-    const int64_t end = std::min(n, links_between_rows && stage + 1 < stages ? base + 2 * g : base + g);
-    for (int64_t k = base; k < base + g; ++k) {
-      for (int64_t k2 = base; k2 < end; ++k2) {
-        const double lat = dev.latency[order[k] * n + order[k2]];
-        if (k != k2 && !(lat >= 0.0 && lat <= kBig)) bad_latency(dev, order[k], order[k2]);
-      }
-    }
   }
   return b;
 }

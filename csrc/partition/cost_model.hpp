@@ -53,17 +53,17 @@ struct Block {
   }
 };
 
-// Every pair of distinct devices needs bandwidth > 0 and finite (TopologyError: disconnected),
-// since a placement may put any two devices together. bandwidth_row checks the links of device x
-// and returns the fastest, O(n). validate_links also checks every latency (finite, >= 0;
-// ConfigError) and returns the fastest link, O(n^2).
-double bandwidth_row(const DeviceArrays& dev, int64_t x);
+// Every pair of distinct devices needs bandwidth > 0 and finite (TopologyError: disconnected) and a
+// latency finite and >= 0 (ConfigError), since a placement may put any two devices together.
+// link_row checks the links of device x and returns its fastest, O(n); validate_links checks all
+// and returns the fastest, O(n^2).
+double link_row(const DeviceArrays& dev, int64_t x);
 double validate_links(const DeviceArrays& dev);
 
 // O(g * t), plus O(g^2) for the links between rows and to the next stage unless
 // links_between_rows is false: a cheap first look for bounds, where dp_bw is only an upper bound
 // (the slowest of d - 1 of its pairs), dp_lat = 0 and pp_* stay at inf / 0.
-// The bandwidths must have passed bandwidth_row; latencies are checked here, where they are used.
+// The links must have passed validate_links (or candidate_orders, which runs it).
 Block block_properties(const DeviceArrays& dev, const int64_t* order, int64_t stage, int64_t stages, int64_t t,
                        int64_t d, bool links_between_rows = true);
 // The same with the devices in topology order (order = 0, 1, ..., n-1); validates the links, O(n^2).

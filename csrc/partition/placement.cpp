@@ -28,9 +28,9 @@ struct ChainKey {
   }
 };
 
-// The bandwidth chain, one pass over each row of the bandwidth matrix (the largest input, so the
-// same pass validates it and finds the fastest link): the fastest link among unused devices, then
-// the lowest latency, first index on ties.
+// The bandwidth chain, one pass over each row of the link matrices (the largest input, so the same
+// pass validates them and finds the fastest link): the fastest link among unused devices, then the
+// lowest latency, first index on ties.
 std::vector<int64_t> bandwidth_chain(const DeviceArrays& dev, double& max_bw) {
   const int64_t n = dev.count;
   std::vector<char> used(static_cast<size_t>(n), 0);
@@ -41,7 +41,7 @@ std::vector<int64_t> bandwidth_chain(const DeviceArrays& dev, double& max_bw) {
   while (true) {
     used[static_cast<size_t>(last)] = 1;
     order.push_back(last);
-    max_bw = std::max(max_bw, bandwidth_row(dev, last));
+    max_bw = std::max(max_bw, link_row(dev, last));
     if (static_cast<int64_t>(order.size()) == n) return order;
     const double* brow = dev.bandwidth + last * n;
     const double* lrow = dev.latency + last * n;

@@ -35,7 +35,7 @@ bool for_each_placement(int64_t n, int64_t p, int64_t t, int64_t d, Visit&& visi
 //   4. that chain reversed: the same blocks, slowest first. Which end suits the slow devices
 //      depends on memory (the first stages keep the most micro-batches in flight) and on where the
 //      split puts the heavy layers, so both are tried.
-// O(n^2). Also checks every bandwidth (bandwidth_row) and sets max_bw to the fastest link.
+// O(n^2). Also validates every link (validate_links) and sets max_bw to the fastest one.
 std::vector<std::vector<int64_t>> candidate_orders(const DeviceArrays& dev, double& max_bw);
 
 // ------------------------------------------------------------------ implementation of the template

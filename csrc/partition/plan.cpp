@@ -161,10 +161,36 @@ void validate_devices(const DeviceArrays& dev) {
   }
 }
 
+void validate_orders(const std::vector<std::vector<int64_t>>& orders, int64_t n, double max_bw) {
+  if (orders.empty()) throw ConfigError(field_msg("orders", "need at least one device order"));
+  std::vector<char> seen;
+  for (size_t k = 0; k < orders.size(); ++k) {
+    seen.assign(static_cast<size_t>(n), 0);
+    bool ok = static_cast<int64_t>(orders[k].size()) == n;
+    for (size_t i = 0; ok && i < orders[k].size(); ++i) {
+      const int64_t x = orders[k][i];
+      ok = x >= 0 && x < n && !seen[static_cast<size_t>(x)];
+      if (ok) seen[static_cast<size_t>(x)] = 1;
+    }
+    if (!ok) throw ConfigError(field_msg("orders[" + std::to_string(k) + "]", "must be a permutation of the devices"));
+  }
+  if (!(max_bw >= 0) || !std::isfinite(max_bw)) {
+    throw ConfigError(field_msg("max_bw", "must be finite and >= 0, got " + std::to_string(max_bw)));
+  }
+}
+
 }  // namespace
 
 PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& dev, const Options& opt, int64_t fixed_pipeline,
                          int64_t fixed_tensor) {
+  validate_devices(dev);
+  double max_bw = 0;  // the fastest link; candidate_orders validates every link on its way
+  const std::vector<std::vector<int64_t>> orders = candidate_orders(dev, max_bw);
+  return plan_pipeline(model, dev, opt, fixed_pipeline, fixed_tensor, orders, max_bw);
+}
+
+PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& dev, const Options& opt, int64_t fixed_pipeline,
+                         int64_t fixed_tensor, const std::vector<std::vector<int64_t>>& orders, double max_bw) {
   if (model.layers < 1) throw ConfigError(field_msg("model", "needs at least one layer"));
   if (opt.microbatches < 1) throw ConfigError(field_msg("microbatches", "must be >= 1, got " + std::to_string(opt.microbatches)));
   if (opt.state_bytes_per_param < 0 || opt.grad_bytes_per_param < 0) {
@@ -178,8 +204,7 @@ PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& dev, cons
     throw ConfigError(field_msg("max_placements", "must be >= 0, got " + std::to_string(opt.max_placements)));
   }
   validate_devices(dev);
-  double max_bw = 0;  // the fastest link; candidate_orders checks every bandwidth on its way
-  const std::vector<std::vector<int64_t>> orders = candidate_orders(dev, max_bw);
+  validate_orders(orders, dev.count, max_bw);
   const Prefix px = make_prefix(model);
   const int64_t L = model.layers, N = dev.count, B = opt.microbatches;
   const double Bm1 = static_cast<double>(B - 1);

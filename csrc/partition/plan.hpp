@@ -49,4 +49,13 @@ struct PlanResult {
 PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& devices, const Options& opt,
                          int64_t fixed_pipeline, int64_t fixed_tensor);
 
+// The same with the candidate device orders and the fastest link given, as candidate_orders
+// (placement.hpp) returns them for these devices -- e.g. cached by a caller that plans many models on
+// one cluster -- which skips its O(n^2) pass over the link matrices. Any permutations are
+// accepted; the caller vouches for the links (candidate_orders validated them) and for max_bw being
+// at least the fastest link (a larger value only prunes less).
+PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& devices, const Options& opt,
+                         int64_t fixed_pipeline, int64_t fixed_tensor, const std::vector<std::vector<int64_t>>& orders,
+                         double max_bw);
+
 }  // namespace aios::partition

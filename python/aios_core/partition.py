@@ -7,6 +7,7 @@ bottleneck (DeepSpeed's ``partition_balanced`` and torchgpipe's block partition 
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -146,6 +147,20 @@ def plan_arrays(model: LayerGraph, devices: Topology) -> tuple[np.ndarray, ...]:
     return speed, memory, devices.bandwidth, devices.latency
 
 
+# Candidate device orders per topology (an O(n^2) pass over its bandwidths; topologies are immutable).
+_ORDERS: weakref.WeakKeyDictionary[Topology, tuple[np.ndarray, float]] = weakref.WeakKeyDictionary()
+
+
+def _candidate_orders(devices: Topology) -> tuple[np.ndarray, float]:
+    got = _ORDERS.get(devices)
+    if got is None:
+        speed, memory, bw, lat = plan_arrays(LayerGraph.chain([0.0]), devices)
+        orders, max_bw = _core.candidate_orders(speed, memory, bw, lat)
+        orders.setflags(write=False)
+        got = _ORDERS[devices] = (orders, float(max_bw))
+    return got
+
+
 def plan(model: LayerGraph, devices: Topology, microbatches: int, *, max_tensor_parallel: int = 8,
          pipeline: int | None = None, tensor: int | None = None, state_bytes_per_param: int = 16,
          grad_bytes_per_param: int = 2, backward_factor: float = 2.0, max_placements: int = 50_000) -> Plan:
@@ -186,9 +201,10 @@ def plan(model: LayerGraph, devices: Topology, microbatches: int, *, max_tensor_
         if not dev.tflops > 0:
             raise ConfigError(f"devices[{i}] ({dev.name}): tflops must be > 0 to run layers, got {dev.tflops}")
     speed, memory, bw, lat = plan_arrays(model, devices)
+    orders, max_bw = _candidate_orders(devices)  # the first plan on a topology computes them
     out = _core.plan_pipeline(model.flops, model.params, model.activation_bytes, model.output_bytes,
                               model.tp_comm_bytes, speed, memory, bw, lat, B, grad, state, max_tp,
-                              float(backward_factor), fixed_p, fixed_t, limit)
+                              float(backward_factor), fixed_p, fixed_t, limit, orders, max_bw)
     feasible, p, t, d, T, bounds, stage_time, stage_mem, configs, passes, order, searched, exact = out
     if not feasible:
         raise UnschedulableError(_why_nothing_fits(model, devices, state, max_tp, fixed_t))
