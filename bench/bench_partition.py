@@ -65,6 +65,19 @@ def test_plan_native(benchmark, name):
 
 
 @pytest.mark.parametrize("name", [c[0] for c in CASES])
+def test_plan_native_first_call(benchmark, name):
+    # A new Topology object each round: plan() computes the candidate device orders (an O(n^2) pass
+    # over the link matrices) instead of taking them from its per-topology cache.
+    model, topo, _, want, _, _ = case(name)
+
+    def setup():
+        return (model, T.Topology(topo.devices, topo.level, topo.nvlinks, topo.bandwidth, topo.latency), B), {}
+
+    got = benchmark.pedantic(P.plan, setup=setup, rounds=7)
+    assert got.iteration_time == want.iteration_time
+
+
+@pytest.mark.parametrize("name", [c[0] for c in CASES])
 def test_plan_alpa_numba(benchmark, name):
     model, topo, (speed, memory, bw, lat), want, numba_full, _ = case(name)
     plan_alpa_numba(P.transformer("gpt2"), *P.plan_arrays(P.transformer("gpt2"), T.preset("dgx-h100")), B)  # JIT

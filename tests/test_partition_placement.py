@@ -166,3 +166,37 @@ def test_placement_count_saturates_instead_of_overflowing():
     assert placement_count(8, 8, 1, 1) == 40320
     assert placement_count(8, 2, 2, 2) == 630  # 8! / (2!^4 * 2!^2)
     assert placement_count(1024, 1, 8, 128) == float("inf")
+
+
+def _native(model, topo, B, **kw):
+    from aios_core import _core
+
+    speed, memory, bw, lat = P.plan_arrays(model, topo)
+    return _core.plan_pipeline(model.flops, model.params, model.activation_bytes, model.output_bytes,
+                               model.tp_comm_bytes, speed, memory, kw.pop("bw", bw), kw.pop("lat", lat), B, 2, 16, 8,
+                               2.0, 0, 0, 50_000, **kw)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cached_candidate_orders_give_the_same_plan_as_computing_them(seed):
+    rng = np.random.default_rng(seed)
+    topo = random_topology(rng, 12)
+    model = P.LayerGraph.chain(rng.integers(1, 100, 6) * 1e12, params=rng.integers(0, 50, 6) * 10**6,
+                               activation_bytes=rng.integers(0, 50, 6) * 10**6)
+    fresh = _native(model, topo, 8)  # no orders given: the native code computes them
+    pl = P.plan(model, topo, 8)  # orders from the per-topology cache
+    assert fresh[4] == pl.iteration_time and list(fresh[10]) == list(pl.placement)
+    assert P.plan(model, topo, 8).placement == pl.placement  # cached again
+
+
+def test_native_rejects_bad_orders_and_bad_latency():
+    topo = T.preset("pcie-4gpu")
+    model = P.LayerGraph.chain([1e12] * 4, params=[1] * 4)
+    with pytest.raises(ConfigError, match="orders"):
+        _native(model, topo, 4, orders=np.array([[0, 1, 1, 3]]), max_bw=1e12)
+    with pytest.raises(ConfigError, match="orders"):
+        _native(model, topo, 4, orders=np.array([[0, 1, 2]]), max_bw=1e12)
+    lat = topo.latency.copy()
+    lat[2, 3] = float("nan")
+    with pytest.raises(ConfigError, match=r"latency\[2\]\[3\]"):
+        _native(model, topo, 4, lat=lat)
