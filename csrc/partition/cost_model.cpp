@@ -71,7 +71,7 @@ double link_row(const DeviceArrays& dev, int64_t x) {
   const int64_t n = dev.count;
   const double* brow = dev.bandwidth + x * n;
   const double* lrow = dev.latency + x * n;
-  // Count the usable links without branches (vectorises); the slow path below names a bad pair.
+  // Count the usable links without branches; the slow path below names a bad pair.
   auto usable = [&](int64_t y) {
     return static_cast<int64_t>((brow[y] > 0.0) & (brow[y] <= kBig) & (lrow[y] >= 0.0) & (lrow[y] <= kBig));
   };
