@@ -81,11 +81,12 @@ def shuffled(pods: alibaba.Pods, seed: int) -> alibaba.Pods:
 def paper_stream(req: np.ndarray, cons: list, capacity: int, inflate: float, seed: int):
     """The paper's workload for one run: every pod once in a seeded random order, then pods drawn
     uniformly with replacement and appended while the arrived GPU total stays <= inflate * capacity
-    (the first draw that would pass it ends the stream)."""
+    (the first draw that would pass it ends the stream; no draws when no pod asks for a GPU)."""
     rng = np.random.default_rng(seed)
     idx = list(rng.permutation(len(req)))
     total = int(req[:, 2].sum())
-    while True:
+    asks_gpu = bool((req[:, 2] > 0).any())
+    while asks_gpu:
         j = int(rng.integers(len(req)))
         if total + int(req[j, 2]) > inflate * capacity:
             break

@@ -49,6 +49,19 @@ def test_native_and_reference_agree(cw: tuple[Cluster, FgdWorkload], seed: int, 
     run_engines(both(cluster, workload, seed), ops)
 
 
+@given(clusters_and_workloads(), st.integers(0, 2**32), st.lists(requests(), min_size=1, max_size=6))
+def test_never_overcommitted(cw: tuple[Cluster, FgdWorkload], seed: int, batches: list[np.ndarray]) -> None:
+    cluster, workload = cw
+    p = Placer(cluster, policy="fgd", workload=workload, seed=seed)
+    for req in batches:
+        p.place_batch(req)
+        assert (p.allocated <= p.capacity).all() and (p.free >= 0).all()
+        for node in range(p.capacity.shape[0]):
+            used = p.gpu_used(node)
+            assert ((used >= 0) & (used <= 1000)).all()
+            assert used.sum() == p.allocated[node, cluster.gpu_column]
+
+
 def _gpu_nodes(p: Placer) -> binpack.GpuNodes:
     """The Placer's free state as aios_core.binpack sees it."""
     n = p.capacity.shape[0]
