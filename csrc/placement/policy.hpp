@@ -22,7 +22,8 @@ enum class PolicyKind : int {
   DotProduct = 7,         // Tetris alignment: int64(1e9 * sum_r w_r * (req_r/cap_r) * (free_r/cap_r))
   // Fragmentation Gradient Descent (Weng et al., ATC'23): -floor(1000 * delta + 0.5) where delta is
   // the growth of the node's expected unusable GPU capacity F_n(M) (binpack/fragmentation.hpp) in
-  // milli-GPU; the engine computes it (it needs per-GPU state), score_node returns 0.
+  // milli-GPU, floored to steps of FgdWorkload::resolution when that is set; the engine computes it
+  // (it needs per-GPU state), score_node returns 0.
   Fgd = 8,
 };
 
