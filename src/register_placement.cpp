@@ -21,10 +21,12 @@ using aios_bind::vec;
 namespace {
 
 // fgd = (cpu_column, memory_column, cpu [k], memory [k], gpu [k], model_mask [k], popularity [k],
-// node GPU model ids [n]); fills the workload and returns the model ids.
+// node GPU model ids [n][, resolution]); fills the workload and returns the model ids.
 carray<int32_t> fgd_workload(const py::object& fgd, py::ssize_t n, aios::placement::FgdWorkload& w) {
   const auto t = fgd.cast<py::tuple>();
-  if (t.size() != 8) throw ConfigError("workload: expected an 8-tuple, got " + std::to_string(t.size()) + " entries");
+  if (t.size() != 8 && t.size() != 9)
+    throw ConfigError("workload: expected an 8- or 9-tuple, got " + std::to_string(t.size()) + " entries");
+  if (t.size() == 9) w.resolution = t[8].cast<int64_t>();
   w.cpu_column = t[0].cast<int>();
   w.memory_column = t[1].cast<int>();
   const auto cpu = t[2].cast<carray<int64_t>>(), mem = t[3].cast<carray<int64_t>>(), gpu = t[4].cast<carray<int64_t>>();

@@ -28,7 +28,15 @@ def clusters_and_workloads(draw: st.DrawFn, max_nodes: int = 12) -> tuple[Cluste
     pop[0] = max(pop[0], 0.5)  # a positive sum
     choices = [None, names[0], "|".join(names[-2:]), frozenset(names[-1:])]
     models = draw(st.lists(st.sampled_from(choices), min_size=len(req), max_size=len(req)))
-    return cluster, FgdWorkload(req, pop, models)
+    resolution = draw(st.sampled_from([0, 0, 1, 37, 100, 1000]))
+    return cluster, FgdWorkload(req, pop, models, resolution)
+
+
+def expected_score(delta: float, resolution: int) -> int:
+    """The fgd score of a growth `delta` (milli-GPU): rounded to 1e-3 milli-GPU, then floored to
+    steps of `resolution` milli-GPU when that is set."""
+    q = math.floor(delta * 1000.0 + 0.5)
+    return -(q // (1000 * resolution)) if resolution else -q
 
 
 def both(cluster: Cluster, workload: FgdWorkload, seed: int) -> list[Placer]:
@@ -39,6 +47,19 @@ def both(cluster: Cluster, workload: FgdWorkload, seed: int) -> list[Placer]:
 def test_native_and_reference_agree(cw: tuple[Cluster, FgdWorkload], seed: int, ops: list) -> None:
     cluster, workload = cw
     run_engines(both(cluster, workload, seed), ops)
+
+
+@given(clusters_and_workloads(), st.integers(0, 2**32), st.lists(requests(), min_size=1, max_size=6))
+def test_never_overcommitted(cw: tuple[Cluster, FgdWorkload], seed: int, batches: list[np.ndarray]) -> None:
+    cluster, workload = cw
+    p = Placer(cluster, policy="fgd", workload=workload, seed=seed)
+    for req in batches:
+        p.place_batch(req)
+        assert (p.allocated <= p.capacity).all() and (p.free >= 0).all()
+        for node in range(p.capacity.shape[0]):
+            used = p.gpu_used(node)
+            assert ((used >= 0) & (used <= 1000)).all()
+            assert used.sum() == p.allocated[node, cluster.gpu_column]
 
 
 def _gpu_nodes(p: Placer) -> binpack.GpuNodes:
@@ -75,12 +96,13 @@ def test_scores_are_the_fragmentation_growth_and_the_best_node_wins(
         s_native = native.scores(row)
         assert s_native.tolist() == ref.scores(row).tolist()
         # The score is -round(1000 * delta) of binpack's fragmentation growth on every feasible node
+        # (in steps of the workload's resolution)
         # (binpack's feasibility reads only cpu, memory and GPUs, so compare where the engine's holds).
         delta, mask = binpack.fgd_scores(_gpu_nodes(native), _binpack_workload(workload, native._model_ids), int(row[0]), int(row[1]),
                                           int(row[2]))
         ok = s_native != INT64_MIN
         for i in np.flatnonzero(ok):
-            assert s_native[i] == -math.floor(delta[i] * 1000.0 + 0.5)
+            assert s_native[i] == expected_score(delta[i], workload.resolution)
         best = native.place(row)
         assert best == ref.place(row)
         if best >= 0:
@@ -150,6 +172,31 @@ def test_hand_worked_share_takes_the_gpu_of_least_growth_not_the_tightest(backen
     assert q.gpu_used(0).tolist() == [500, 0]
 
 
+@pytest.mark.parametrize("backend", ["native", "reference"])
+def test_hand_worked_cpu_bound_gpus_are_fragments_and_resolution_steps(backend: str) -> None:
+    # Workload (popularity sum 4): CPU-only 4 cores (p 1), a 0.5 share with 8 cores (p 1), one whole
+    # GPU with 8 cores (p 2). Node 0: 2 GPUs, 16 cores; node 1: 2 GPUs, 64 cores. Task: 0.5 GPU with
+    # 10 cores. Before, on both nodes: the CPU-only class sees both free GPUs (2000), the others fit
+    # with no fragment: F = 2000 / 4 = 500.
+    #   Node 0 after: free GPUs [500, 1000], 6 cores: no GPU class fits any more, each sees 1500:
+    #     F = (1500 + 1500 + 2 * 1500) / 4 = 1500 -> growth +1000 milli-GPU.
+    #   Node 1 after: 54 cores: CPU-only 1500, share 0 (no GPU below 500), whole GPU 500 (the half
+    #     GPU): F = (1500 + 0 + 2 * 500) / 4 = 625 -> growth +125.
+    # Exact scores -1e6 and -125e3; with a resolution of 100 milli-GPU -10 and -1; of 1000 -1 and 0.
+    cap = np.array([[16_000, 64 << 30, 2000], [64_000, 64 << 30, 2000]], dtype=np.int64)
+    cluster = Cluster.from_arrays(cap, ["cpu", "memory", "nvidia.com/gpu"], gpu_models=["A", "A"])
+    classes = [[4000, 1 << 30, 0], [8000, 1 << 30, 500], [8000, 1 << 30, 1000]]
+    task = [10_000, 1 << 30, 500]
+    for resolution, want in ((0, [-1_000_000, -125_000]), (100, [-10, -1]), (1000, [-1, 0])):
+        p = Placer(cluster, policy="fgd", workload=FgdWorkload(classes, [1.0, 1.0, 2.0], resolution=resolution),
+                   backend=backend)
+        assert p.scores(task).tolist() == want
+    # A fall of fragmentation never ties with a rise: growths +250, +250, -250 at a step of 1000.
+    w = FgdWorkload([[1000, 1 << 30, 500], [2000, 2 << 30, 1000]], [1.0, 1.0], [None, "A"], resolution=1000)
+    p = Placer(_cluster(4, ["A", "A", "B"]), policy="fgd", workload=w, backend=backend)
+    assert p.scores([1000, 1 << 30, 500]).tolist() == [0, 0, 1]
+
+
 def test_from_requests_counts_distinct_rows() -> None:
     w = FgdWorkload.from_requests([[1, 2, 500], [1, 2, 500], [3, 4, 1000], [1, 2, 500]], ["A", "A", None, None])
     rows = [tuple(r) for r in np.asarray(w.requests).tolist()]
@@ -186,6 +233,10 @@ GOOD = FgdWorkload([[1000, 1 << 30, 500]], [1.0])
         (FgdWorkload([[1000, 1 << 30, 500]] * 2, [1.0, 1.0], [None, "A|X"]), "workload.gpu_models[1]: unknown GPU model 'X'"),
         (FgdWorkload([[1000, 1 << 30, 500]], [1.0], [None, None]), "workload.gpu_models"),
         (FgdWorkload([[1000, 1 << 30, 500]], ["many"]), "workload.popularity"),
+        (FgdWorkload([[1000, 1 << 30, 500]], [1.0], resolution=-1), "workload.resolution: expected an integer in [0, 64000] milli-GPU, got -1"),
+        (FgdWorkload([[1000, 1 << 30, 500]], [1.0], resolution=64001), "got 64001"),
+        (FgdWorkload([[1000, 1 << 30, 500]], [1.0], resolution=2.5), "workload.resolution"),  # type: ignore[arg-type]
+        (FgdWorkload([[1000, 1 << 30, 500]], [1.0], resolution=True), "got True"),
     ],
 )
 @pytest.mark.parametrize("backend", ["native", "reference"])
@@ -211,5 +262,9 @@ def test_engine_checks_the_workload_itself() -> None:
         _core.Engine(*args, (0, 1, one, one, one, np.zeros(1, np.uint64), np.array([np.nan]), np.zeros(1, np.int32)))
     with pytest.raises(ConfigError, match=r"gpu_model\[0\]: GPU model id must be in -1..63, got 64"):
         _core.Engine(*args, (0, 1, one, one, one, np.zeros(1, np.uint64), np.ones(1), np.array([64], np.int32)))
+    with pytest.raises(ConfigError, match=r"workload.resolution: must be in \[0, 64000\] milli-GPU, got -5"):
+        _core.Engine(*args, (0, 1, one, one, one, np.zeros(1, np.uint64), np.ones(1), np.zeros(1, np.int32), -5))
+    with pytest.raises(ConfigError, match=r"workload: expected an 8- or 9-tuple, got 10"):
+        _core.Engine(*args, (0, 1, one, one, one, np.zeros(1, np.uint64), np.ones(1), np.zeros(1, np.int32), 0, 0))
     with pytest.raises(ConfigError, match=r"gpu_milli\[0\]"):
         _core.Engine(*args, (0, 1, one, one, np.array([1500]), np.zeros(1, np.uint64), np.ones(1), np.zeros(1, np.int32)))

@@ -1,6 +1,8 @@
 // The fgd policy inside the engine: Fragmentation Gradient Descent (Weng et al., USENIX ATC 2023)
-// over the measure of binpack/fragmentation.hpp. A node's score is -floor(1000 * delta + 0.5), where
-// delta = (sum_m p_m F_after(m) - sum_m p_m F_before(m)) / sum_m p_m, in milli-GPU.
+// over the measure of binpack/fragmentation.hpp. With q = floor(1000 * delta + 0.5), where
+// delta = (sum_m p_m F_after(m) - sum_m p_m F_before(m)) / sum_m p_m in milli-GPU, a node's score
+// is -q, or -floor(q / (1000 r)) with a resolution of r milli-GPU (q is rounded first so that a
+// growth of exactly zero never falls into the step below through floating-point noise).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -13,6 +15,9 @@ namespace aios::placement {
 namespace {
 // Bounds the score cache to about 64 MiB; past it the cache starts again empty.
 constexpr double kFgdCacheBytes = 64.0 * (1 << 20);
+
+// Division rounding towards minus infinity (d > 0): a small fall must not tie with no change.
+int64_t floor_div(int64_t a, int64_t d) { return a / d - (a % d != 0 && a < 0 ? 1 : 0); }
 }  // namespace
 
 double Engine::fgd_weighted(int32_t node, const int64_t* gpu_free, int64_t cpu_free, int64_t mem_free) const {
@@ -101,7 +106,9 @@ int64_t Engine::fgd_score(int32_t node, const int64_t* req) const {
   if (e.stamp[node] != node_stamp_[node]) {
     int gpu = -1;
     const double delta = fgd_delta(node, req, &gpu);
-    e.score[node] = -static_cast<int64_t>(std::floor(delta * 1000.0 + 0.5));
+    const int64_t q = static_cast<int64_t>(std::floor(delta * 1000.0 + 0.5));
+    const int64_t step = policy_.fgd.resolution > 0 ? 1000 * policy_.fgd.resolution : 1;
+    e.score[node] = -floor_div(q, step);
     e.stamp[node] = node_stamp_[node];
   }
   return e.score[node];

@@ -85,6 +85,9 @@ void validate_fgd(const FgdWorkload& w, int resources) {
   for (int col : {w.cpu_column, w.memory_column}) {
     if (col < -1 || col >= resources) throw ConfigError("workload: resource column " + std::to_string(col) + " out of range");
   }
+  if (w.resolution < 0 || w.resolution > kMaxFgdResolution)
+    throw ConfigError("workload.resolution: must be in [0, " + std::to_string(kMaxFgdResolution) +
+                      "] milli-GPU, got " + std::to_string(w.resolution));
   binpack::TaskClasses c{static_cast<int>(m), w.cpu.data(), w.memory.data(), w.gpu.data(), w.model_mask.data(),
                          w.popularity.data()};
   binpack::validate_classes(c);

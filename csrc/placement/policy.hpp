@@ -22,7 +22,8 @@ enum class PolicyKind : int {
   DotProduct = 7,         // Tetris alignment: int64(1e9 * sum_r w_r * (req_r/cap_r) * (free_r/cap_r))
   // Fragmentation Gradient Descent (Weng et al., ATC'23): -floor(1000 * delta + 0.5) where delta is
   // the growth of the node's expected unusable GPU capacity F_n(M) (binpack/fragmentation.hpp) in
-  // milli-GPU; the engine computes it (it needs per-GPU state), score_node returns 0.
+  // milli-GPU, floored to steps of FgdWorkload::resolution when that is set; the engine computes it
+  // (it needs per-GPU state), score_node returns 0.
   Fgd = 8,
 };
 
@@ -31,12 +32,18 @@ struct ShapePoint {
   int64_t score;        // 0..10 as configured; scaled by 10 internally as kube-scheduler does
 };
 
+// Largest FgdWorkload::resolution: 64 whole GPUs, the most one node can hold.
+constexpr int64_t kMaxFgdResolution = 64000;
+
 // FGD's workload M: task classes with popularity, and which resources are cpu and memory.
 struct FgdWorkload {
   int cpu_column = -1, memory_column = -1;  // -1: the cluster has no such resource (class values 0)
   std::vector<int64_t> cpu, memory, gpu;     // per class; gpu in total milli-GPU
   std::vector<uint64_t> model_mask;          // per class: bit i = GPU model id i allowed, 0 = any
   std::vector<double> popularity;            // per class, finite, >= 0, positive sum
+  // Score step in milli-GPU: 0 compares growths to 1e-3 milli-GPU; r > 0 makes growths in the same
+  // step [k r, (k + 1) r) tie (the seeded node order then decides), so a fall never ties a rise.
+  int64_t resolution = 0;
 };
 
 struct Policy {

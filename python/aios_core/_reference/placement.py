@@ -19,6 +19,7 @@ from aios_core.errors import ConfigError, NotFoundError
 from aios_core.placer import POLICIES
 
 GPU_MILLI = 1000
+FGD_MAX_RESOLUTION = 64000  # milli-GPU: 64 whole GPUs, the most one node holds
 MAX_GPUS = 64
 MAX_QUANTITY = 1 << 62
 MASK64 = (1 << 64) - 1
@@ -176,16 +177,22 @@ class Engine:
 
     def _init_fgd(self, policy: str, fgd: tuple[Any, ...] | None, n: int) -> None:
         """fgd = (cpu column, memory column, cpu [k], memory [k], gpu [k], model mask [k],
-        popularity [k], node GPU model ids [n]), as the native engine takes it."""
+        popularity [k], node GPU model ids [n][, resolution in milli-GPU]), as the native engine takes it."""
         self.fgd_classes: list[tuple[int, int, int, int]] = []
         self.fgd_pop: list[float] = []
         self.fgd_models = [-1] * n
         self.fgd_cols = (-1, -1)
+        self.fgd_resolution = 0
         if fgd is None:
             if policy == "fgd":
                 raise ConfigError("workload: policy 'fgd' needs a workload")
             return
-        cpu_col, mem_col, cpu, mem, gpu, mask, pop, models = fgd
+        if len(fgd) not in (8, 9):
+            raise ConfigError(f"workload: expected an 8- or 9-tuple, got {len(fgd)} entries")
+        cpu_col, mem_col, cpu, mem, gpu, mask, pop, models = fgd[:8]
+        self.fgd_resolution = int(fgd[8]) if len(fgd) == 9 else 0
+        if not 0 <= self.fgd_resolution <= FGD_MAX_RESOLUTION:
+            raise ConfigError(f"workload.resolution: must be in [0, {FGD_MAX_RESOLUTION}] milli-GPU, got {self.fgd_resolution}")
         self.fgd_cols = (int(cpu_col), int(mem_col))
         k = len(cpu)
         if not (len(mem) == len(gpu) == len(mask) == len(pop) == k) or len(models) != n:
@@ -332,7 +339,8 @@ class Engine:
 
     def score_at(self, node: int, req: Sequence[int]) -> int:
         if self.policy == "fgd":
-            return -math.floor(self._fgd_delta(node, req)[0] * 1000.0 + 0.5)
+            q = math.floor(self._fgd_delta(node, req)[0] * 1000.0 + 0.5)  # micro-GPU, rounded first
+            return -(q // (1000 * self.fgd_resolution if self.fgd_resolution > 0 else 1))
         return score_node(self.policy, self.weights, self.shape, self.basic, self.cap[node], self.free[node], req, node)
 
     def copies_that_fit(self, node: int, unit: Sequence[int]) -> int:
