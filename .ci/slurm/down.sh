@@ -21,6 +21,15 @@ stop() {  # stop PIDFILE...: SIGTERM, wait, then SIGKILL
   return 0
 }
 shopt -s nullglob
+# Cancel the jobs first: their slurmstepd processes outlive slurmd and have no PID file.
+if [ -f "$D/etc/slurm.conf" ] && alive "$D/run/slurmctld.pid"; then
+  export SLURM_CONF=$D/etc/slurm.conf
+  timeout 5 squeue -h -o %A 2>/dev/null | xargs -r timeout 5 scancel >/dev/null 2>&1 || true
+  for k in $(seq 1 20); do
+    [ -z "$(timeout 2 squeue -h -t RUNNING,COMPLETING 2>/dev/null)" ] && break
+    sleep 0.25
+  done
+fi
 stop "$D"/run/slurmd-*.pid
 stop "$D/run/slurmctld.pid"
 stop "$D/run/slurmdbd.pid"

@@ -6,6 +6,7 @@ import typer
 
 from aios_core.cli.pack import pack_cmd
 from aios_core.cli.simulate import simulate_cmd
+from aios_core.cli.slurm import slurm_app
 from aios_core.cli.tools import bench_cmd, place_cmd, plan_cmd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -15,3 +16,4 @@ app.command("place")(place_cmd)
 app.command("pack")(pack_cmd)
 app.command("plan")(plan_cmd)
 app.command("bench")(bench_cmd)
+app.add_typer(slurm_app, name="slurm")
