@@ -57,8 +57,8 @@ def _indices(spec: str, where: str) -> tuple[int, ...]:
         return ()
     out: list[int] = []
     for piece in spec.split(","):
-        lo, _, hi = piece.partition("-")
-        if not lo.isdigit() or (hi and not hi.isdigit()):
+        lo, dash, hi = piece.partition("-")
+        if not lo.isdigit() or (dash and not hi.isdigit()):
             raise SlurmParseError(f"{where}: bad GPU index range {piece!r}")
         out.extend(range(int(lo), int(hi or lo) + 1))
     return tuple(out)
@@ -244,6 +244,7 @@ def parse_sacct(text: str) -> list[SlurmJob]:
         req = _tres_counts(tres.get("requested"), f"{where}.tres.requested")
         use = alloc if alloc.get("node") else req
         comment = row.get("comment")
+        nodes = _hosts(_str(row.get("nodes"), f"{where}.nodes").replace("None assigned", ""), f"{where}.nodes")
         jobs.append(
             SlurmJob(
                 job_id=_int(row["job_id"], f"{where}.job_id"),
@@ -253,7 +254,7 @@ def parse_sacct(text: str) -> list[SlurmJob]:
                 partition=_str(row.get("partition"), f"{where}.partition"),
                 state=_str(state.get("current"), f"{where}.state.current").upper(),
                 reason=_str(state.get("reason"), f"{where}.state.reason"),
-                nodes=_hosts(_str(row.get("nodes"), f"{where}.nodes").replace("None assigned", ""), f"{where}.nodes"),
+                nodes=nodes,
                 node_count=use.get("node", 0),
                 cpus=use.get("cpu", 0),
                 gpus=use.get("gres/gpu", 0),
@@ -261,7 +262,8 @@ def parse_sacct(text: str) -> list[SlurmJob]:
                 priority=_int(row.get("priority"), f"{where}.priority"),
                 nice=0,
                 submit_time=_int(times.get("submission"), f"{where}.time.submission"),
-                start_time=_int(times.get("start"), f"{where}.time.start"),
+                # a job cancelled while pending has start = end = cancel time but no nodes
+                start_time=_int(times.get("start"), f"{where}.time.start") if nodes else 0,
                 end_time=_int(times.get("end"), f"{where}.time.end"),
                 comment=_str(comment.get("job") if isinstance(comment, Mapping) else comment, f"{where}.comment"),
             )
