@@ -133,9 +133,17 @@ def _quota_order(by_age: list[SlurmJob], running: Sequence[SlurmJob], accounts: 
     within: list[SlurmJob] = []
     borrowing: list[SlurmJob] = []
     waiting: list[SlurmJob] = []
-    for j in by_age:
+    deferred: list[SlurmJob] = []
+    for j in by_age:  # first pass: what fits within its account's nominal quota
         adm = model.admit(j.account, dict(zip(resources, (int(x) for x in _demand(j)))))
-        (waiting if adm is None else borrowing if adm.borrowing else within).append(j)
+        if adm is not None and adm.borrowing:
+            model.evict(adm.workload_id)  # Kueue admits non-borrowing workloads first
+            deferred.append(j)
+        else:
+            (within if adm is not None else deferred).append(j)
+    for j in sorted(deferred, key=lambda j: (j.submit_time, j.job_id)):  # then what borrows
+        adm = model.admit(j.account, dict(zip(resources, (int(x) for x in _demand(j)))))
+        (borrowing if adm is not None else waiting).append(j)
     return within + borrowing + waiting
 
 
