@@ -7,6 +7,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 D=${1:-/tmp/aios-slurm}
 NODES=4
 mkdir -p "$D"/{etc,spool/ctld,log,run,dev,munge}
+chmod 755 "$D"  # munged runs as user munge and must reach its PID file
 D=$(cd "$D" && pwd)
 chmod 755 "$D/run"
 for i in 0 1 2 3; do ln -sf /dev/null "$D/dev/nvidia$i"; done
