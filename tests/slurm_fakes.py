@@ -68,3 +68,26 @@ class FakeSlurm:
     @property
     def sbatch_calls(self) -> int:
         return sum(1 for c in self.calls if c[0] == "sbatch")
+
+
+class CapturedSlurm:
+    """Answers the read commands with the outputs captured from the real cluster; sbatch and
+    scontrol update are recorded and answered like Slurm would."""
+
+    FILES = {"sinfo": "sinfo.json", "squeue": "squeue.json", "sacct": "sacct.json", "sshare": "sshare.txt"}
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def run(self, args: Sequence[str], timeout_s: float | None = None) -> str:
+        argv = list(args)
+        self.calls.append(argv)
+        if argv[:3] == ["scontrol", "show", "topology"]:
+            return (DATA / "scontrol_show_topology.txt").read_text()
+        if argv[:4] == ["scontrol", "-o", "show", "partition"]:
+            return (DATA / "scontrol_show_partition.txt").read_text()
+        if argv[:2] == ["scontrol", "update"]:
+            return ""
+        if argv[0] == "sbatch":
+            return "4242\n"
+        return (DATA / self.FILES[argv[0]]).read_text()

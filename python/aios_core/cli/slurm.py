@@ -49,17 +49,16 @@ def _runner(timeout: float) -> Any:
 @slurm_app.command("show")
 def show_cmd(timeout: TimeoutOpt = 20.0, as_json: JsonOpt = False) -> None:
     """Nodes, GPUs in use, partitions and switches as aios reads them."""
-    from aios_core.slurm.read import snapshot
+    from aios_core.slurm.read import snapshot, switch_paths
 
     snap = _guard(lambda: snapshot(_runner(timeout)))
     if as_json:
         print_json({"nodes": [asdict(n) for n in snap.nodes], "switches": [asdict(s) for s in snap.switches],
                     "partitions": [asdict(p) for p in snap.partitions]})
         return
-    paths = {}
-    cluster = _guard(lambda: snap.cluster(None)) if snap.partitions else None
-    if cluster is not None:
-        paths = {n: "/".join(p) for n, p in zip(cluster.names, cluster.paths)}
+    names = [n.name for n in snap.nodes]
+    node_paths, _ = _guard(lambda: switch_paths(names, snap.switches))
+    paths = {n: "/".join(p) for n, p in zip(names, node_paths)}
     table = Table("node", "state", "CPUs", "memory MB", "GPUs", "in use", "partitions", "switches")
     for n in snap.nodes:
         table.add_row(n.name, n.state + ("+" + "+".join(n.flags) if n.flags else ""), f"{n.alloc_cpus}/{n.cpus}",
@@ -198,8 +197,10 @@ def replay_cmd(
     def work() -> Any:
         runner = _runner(timeout)
         snap = snapshot(runner)
-        cluster = snap.cluster(partition)
-        history = history_trace(read_history(runner, hours), cluster, int(time.time()))
+        part = snap.partition(partition)
+        cluster = snap.cluster(part.name)
+        jobs = [j for j in read_history(runner, hours) if j.partition == part.name]
+        history = history_trace(jobs, cluster, int(time.time()))
         return replay(history, cluster, policy or ["fifo:best_fit", "drf:best_fit", "fifo+easy:best_fit"], seed)
 
     report = _guard(work)
