@@ -12,6 +12,7 @@ from typer.testing import CliRunner  # noqa: E402
 
 from aios_core.cli import slurm as slurm_cli  # noqa: E402
 from aios_core.cli.app import app  # noqa: E402
+from aios_core.slurm import hostlist  # noqa: E402
 from aios_core.slurm.parse import parse_squeue  # noqa: E402
 from slurm_fakes import DATA, CapturedSlurm  # noqa: E402
 
@@ -49,8 +50,9 @@ def test_submit_dry_run_and_submit(fake: CapturedSlurm, script: Path) -> None:
     data = json.loads(r.stdout)
     assert not any(c[0] == "sbatch" for c in fake.calls)
     (plan,) = data["plans"]
-    assert plan["nodes"] == ["node1", "node2"] and plan["gpu_sets"] == [[3], [3]]
-    assert "--nodelist=node[1-2]" in data["sbatch"] and "--gres=gpu:1" in data["sbatch"]
+    assert sorted(plan["nodes"]) == ["node1", "node2"] and plan["gpu_sets"] == [[3], [3]]
+    nodelist = next(a.split("=", 1)[1] for a in data["sbatch"] if a.startswith("--nodelist="))
+    assert hostlist.expand(nodelist) == plan["nodes"] and "--gres=gpu:1" in data["sbatch"]
     r = runner.invoke(app, ["slurm", "submit", "--gpus", "1", "--het", "1x1", "--", str(script)])
     assert r.exit_code == 0, r.output
     assert r.stdout.strip() == "4242"
