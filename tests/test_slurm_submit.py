@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aios_core.errors import ConfigError, NotFoundError, UnschedulableError
-from aios_core.slurm.errors import SlurmRejectedError, SlurmUnavailableError
+from aios_core.slurm.errors import SlurmParseError, SlurmRejectedError, SlurmUnavailableError
 from aios_core.slurm.plan import JobRequest, node_count, plan_jobs
 from aios_core.slurm.read import SlurmSnapshot, switch_paths
 from aios_core.slurm.records import Switch
-from aios_core.slurm.submit import TOKEN_PREFIX, SubmitOptions, sbatch_command, submit
+from aios_core.slurm.submit import TOKEN_PREFIX, SubmitOptions, parse_job_id, sbatch_command, submit
 from slurm_fakes import FakeSlurm, captured_snapshot
 
 LEAF = {"node1": "leaf0", "node2": "leaf0", "node3": "leaf1", "node4": "leaf1"}
@@ -176,12 +176,18 @@ def test_never_more_than_one_job(steps: list[str], squeue_down: int) -> None:
         fake = FakeSlurm(steps, squeue_down)
         try:
             sub = submit(fake, one_plan(), f.name, attempts=3, sleep=no_sleep)
-        except SlurmUnavailableError:
+        except SlurmUnavailableError:  # only when every sbatch failed before Slurm took the job
             assert not fake.jobs
-            assert "down" in steps[:3]
+            assert steps[:3] == ["down"] * 3
         else:
             assert [j for j, _ in fake.jobs] == [sub.job_id]
         assert len(fake.jobs) <= 1
+
+
+def test_sbatch_answer_must_be_a_job_id() -> None:
+    assert parse_job_id("42\n") == 42 and parse_job_id("42;aios") == 42
+    with pytest.raises(SlurmParseError, match="expected a job id"):
+        parse_job_id("Submitted batch job 42")
 
 
 def test_bad_script_and_attempts(script: Path) -> None:

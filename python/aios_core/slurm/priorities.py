@@ -149,8 +149,9 @@ def _quota_order(by_age: list[SlurmJob], running: Sequence[SlurmJob], accounts: 
 
 def plan_changes(order: Sequence[SlurmJob], mode: ApplyMode = "priority", nice_step: int = 100) -> list[PriorityChange]:
     """The updates that make Slurm start jobs in `order`: in "priority" mode absolute priorities
-    counting down from TOP_PRIORITY (exact, admin only); in "nice" mode nice = rank * nice_step
-    (a bias on Slurm's own priority). Jobs already at their target are left out."""
+    counting down from TOP_PRIORITY (exact, admin only; Slurm keeps a set priority until it is
+    set again, so run this again as the queue changes); in "nice" mode nice = rank * nice_step (a
+    bias on Slurm's own priority, which keeps moving). Jobs already at their target are left out."""
     if mode not in ("priority", "nice"):
         raise ConfigError(f"mode: expected 'priority' or 'nice', got {mode!r}")
     if nice_step < 1:
