@@ -152,7 +152,7 @@ def test_errors_keep_slurms_message(clean: LiveCluster, tmp_path: Path, usage: f
     plans = plan_jobs(snapshot(clean.cli), [JobRequest(gpus=1)])
     before = read_jobs(clean.cli, all_states=True)
     with pytest.raises(SlurmRejectedError, match="Invalid account"):
-        submit(clean.cli, plans, script, SubmitOptions(account="nosuch"))
+        submit(clean.cli, plans, script, SubmitOptions(account="nosuch", output=str(tmp_path / "%j.out")))
     assert len(read_jobs(clean.cli, all_states=True)) == len(before)
 
 

@@ -13,7 +13,7 @@ import pytest
 from aios_core.slurm.errors import SlurmUnavailableError
 from aios_core.slurm.plan import JobRequest, plan_jobs
 from aios_core.slurm.read import read_jobs, snapshot
-from aios_core.slurm.submit import TOKEN_PREFIX, Submission, submit
+from aios_core.slurm.submit import TOKEN_PREFIX, Submission, SubmitOptions, submit
 from slurm_live import LiveCluster, clean, slurm  # noqa: F401  (fixtures)
 
 
@@ -27,6 +27,10 @@ def script(tmp_path: Path) -> Path:
     return p
 
 
+def output(tmp_path: Path) -> SubmitOptions:
+    return SubmitOptions(output=str(tmp_path / "slurm-%j.out"))
+
+
 def test_submit_survives_a_controller_restart(clean: LiveCluster, tmp_path: Path) -> None:  # noqa: F811
     running = clean.sbatch("-o", "/dev/null", "-J", "survivor", "--gres=gpu:1", "--wrap", "sleep 120")
     clean.wait_for("the survivor to run", lambda: clean.job_state(running) == "RUNNING", 60)
@@ -36,8 +40,8 @@ def test_submit_survives_a_controller_restart(clean: LiveCluster, tmp_path: Path
 
     def go() -> None:
         try:
-            result.append(submit(clean.cli, plans, script(tmp_path), token=token, retry_wait_s=1.0,
-                                 give_up_after_s=90))
+            result.append(submit(clean.cli, plans, script(tmp_path), output(tmp_path), token=token,
+                                 retry_wait_s=1.0, give_up_after_s=90))
         except BaseException as exc:  # reported by the assertion below
             result.append(exc)
 
@@ -81,6 +85,6 @@ def test_a_lost_answer_does_not_submit_twice(clean: LiveCluster, tmp_path: Path)
     plans = plan_jobs(snapshot(clean.cli), [JobRequest(gpus=1)])
     runner = AnswerLost(clean)
     token = f"lost-{uuid.uuid4().hex}"
-    sub = submit(runner, plans, script(tmp_path), token=token, retry_wait_s=0.5)
+    sub = submit(runner, plans, script(tmp_path), output(tmp_path), token=token, retry_wait_s=0.5)
     assert sub.recovered and runner.sbatch_runs == 1
     assert with_token(clean, token) == [sub.job_id]
