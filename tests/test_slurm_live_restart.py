@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from aios_core.slurm.commands import SlurmCli
 from aios_core.slurm.errors import SlurmUnavailableError
 from aios_core.slurm.plan import JobRequest, plan_jobs
 from aios_core.slurm.read import read_jobs, snapshot
@@ -49,7 +50,11 @@ def test_submit_survives_a_controller_restart(clean: LiveCluster, tmp_path: Path
     try:
         worker = threading.Thread(target=go)
         worker.start()
-        time.sleep(12)  # longer than sbatch's own retries (about 9 s): it fails, the search waits
+        t0 = time.monotonic()
+        with pytest.raises(SlurmUnavailableError):  # a read while the controller is down: bounded
+            read_jobs(SlurmCli(conf=str(clean.conf), timeout_s=2))
+        assert time.monotonic() - t0 < 6
+        time.sleep(max(0.0, 12 - (time.monotonic() - t0)))  # longer than sbatch's own retries (about 9 s)
         assert not result
     finally:
         clean.start_controller()
