@@ -8,6 +8,7 @@ from aios_core.cli.k8s import k8s_app
 from aios_core.cli.local import local_app
 from aios_core.cli.pack import pack_cmd
 from aios_core.cli.simulate import simulate_cmd
+from aios_core.cli.slurm import slurm_app
 from aios_core.cli.tools import bench_cmd, place_cmd, plan_cmd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -19,3 +20,4 @@ app.command("plan")(plan_cmd)
 app.command("bench")(bench_cmd)
 app.add_typer(k8s_app, name="k8s")
 app.add_typer(local_app, name="local")
+app.add_typer(slurm_app, name="slurm")
