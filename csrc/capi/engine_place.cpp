@@ -98,7 +98,7 @@ aios_status aios_engine_release(aios_engine engine, const int64_t* ids, size_t i
 
 aios_status aios_engine_place_gang(aios_engine engine, size_t members, const int64_t* requests, size_t requests_len,
                                    const int64_t* ids, size_t ids_len, int64_t priority, int32_t constraint,
-                                   int32_t min_count, aios_gang_strategy strategy, int32_t level, int32_t required,
+                                   int32_t min_count, int32_t strategy, int32_t level, int32_t required,
                                    int32_t* out_nodes, size_t out_nodes_len, int32_t* out_placed) {
   return guard([&] {
     need_ptr(out_placed, "out_placed");
@@ -109,12 +109,12 @@ aios_status aios_engine_place_gang(aios_engine engine, size_t members, const int
     need_len(requests, requests_len, product(members, static_cast<size_t>(e.resources()), "requests"), "requests");
     need_len(ids, ids_len, members, "ids");
     need_out(out_nodes, out_nodes_len, members, "out_nodes");
-    // Read as an int so that a value outside the enum is rejected, not undefined.
-    const int s = static_cast<int>(strategy);
-    if (s < 0 || s > 3) throw Failure{AIOS_ERR_INVALID_ARGUMENT, "strategy: unknown strategy " + std::to_string(s)};
+    if (strategy < AIOS_GANG_PACK || strategy > AIOS_GANG_STRICT_SPREAD) {
+      throw Failure{AIOS_ERR_INVALID_ARGUMENT, "strategy: unknown strategy " + std::to_string(strategy)};
+    }
     if (min_count < 0) throw Failure{AIOS_ERR_INVALID_ARGUMENT, "min_count: must be >= 0, got " + std::to_string(min_count)};
     const bool placed = e.place_gang(requests, m, ids, priority, constraint, min_count == 0 ? m : min_count,
-                                     static_cast<pl::GangStrategy>(s), level, required != 0, out_nodes);
+                                     static_cast<pl::GangStrategy>(strategy), level, required != 0, out_nodes);
     *out_placed = placed ? 1 : 0;
   });
 }

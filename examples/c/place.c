@@ -89,7 +89,7 @@ static int place_gang(aios_engine engine, const scenario* s, int64_t first_id, l
   int ok = 1;
   for (k = 0; k < t->count; ++k) ids[k] = first_id + (int64_t)k;
   CALL(aios_engine_place_gang(engine, t->count, t->requests, t->count * R, ids, t->count, 0, 0, s->gang_min_count,
-                              (aios_gang_strategy)s->gang_strategy, s->gang_level, s->gang_required, nodes, t->count,
+                              s->gang_strategy, s->gang_level, s->gang_required, nodes, t->count,
                               &placed));
   printf("gang %d", placed);
   for (k = 0; k < t->count; ++k) {

@@ -163,14 +163,15 @@ AIOS_API aios_status aios_engine_assign(aios_engine engine, size_t tasks, const 
 /* Releases tasks by id; an unknown id gives NOT_FOUND and releases nothing. */
 AIOS_API aios_status aios_engine_release(aios_engine engine, const int64_t* ids, size_t ids_len);
 
-/* All or nothing: at least min_count members (0: all) placed, or none. level: topology level
- * (-1: none); required != 0 keeps every member in one domain of that level, otherwise the level is
+/* All or nothing: at least min_count members (0: all) placed, or none. strategy: an
+ * aios_gang_strategy, passed as int32_t so that any value is defined and checked. level: topology
+ * level (-1: none); required != 0 keeps every member in one domain of that level, otherwise the level is
  * tried first and wider ones after. *out_placed is 1 when placed; out_nodes [members] gets each
  * member's node, -1 for members left out. A gang that does not fit is AIOS_OK with *out_placed 0. */
 AIOS_API aios_status aios_engine_place_gang(aios_engine engine, size_t members, const int64_t* requests,
                                             size_t requests_len, const int64_t* ids, size_t ids_len,
                                             int64_t priority, int32_t constraint, int32_t min_count,
-                                            aios_gang_strategy strategy, int32_t level, int32_t required,
+                                            int32_t strategy, int32_t level, int32_t required,
                                             int32_t* out_nodes, size_t out_nodes_len, int32_t* out_placed);
 
 /* Why a task (request [resources]) cannot go on each live node, as kube-scheduler counts it: one

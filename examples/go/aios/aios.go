@@ -136,7 +136,7 @@ func (e *Engine) PlaceGang(requests []int64, ids []int64, g Gang) (bool, []int32
 		required = 1
 	}
 	err := check(C.aios_engine_place_gang(e.handle, C.size_t(len(ids)), i64(requests), C.size_t(len(requests)),
-		i64(ids), C.size_t(len(ids)), 0, 0, C.int32_t(g.MinCount), C.aios_gang_strategy(g.Strategy),
+		i64(ids), C.size_t(len(ids)), 0, 0, C.int32_t(g.MinCount), C.int32_t(g.Strategy),
 		C.int32_t(g.Level), required, (*C.int32_t)(unsafe.Pointer(&nodes[0])), C.size_t(len(ids)), &placed))
 	return placed != 0, nodes[:len(ids)], err
 }
