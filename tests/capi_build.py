@@ -4,6 +4,7 @@ and the sanitizer checker against an AddressSanitizer build of libaios from this
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,11 @@ import aios_core
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
+
+
+def declared_functions(header: str) -> list[str]:
+    """The functions aios.h declares, in order."""
+    return re.findall(r"AIOS_API\s[^;]*?\b(aios_\w+)\(", header)
 
 
 def run(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 600) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from capi_build import build_asan_checker
+from capi_build import build_asan_checker, declared_functions
 
 
 def test_every_entry_point_rejects_bad_arguments_under_asan(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -28,7 +28,5 @@ def test_checker_covers_every_entry_point() -> None:
     root = Path(__file__).resolve().parents[1]
     header = (root / "csrc" / "include" / "aios" / "aios.h").read_text()
     checker = (root / "tests" / "capi" / "check_errors.c").read_text()
-    from test_capi import declared_functions
-
     missing = [f for f in declared_functions(header) if f + "(" not in checker]
     assert not missing
