@@ -64,7 +64,7 @@ uint32_t aios_abi_version(void) { return AIOS_ABI_VERSION; }
 
 const char* aios_last_error(void) { return aios::capi::last_error.c_str(); }
 
-const char* aios_status_name(aios_status status) {
+const char* aios_status_name(int32_t status) {
   switch (status) {
     case AIOS_OK: return "AIOS_OK";
     case AIOS_ERR_NULL_ARGUMENT: return "AIOS_ERR_NULL_ARGUMENT";

@@ -60,8 +60,9 @@ AIOS_API uint32_t aios_abi_version(void);        /* AIOS_ABI_VERSION of the load
 /* The message of the last failed call on this thread ("" before any failure). Thread-local,
  * owned by the library, valid until the next failing call on this thread. */
 AIOS_API const char* aios_last_error(void);
-/* "AIOS_OK", "AIOS_ERR_NULL_ARGUMENT", ...; static string ("unknown status" for others). */
-AIOS_API const char* aios_status_name(aios_status status);
+/* "AIOS_OK", "AIOS_ERR_NULL_ARGUMENT", ...; static string ("unknown status" for others). Takes
+ * an int32_t so that a status from a newer library is defined behaviour in C++ callers too. */
+AIOS_API const char* aios_status_name(int32_t status);
 
 /* ---------------------------------------------------------------- placement engine */
 

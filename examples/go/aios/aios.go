@@ -29,7 +29,7 @@ func check(status C.aios_status) error {
 	if status == C.AIOS_OK {
 		return nil
 	}
-	return &Error{C.GoString(C.aios_status_name(status)), C.GoString(C.aios_last_error())}
+	return &Error{C.GoString(C.aios_status_name(C.int32_t(status))), C.GoString(C.aios_last_error())}
 }
 
 // Version is the loaded library's version string.
