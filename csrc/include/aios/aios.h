@@ -14,6 +14,10 @@
  *  - Handles are opaque ids, never reused: a destroyed (or never created) handle gives
  *    AIOS_ERR_INVALID_HANDLE, not a crash.
  *  - Quantities are integers: milli-CPU, bytes, milli-GPU (1000 per physical GPU).
+ *  - Thread safety, marked on each call: [any] may be called from any thread at any time;
+ *    [reads] calls on one engine run concurrently with each other; [writes] calls on one engine
+ *    run alone (the library serialises them against every other call on that engine); [pure]
+ *    calls share no state. No call is forbidden from any thread.
  */
 #ifndef AIOS_AIOS_H
 #define AIOS_AIOS_H
@@ -52,7 +56,7 @@ typedef enum aios_status {
   AIOS_ERR_INTERNAL = 8           /* a bug: please report it with aios_last_error() */
 } aios_status;
 
-/* ---------------------------------------------------------------- library */
+/* ---------------------------------------------------------------- library: all [any] */
 
 AIOS_API uint32_t aios_version(void);            /* AIOS_VERSION_NUMBER of the loaded library */
 AIOS_API const char* aios_version_string(void);  /* static string */
@@ -133,20 +137,22 @@ typedef struct aios_task_info {
   int32_t share_milli;      /* milli-GPU of that share, 0 for whole GPUs */
 } aios_task_info;
 
-/* Builds an engine; *out receives its handle. The desc's arrays are copied. */
+/* [any] Builds an engine; *out receives its handle. The desc's arrays are copied. */
 AIOS_API aios_status aios_engine_create(const aios_engine_desc* desc, aios_engine* out);
-/* Frees the engine. Calls already running on it finish first; later calls get INVALID_HANDLE. */
+/* [any] Frees the engine. Calls already running on it finish first; later calls get
+ * INVALID_HANDLE. */
 AIOS_API aios_status aios_engine_destroy(aios_engine engine);
+/* [reads] */
 AIOS_API aios_status aios_engine_get_info(aios_engine engine, aios_engine_info* out);
 
-/* A static node filter tasks refer to by id: per node slot, whether the task tolerates the node's
+/* [writes] A static node filter tasks refer to by id: per node slot, whether the task tolerates the node's
  * taints and matches its selector; at most max_per_node tasks of `group` per node (group -1: no
  * limit). Arrays hold node_slots flags (0 or 1). */
 AIOS_API aios_status aios_engine_add_constraint(aios_engine engine, const uint8_t* taint_ok, size_t taint_ok_len,
                                                 const uint8_t* affinity_ok, size_t affinity_ok_len, int32_t group,
                                                 int32_t max_per_node, int32_t* out_constraint);
 
-/* Places `tasks` tasks in order. requests [tasks * resources]; ids [tasks], new and distinct;
+/* [writes] Places `tasks` tasks in order. requests [tasks * resources]; ids [tasks], new and distinct;
  * optional priority [tasks] (default 0) and constraint ids [tasks] (default 0). out_nodes gets the
  * node of each task, -1 where it did not fit. */
 AIOS_API aios_status aios_engine_place_batch(aios_engine engine, size_t tasks, const int64_t* requests,
@@ -155,16 +161,17 @@ AIOS_API aios_status aios_engine_place_batch(aios_engine engine, size_t tasks, c
                                              const int32_t* constraints, size_t constraints_len, int32_t* out_nodes,
                                              size_t out_nodes_len);
 
-/* Puts tasks on nodes decided elsewhere; all or nothing (a task that does not fit: INVALID_ARGUMENT). */
+/* [writes] Puts tasks on nodes decided elsewhere; all or nothing (a task that does not fit:
+ * INVALID_ARGUMENT). */
 AIOS_API aios_status aios_engine_assign(aios_engine engine, size_t tasks, const int64_t* requests, size_t requests_len,
                                         const int64_t* ids, size_t ids_len, const int64_t* priority,
                                         size_t priority_len, const int32_t* constraints, size_t constraints_len,
                                         const int32_t* nodes, size_t nodes_len);
 
-/* Releases tasks by id; an unknown id gives NOT_FOUND and releases nothing. */
+/* [writes] Releases tasks by id; an unknown id gives NOT_FOUND and releases nothing. */
 AIOS_API aios_status aios_engine_release(aios_engine engine, const int64_t* ids, size_t ids_len);
 
-/* All or nothing: at least min_count members (0: all) placed, or none. strategy: an
+/* [writes] All or nothing: at least min_count members (0: all) placed, or none. strategy: an
  * aios_gang_strategy, passed as int32_t so that any value is defined and checked. level: topology
  * level (-1: none); required != 0 keeps every member in one domain of that level, otherwise the level is
  * tried first and wider ones after. *out_placed is 1 when placed; out_nodes [members] gets each
@@ -175,14 +182,14 @@ AIOS_API aios_status aios_engine_place_gang(aios_engine engine, size_t members, 
                                             int32_t strategy, int32_t level, int32_t required,
                                             int32_t* out_nodes, size_t out_nodes_len, int32_t* out_placed);
 
-/* Why a task (request [resources]) cannot go on each live node, as kube-scheduler counts it: one
+/* [reads] Why a task (request [resources]) cannot go on each live node, as kube-scheduler counts it: one
  * (code, node count) entry per reason, codes ascending; at most AIOS_EXPLAIN_MAX_ENTRIES entries.
  * *out_entries gets the number written; *out_feasible_nodes the live nodes where it fits now. */
 AIOS_API aios_status aios_engine_explain(aios_engine engine, const int64_t* request, size_t request_len,
                                          int32_t constraint, int32_t* out_codes, int64_t* out_counts,
                                          size_t out_len, size_t* out_entries, int32_t* out_feasible_nodes);
 
-/* The same as one line, exactly as the Python API words it ("0/3 nodes are available: 3
+/* [reads] The same as one line, exactly as the Python API words it ("0/3 nodes are available: 3
  * Insufficient nvidia.com/gpu."), or "" when the task fits somewhere. Writes at most buffer_len
  * bytes including the terminating NUL; *out_needed gets the bytes the full text needs (with NUL).
  * A short buffer gives BUFFER_TOO_SMALL with *out_needed set and the buffer untouched. */
@@ -190,36 +197,37 @@ AIOS_API aios_status aios_engine_explain_text(aios_engine engine, const int64_t*
                                               int32_t constraint, char* buffer, size_t buffer_len,
                                               size_t* out_needed);
 
-/* The policy's score of the request on every node slot (INT64_MIN where it cannot go); out
+/* [reads] The policy's score of the request on every node slot (INT64_MIN where it cannot go); out
  * [node_slots]. */
 AIOS_API aios_status aios_engine_scores(aios_engine engine, const int64_t* request, size_t request_len,
                                         int32_t constraint, int64_t* out, size_t out_len);
 
-/* Allocated quantities [node_slots * resources], row-major, a snapshot. */
+/* [reads] Allocated quantities [node_slots * resources], row-major, a snapshot. */
 AIOS_API aios_status aios_engine_allocated(aios_engine engine, int64_t* out, size_t out_len);
 
+/* [reads] Where a running task is and what it holds; NOT_FOUND for an unknown id. */
 AIOS_API aios_status aios_engine_get_task(aios_engine engine, int64_t id, aios_task_info* out);
 
-/* Adds a node while tasks run. capacity [resources]; domains [levels]; taint_ok and affinity_ok
+/* [writes] Adds a node while tasks run. capacity [resources]; domains [levels]; taint_ok and affinity_ok
  * [constraints], one flag per existing constraint; gpu_model -1 or 0..63. *out_node: its index. */
 AIOS_API aios_status aios_engine_add_node(aios_engine engine, const int64_t* capacity, size_t capacity_len,
                                           const int32_t* domains, size_t domains_len, const uint8_t* taint_ok,
                                           size_t taint_ok_len, const uint8_t* affinity_ok, size_t affinity_ok_len,
                                           int32_t gpu_model, int32_t* out_node);
 
-/* A cordoned node keeps its tasks and takes no new ones. */
+/* [writes] A cordoned node keeps its tasks and takes no new ones. */
 AIOS_API aios_status aios_engine_set_cordoned(aios_engine engine, int32_t node, int32_t cordoned);
 
 /* ---------------------------------------------------------------- fair share (stateless) */
 
-/* Dominant Resource Fairness over whole tasks. capacity [resources] > 0; demands [users *
+/* [pure] Dominant Resource Fairness over whole tasks. capacity [resources] > 0; demands [users *
  * resources] per task; weights [users * resources] > 0 (0 entries: all 1); limits [users] max
  * tasks, -1 unlimited (0 entries: all unlimited). out_tasks [users]. */
 AIOS_API aios_status aios_drf_tasks(int32_t users, int32_t resources, const int64_t* capacity, size_t capacity_len,
                                     const int64_t* demands, size_t demands_len, const double* weights,
                                     size_t weights_len, const int64_t* limits, size_t limits_len, int64_t* out_tasks,
                                     size_t out_tasks_len);
-/* The continuous relaxation: fractional tasks per user. Same arguments. */
+/* [pure] The continuous relaxation: fractional tasks per user. Same arguments. */
 AIOS_API aios_status aios_drf_continuous(int32_t users, int32_t resources, const int64_t* capacity,
                                          size_t capacity_len, const int64_t* demands, size_t demands_len,
                                          const double* weights, size_t weights_len, const int64_t* limits,
@@ -234,13 +242,13 @@ AIOS_API aios_status aios_drf_continuous(int32_t users, int32_t resources, const
 #define AIOS_FS_FAIR_SHARE 5
 #define AIOS_FS_ROWS 6
 
-/* Slurm's Fair Tree over an association tree: parent [n] (-1 for the one root), shares [n],
+/* [pure] Slurm's Fair Tree over an association tree: parent [n] (-1 for the one root), shares [n],
  * usage [n] (own raw usage), is_user [n] (users are leaves). out [AIOS_FS_ROWS * n], row-major,
  * like sshare's columns; blanks are NaN. */
 AIOS_API aios_status aios_fair_tree(int32_t associations, const int32_t* parent, size_t parent_len,
                                     const int64_t* shares, size_t shares_len, const double* usage, size_t usage_len,
                                     const uint8_t* is_user, size_t is_user_len, double* out, size_t out_len);
-/* Slurm's classic factor 2^(-U_E / S / d), dampening d >= 1 (1: none); same arrays. */
+/* [pure] Slurm's classic factor 2^(-U_E / S / d), dampening d >= 1 (1: none); same arrays. */
 AIOS_API aios_status aios_classic_fair_share(int32_t associations, const int32_t* parent, size_t parent_len,
                                              const int64_t* shares, size_t shares_len, const double* usage,
                                              size_t usage_len, const uint8_t* is_user, size_t is_user_len,
@@ -248,7 +256,7 @@ AIOS_API aios_status aios_classic_fair_share(int32_t associations, const int32_t
 
 /* ---------------------------------------------------------------- partition (stateless) */
 
-/* Exact min-bottleneck split of layer costs [layers] into k contiguous non-empty stages.
+/* [pure] Exact min-bottleneck split of layer costs [layers] into k contiguous non-empty stages.
  * out_boundaries [k + 1]: stage s owns layers [b[s], b[s+1]). */
 AIOS_API aios_status aios_split(const double* costs, size_t costs_len, int64_t k, double* out_bottleneck,
                                 int64_t* out_boundaries, size_t out_boundaries_len);
@@ -287,7 +295,7 @@ typedef struct aios_plan_result {
   int64_t configs_searched, dp_passes;
 } aios_plan_result;
 
-/* Pipeline plan (stages x tensor x data parallel) minimising iteration time under device memory.
+/* [pure] Pipeline plan (stages x tensor x data parallel) minimising iteration time under device memory.
  * out_boundaries [layers + 1], out_stage_time and out_stage_memory [layers]: the first
  * pipeline + 1 / pipeline entries are written when feasible. */
 AIOS_API aios_status aios_plan(const aios_plan_model* model, const aios_plan_devices* devices,
@@ -305,7 +313,7 @@ typedef struct aios_gpu_selection {
   int64_t nodes;            /* search nodes visited */
 } aios_gpu_selection;
 
-/* go-gpuallocator's best-effort GPU set inside one node. score [gpus * gpus] symmetric pair scores
+/* [pure] go-gpuallocator's best-effort GPU set inside one node. score [gpus * gpus] symmetric pair scores
  * of the available GPUs; required [n] positions that must be in the set; size GPUs wanted;
  * max_nodes <= 0: no search budget. out_gpus [size] gets positions into the available list. */
 AIOS_API aios_status aios_select_gpus(const int64_t* score, size_t score_len, int32_t gpus, const int32_t* required,
