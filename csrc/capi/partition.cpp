@@ -20,7 +20,10 @@ aios_status aios_split(const double* costs, size_t costs_len, int64_t k, double*
   return guard([&] {
     need_ptr(out_bottleneck, "out_bottleneck");
     need_len(costs, costs_len, costs_len, "costs");
-    if (k < 1) throw Failure{AIOS_ERR_INVALID_ARGUMENT, "k: must be >= 1, got " + std::to_string(k)};
+    if (k < 1 || static_cast<uint64_t>(k) > costs_len) {
+      throw Failure{AIOS_ERR_INVALID_ARGUMENT,
+                    "k: must be in 1.." + std::to_string(costs_len) + " (one layer per stage), got " + std::to_string(k)};
+    }
     need_out(out_boundaries, out_boundaries_len, static_cast<size_t>(k) + 1, "out_boundaries");
     const pt::SplitResult r = pt::split_chain(costs, static_cast<int64_t>(costs_len), k);
     std::copy(r.boundaries.begin(), r.boundaries.end(), out_boundaries);

@@ -315,6 +315,7 @@ static void check_stateless(void) {
   EXPECT(aios_split(costs, 4, 2, &bottleneck, bounds, 2), AIOS_ERR_BUFFER_TOO_SMALL);
   EXPECT(aios_split(costs, 4, 0, &bottleneck, bounds, 3), AIOS_ERR_INVALID_ARGUMENT);
   EXPECT(aios_split(costs, 4, 5, &bottleneck, bounds, 6), AIOS_ERR_INVALID_ARGUMENT);
+  EXPECT(aios_split(costs, 4, INT64_MAX, &bottleneck, bounds, 3), AIOS_ERR_INVALID_ARGUMENT);
 
   EXPECT(aios_plan(&model, &devices, &options, &plan, plan_bounds, 3, plan_time, 2, plan_mem, 2), AIOS_OK);
   CHECK(plan.feasible == 1 && plan.pipeline == 1);
