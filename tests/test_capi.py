@@ -54,6 +54,11 @@ def test_paths_point_at_installed_files() -> None:
     assert (Path(aios_core.get_cmake_dir()) / "aiosConfigVersion.cmake").is_file()
 
 
+def test_a_missing_file_is_named_with_the_places_searched() -> None:
+    with pytest.raises(FileNotFoundError, match=r"include/aios/missing\.h is not installed \(searched "):
+        aios_core.embed._installed("include/aios/missing.h")
+
+
 @pytest.mark.parametrize(
     ("flag", "expected"),
     [("--include-dir", aios_core.get_include), ("--lib-dir", aios_core.get_lib_dir), ("--cmake-dir", aios_core.get_cmake_dir)],
