@@ -393,6 +393,56 @@ static void check_threads(void) {
   EXPECT(aios_engine_destroy(e), AIOS_ERR_INVALID_HANDLE);
 }
 
+/* Read-only calls from several threads at once give the answers a single thread gets. */
+typedef struct {
+  aios_engine engine;
+  const int64_t* want_scores;
+  int mismatches;
+} reader_args;
+
+static void* reader(void* p) {
+  reader_args* a = (reader_args*)p;
+  const int64_t req[R] = {1000, 2000};
+  int64_t scores[N], counts[8];
+  int32_t codes[8], feasible;
+  size_t entries, needed;
+  char text[256];
+  int k, i;
+  for (k = 0; k < 300; ++k) {
+    if (aios_engine_scores(a->engine, req, R, 0, scores, N) != AIOS_OK) ++a->mismatches;
+    for (i = 0; i < N; ++i) a->mismatches += scores[i] != a->want_scores[i];
+    if (aios_engine_explain(a->engine, req, R, 0, codes, counts, 8, &entries, &feasible) != AIOS_OK) ++a->mismatches;
+    a->mismatches += feasible != N;
+    if (aios_engine_explain_text(a->engine, req, R, 0, text, sizeof text, &needed) != AIOS_OK) ++a->mismatches;
+    a->mismatches += text[0] != '\0';
+  }
+  return NULL;
+}
+
+static void check_concurrent_reads(void) {
+  aios_engine_desc d = good_desc();
+  aios_engine e;
+  const int64_t req[R] = {1000, 2000};
+  const int64_t ids[1] = {1};
+  int64_t want[N];
+  int32_t node;
+  pthread_t threads[4];
+  reader_args args[4];
+  int t;
+  EXPECT(aios_engine_create(&d, &e), AIOS_OK);
+  EXPECT(aios_engine_place_batch(e, 1, req, R, ids, 1, NULL, 0, NULL, 0, &node, 1), AIOS_OK);
+  EXPECT(aios_engine_scores(e, req, R, 0, want, N), AIOS_OK);
+  for (t = 0; t < 4; ++t) {
+    args[t].engine = e;
+    args[t].want_scores = want;
+    args[t].mismatches = 0;
+    pthread_create(&threads[t], NULL, reader, &args[t]);
+  }
+  for (t = 0; t < 4; ++t) pthread_join(threads[t], NULL);
+  for (t = 0; t < 4; ++t) CHECK(args[t].mismatches == 0);
+  EXPECT(aios_engine_destroy(e), AIOS_OK);
+}
+
 int main(void) {
   aios_engine e, never = {0}, forged = {987654321};
   aios_engine_desc d = good_desc();
@@ -407,6 +457,7 @@ int main(void) {
   check_handle_rejected(e, AIOS_ERR_INVALID_HANDLE);
   check_stateless();
   check_threads();
+  check_concurrent_reads();
   if (failures) {
     fprintf(stderr, "%d of %d checks failed\n", failures, checks);
     return 1;
