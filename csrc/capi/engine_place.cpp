@@ -1,4 +1,5 @@
 // Engine calls that place and release tasks; each takes the engine exclusively.
+#include <algorithm>
 #include <mutex>
 #include <vector>
 
@@ -116,6 +117,30 @@ aios_status aios_engine_place_gang(aios_engine engine, size_t members, const int
     const bool placed = e.place_gang(requests, m, ids, priority, constraint, min_count == 0 ? m : min_count,
                                      static_cast<pl::GangStrategy>(strategy), level, required != 0, out_nodes);
     *out_placed = placed ? 1 : 0;
+  });
+}
+
+aios_status aios_engine_preempt(aios_engine engine, size_t members, const int64_t* requests, size_t requests_len,
+                                int64_t priority, int32_t constraint, int32_t level, int32_t evict, int32_t* out_node,
+                                int64_t* out_victims, int32_t* out_victim_nodes, size_t victims_len,
+                                size_t* out_victim_count) {
+  return guard([&] {
+    need_ptr(out_node, "out_node");
+    need_ptr(out_victim_count, "out_victim_count");
+    auto box = lookup_engine(engine);
+    std::unique_lock<std::shared_mutex> hold(box->lock);
+    pl::Engine& e = box->engine;
+    const int m = to_int(members, "members");
+    need_len(requests, requests_len, product(members, static_cast<size_t>(e.resources()), "requests"), "requests");
+    // Found without evicting, so that a short buffer leaves the tasks running.
+    const pl::Victims v = e.preempt(requests, m, priority, constraint, level, false);
+    *out_victim_count = v.task_ids.size();
+    need_out(out_victims, victims_len, v.task_ids.size(), "out_victims");
+    need_out(out_victim_nodes, victims_len, v.task_ids.size(), "out_victim_nodes");
+    if (evict && v.node >= 0 && !v.task_ids.empty()) e.release(v.task_ids.data(), static_cast<int>(v.task_ids.size()));
+    std::copy(v.task_ids.begin(), v.task_ids.end(), out_victims);
+    std::copy(v.task_nodes.begin(), v.task_nodes.end(), out_victim_nodes);
+    *out_node = v.node;
   });
 }
 

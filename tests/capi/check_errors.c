@@ -135,6 +135,7 @@ static void check_handle_rejected(aios_engine h, aios_status want) {
   EXPECT(aios_engine_get_task(h, 7, &task), want);
   EXPECT(aios_engine_add_node(h, req, R, dom, 1, flags, 1, flags, 1, -1, &out_id), want);
   EXPECT(aios_engine_set_cordoned(h, 0, 1), want);
+  EXPECT(aios_engine_preempt(h, 1, req, R, 1, 0, -1, 0, &out_id, counts, codes, 8, &entries), want);
 }
 
 static void check_engine_arguments(aios_engine e) {
@@ -223,6 +224,14 @@ static void check_engine_arguments(aios_engine e) {
   EXPECT(aios_engine_add_node(e, req, R, dom, 1, flags, 1, flags, 1, -1, NULL), AIOS_ERR_NULL_ARGUMENT);
   EXPECT(aios_engine_add_node(e, req, R, dom, 1, flags, 1, flags, 1, 99, &out_id), AIOS_ERR_INVALID_ARGUMENT);
   EXPECT(aios_engine_set_cordoned(e, N + 5, 1), AIOS_ERR_NOT_FOUND);
+  EXPECT(aios_engine_preempt(e, 1, req, R, 1, 0, -1, 0, NULL, counts, codes, 8, &entries), AIOS_ERR_NULL_ARGUMENT);
+  EXPECT(aios_engine_preempt(e, 1, req, R, 1, 0, -1, 0, &out_id, counts, codes, 8, NULL), AIOS_ERR_NULL_ARGUMENT);
+  EXPECT(aios_engine_preempt(e, 1, req, R + 1, 1, 0, -1, 0, &out_id, counts, codes, 8, &entries),
+         AIOS_ERR_INVALID_ARGUMENT);
+  EXPECT(aios_engine_preempt(e, 1, NULL, R, 1, 0, -1, 0, &out_id, counts, codes, 8, &entries), AIOS_ERR_NULL_ARGUMENT);
+  EXPECT(aios_engine_preempt(e, 0, NULL, 0, 1, 0, -1, 0, &out_id, counts, codes, 8, &entries), AIOS_ERR_INVALID_ARGUMENT);
+  EXPECT(aios_engine_preempt(e, 1, req, R, 1, 9, -1, 0, &out_id, counts, codes, 8, &entries), AIOS_ERR_NOT_FOUND);
+  EXPECT(aios_engine_preempt(e, 1, req, R, 1, 0, 4, 0, &out_id, counts, codes, 8, &entries), AIOS_ERR_INVALID_ARGUMENT);
 
   EXPECT(aios_engine_get_info(e, &after), AIOS_OK);
   /* every rejection left the engine as it was */
@@ -258,6 +267,32 @@ static void check_engine_works(aios_engine e) {
   CHECK(strcmp(text, "0/3 nodes are available: 3 Insufficient memory.") == 0);
   CHECK(needed == strlen(text) + 1);
   EXPECT(aios_engine_release(e, ids, 2), AIOS_OK);
+  EXPECT(aios_engine_get_info(e, &info), AIOS_OK);
+  CHECK(info.tasks == 0);
+}
+
+/* Preemption finds a lower-priority victim; a short buffer evicts nothing; evict releases it. */
+static void check_preempt(aios_engine e) {
+  const int64_t req[2 * R] = {3000, 1000, 3000, 1000};
+  const int64_t ids[2] = {30, 31};
+  const int64_t big[R] = {4000, 1000};
+  int64_t victims[2];
+  int32_t victim_nodes[2], nodes[2], node = -7;
+  size_t count = 0;
+  aios_engine_info info;
+  aios_task_info task;
+  EXPECT(aios_engine_place_batch(e, 2, req, 2 * R, ids, 2, NULL, 0, NULL, 0, nodes, 2), AIOS_OK);
+  EXPECT(aios_engine_preempt(e, 1, big, R, 1, 0, -1, 1, &node, victims, victim_nodes, 0, &count),
+         AIOS_ERR_BUFFER_TOO_SMALL);
+  CHECK(count == 1);
+  EXPECT(aios_engine_get_info(e, &info), AIOS_OK);
+  CHECK(info.tasks == 2); /* nothing evicted */
+  EXPECT(aios_engine_preempt(e, 1, big, R, 0, 0, -1, 1, &node, victims, victim_nodes, 2, &count), AIOS_OK);
+  CHECK(node == -1 && count == 0); /* equal priority is no victim */
+  EXPECT(aios_engine_preempt(e, 1, big, R, 1, 0, -1, 1, &node, victims, victim_nodes, 2, &count), AIOS_OK);
+  CHECK(count == 1 && node == victim_nodes[0] && (victims[0] == 30 || victims[0] == 31));
+  EXPECT(aios_engine_get_task(e, victims[0], &task), AIOS_ERR_NOT_FOUND);
+  EXPECT(aios_engine_release(e, victims[0] == 30 ? &ids[1] : &ids[0], 1), AIOS_OK);
   EXPECT(aios_engine_get_info(e, &info), AIOS_OK);
   CHECK(info.tasks == 0);
 }
@@ -453,6 +488,7 @@ int main(void) {
   EXPECT(aios_engine_create(&d, &e), AIOS_OK);
   check_engine_arguments(e);
   check_engine_works(e);
+  check_preempt(e);
   EXPECT(aios_engine_destroy(e), AIOS_OK);
   check_handle_rejected(e, AIOS_ERR_INVALID_HANDLE);
   check_stateless();

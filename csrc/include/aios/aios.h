@@ -182,6 +182,18 @@ AIOS_API aios_status aios_engine_place_gang(aios_engine engine, size_t members, 
                                             int32_t strategy, int32_t level, int32_t required,
                                             int32_t* out_nodes, size_t out_nodes_len, int32_t* out_placed);
 
+/* [writes] Victims of strictly lower priority whose eviction lets a task (members 1) or a gang
+ * (requests [members * resources]) fit; level: -1, or a topology level whose one domain holds every
+ * member. *out_node gets where the (first) member would go, -1 when no eviction helps;
+ * out_victims and out_victim_nodes the victims' ids and nodes, *out_victim_count their number (0
+ * when it fits already). evict != 0 releases the victims. A short buffer gives BUFFER_TOO_SMALL
+ * with *out_victim_count set and nothing evicted; buffers of aios_engine_info.tasks entries always
+ * suffice. */
+AIOS_API aios_status aios_engine_preempt(aios_engine engine, size_t members, const int64_t* requests,
+                                         size_t requests_len, int64_t priority, int32_t constraint, int32_t level,
+                                         int32_t evict, int32_t* out_node, int64_t* out_victims,
+                                         int32_t* out_victim_nodes, size_t victims_len, size_t* out_victim_count);
+
 /* [reads] Why a task (request [resources]) cannot go on each live node, as kube-scheduler counts it: one
  * (code, node count) entry per reason, codes ascending; at most AIOS_EXPLAIN_MAX_ENTRIES entries.
  * *out_entries gets the number written; *out_feasible_nodes the live nodes where it fits now. */
