@@ -35,6 +35,9 @@ class Scenario:
     release: tuple[int, ...]
     batch2: np.ndarray  # ids continue after the gang
     explain: np.ndarray  # [resources]
+    preempt_priority: int
+    preempt_evict: int
+    preempt: np.ndarray  # [resources]: one task asking for room (often a whole node's capacity)
 
     def text(self) -> str:
         """The programs' input."""
@@ -48,6 +51,7 @@ class Scenario:
         lines += [f"gang {len(self.gang)} {self.strategy} {self.level} {self.required} {self.min_count}"]
         lines += [*(row(r) for r in self.gang), f"release {len(self.release)} {' '.join(map(str, self.release))}".strip()]
         lines += [f"batch {len(self.batch2)}", *(row(r) for r in self.batch2), f"explain {row(self.explain)}"]
+        lines += [f"preempt {self.preempt_priority} {self.preempt_evict} {row(self.preempt)}"]
         return "\n".join(lines) + "\n"
 
 
@@ -82,8 +86,9 @@ def parse(text: str) -> Scenario:
     word("release"); release = tuple(ints(int(next(words))))
     word("batch"); batch2 = tasks()
     word("explain"); explain = np.array(ints(R), dtype=np.int64)
+    word("preempt"); preempt_priority, preempt_evict = ints(2); preempt = np.array(ints(R), dtype=np.int64)
     return Scenario(policy, seed, resources, gpu_column, capacity, domains, batch, gang, strategy, level, required,
-                    min_count, release, batch2, explain)
+                    min_count, release, batch2, explain, preempt_priority, preempt_evict, preempt)
 
 
 def python_answer(s: Scenario) -> list[str]:
@@ -102,12 +107,14 @@ def python_answer(s: Scenario) -> list[str]:
     placer.release(np.array(s.release, dtype=np.int64))
     nodes2 = placer.place_batch(s.batch2)
     text = placer.explain(s.explain) or ""
+    found = placer.preempt(s.preempt[None, :], s.preempt_priority, evict=bool(s.preempt_evict))
 
     def row(values: np.ndarray) -> str:
         return " ".join(str(int(v)) for v in values)
 
     return [f"batch {row(nodes1)}", f"gang {int(gang.placed)} {row(gang_nodes)}", f"released {len(s.release)}",
-            f"batch {row(nodes2)}", f"explain {text}".rstrip()]
+            f"batch {row(nodes2)}", f"explain {text}".rstrip(),
+            f"preempt {found.node} {row(found.victims)}".rstrip() if found else "preempt -1"]
 
 
 def _rows(rng: np.random.Generator, table: dict[str, list[int]], resources: tuple[str, ...], count: int) -> np.ndarray:
@@ -122,6 +129,7 @@ def random_scenario(rng: np.random.Generator) -> Scenario:
     zones = rng.integers(2, size=n)
     racks = rng.integers(3, size=n)
     keys = [[(int(z),), (int(z), int(r))][:levels] for z, r in zip(zones, racks)]
+    capacity = _rows(rng, CAPACITY, resources, n)
     domains = np.zeros((n, levels), dtype=np.int32)
     for level in range(levels):  # first-seen numbering, as Placer numbers topology domains
         ids: dict[tuple[int, ...], int] = {}
@@ -134,7 +142,7 @@ def random_scenario(rng: np.random.Generator) -> Scenario:
         seed=int(rng.integers(0, 2**63)),
         resources=resources,
         gpu_column=resources.index("nvidia.com/gpu") if "nvidia.com/gpu" in resources else -1,
-        capacity=_rows(rng, CAPACITY, resources, n),
+        capacity=capacity,
         domains=domains,
         batch=_rows(rng, REQUEST, resources, int(rng.integers(1, 13))),
         gang=_rows(rng, REQUEST, resources, members),
@@ -145,6 +153,9 @@ def random_scenario(rng: np.random.Generator) -> Scenario:
         release=(),
         batch2=_rows(rng, REQUEST, resources, int(rng.integers(1, 7))),
         explain=_rows(rng, REQUEST, resources, 1)[0],
+        preempt_priority=int(rng.choice([0, 1, 1, 1])),
+        preempt_evict=int(rng.integers(0, 2)),
+        preempt=capacity[int(rng.integers(n))] if rng.integers(2) else _rows(rng, REQUEST, resources, 1)[0],
     )
     # Running tasks after the gang, read from the Python answer without a release.
     first = python_answer(s)

@@ -5,8 +5,8 @@
  *   place [scenario.txt]     (stdin without an argument; format in examples/README.md)
  *
  * Prints one line per step: "batch <node per task>", "gang <placed> <node per member>",
- * "released <count>", "batch <node per task>", "explain <text>". Exit 0 when every check holds,
- * 1 when a check fails, 2 when the API rejects a call or the input. */
+ * "released <count>", "batch <node per task>", "explain <text>", "preempt <node> <victim ids>".
+ * Exit 0 when every check holds, 1 when a check fails, 2 when the API rejects a call or the input. */
 #include <aios/aios.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +120,35 @@ static int place_gang(aios_engine engine, const scenario* s, int64_t first_id, l
   return ok;
 }
 
+/* Asks for room for one task of higher priority; with evict, the victims stop running. */
+static int preempt(aios_engine engine, const scenario* s, ledger* g) {
+  aios_engine_info info;
+  int64_t* victims;
+  int32_t* victim_nodes;
+  int32_t node;
+  size_t count, k;
+  int ok = 1;
+  CALL(aios_engine_get_info(engine, &info));
+  victims = calloc((size_t)info.tasks + 1, sizeof(int64_t));
+  victim_nodes = calloc((size_t)info.tasks + 1, sizeof(int32_t));
+  CALL(aios_engine_preempt(engine, 1, s->preempt, (size_t)s->resources, s->preempt_priority, 0, -1, s->preempt_evict,
+                           &node, victims, victim_nodes, (size_t)info.tasks, &count));
+  printf("preempt %d", node);
+  for (k = 0; k < count; ++k) {
+    printf(" %lld", (long long)victims[k]);
+    if (g->node[victims[k]] != victim_nodes[k]) {
+      fprintf(stderr, "check failed: victim %lld is on node %d, not %d\n", (long long)victims[k], g->node[victims[k]],
+              victim_nodes[k]);
+      ok = 0;
+    }
+    if (s->preempt_evict && node >= 0) g->node[victims[k]] = -1;
+  }
+  printf("\n");
+  free(victims);
+  free(victim_nodes);
+  return ok;
+}
+
 int main(int argc, char** argv) {
   scenario s;
   aios_engine engine;
@@ -179,6 +208,9 @@ int main(int argc, char** argv) {
 
   CALL(aios_engine_explain_text(engine, s.explain, (size_t)s.resources, 0, text, sizeof text, &needed));
   printf("explain %s\n", text);
+
+  ok &= preempt(engine, &s, &g);
+  ok &= check_allocation(engine, &s, &g, "the preemption");
 
   CALL(aios_engine_destroy(engine));
   free(g.node);

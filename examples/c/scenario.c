@@ -82,6 +82,8 @@ int scenario_read(FILE* in, scenario* s) {
   if (!s->release_ids || read_i64s(in, s->release_ids, s->release_count)) return -1;
   if (expect(in, "batch") || read_tasks(in, &s->batch2, s->resources)) return -1;
   if (expect(in, "explain") || read_i64s(in, s->explain, (size_t)s->resources)) return -1;
+  if (expect(in, "preempt") || read_i32(in, &s->preempt_priority) || read_i32(in, &s->preempt_evict)) return -1;
+  if (read_i64s(in, s->preempt, (size_t)s->resources)) return -1;
   return 0;
 }
 

@@ -1,5 +1,5 @@
 /* A placement scenario read from text (format: examples/README.md): a cluster, a batch of tasks,
- * a gang, a release, a second batch and a request to explain. */
+ * a gang, a release, a second batch, a request to explain and one to preempt for. */
 #ifndef AIOS_EXAMPLE_SCENARIO_H
 #define AIOS_EXAMPLE_SCENARIO_H
 
@@ -28,6 +28,8 @@ typedef struct {
   int64_t* release_ids;
   task_list batch2;
   int64_t explain[MAX_RESOURCES];
+  int32_t preempt_priority, preempt_evict;
+  int64_t preempt[MAX_RESOURCES];
 } scenario;
 
 /* Returns 0 on success; prints what is wrong to stderr otherwise. */

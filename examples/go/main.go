@@ -23,6 +23,9 @@ type scenario struct {
 	batch, gang, batch2     []int64 // requests, row-major
 	gangSpec                aios.Gang
 	release, explainRequest []int64
+	preemptPriority         int64
+	preemptEvict            bool
+	preemptRequest          []int64
 }
 
 type reader struct {
@@ -97,6 +100,10 @@ func read(in io.Reader) (*scenario, error) {
 	s.batch2 = r.ints(int(r.int()) * R)
 	r.word("explain")
 	s.explainRequest = r.ints(R)
+	r.word("preempt")
+	s.preemptPriority = r.int()
+	s.preemptEvict = r.int() != 0
+	s.preemptRequest = r.ints(R)
 	return s, r.err
 }
 
@@ -232,6 +239,22 @@ func main() {
 	text, err := e.Explain(s.explainRequest)
 	must(err)
 	fmt.Println("explain " + text)
+
+	node, victims, victimNodes, err := e.Preempt(s.preemptRequest, s.preemptPriority, s.preemptEvict)
+	must(err)
+	out := fmt.Sprintf("preempt %d", node)
+	for k, id := range victims {
+		out += fmt.Sprintf(" %d", id)
+		if g.node[id] != victimNodes[k] {
+			fmt.Fprintf(os.Stderr, "check failed: victim %d is on node %d, not %d\n", id, g.node[id], victimNodes[k])
+			ok = false
+		}
+		if s.preemptEvict && node >= 0 {
+			g.node[id] = -1
+		}
+	}
+	fmt.Println(out)
+	ok = g.checkAllocation(e, s, "the preemption") && ok
 
 	must(e.Close())
 	if !ok {

@@ -2,8 +2,9 @@
  * (Go through cgo, C plugins, C++ daemons). It wraps the same C++ core as the Python module.
  *
  * Conventions (docs/c-api.md has the full ABI promise and thread-safety table):
- *  - Every function returns an aios_status; AIOS_OK is 0. On any other status nothing changed,
- *    and aios_last_error() on the same thread says what was wrong, naming the field and value.
+ *  - Every function returns an aios_status; AIOS_OK is 0. On any other status nothing changed
+ *    (except the size a BUFFER_TOO_SMALL call reports where documented), and aios_last_error()
+ *    on the same thread says what was wrong, naming the field and value.
  *  - No C++ type or exception crosses this boundary.
  *  - Arrays come as a pointer plus an element count. Input arrays must have exactly the count the
  *    call expects; output buffers at least that many elements. A pointer may be NULL only when its

@@ -162,6 +162,26 @@ func (e *Engine) Explain(request []int64) (string, error) {
 	return string(buf[:len(buf)-1]), nil
 }
 
+// Preempt finds victims of lower priority whose eviction lets one task fit (node -1: none
+// helps); evict releases them.
+func (e *Engine) Preempt(request []int64, priority int64, evict bool) (int32, []int64, []int32, error) {
+	var info C.aios_engine_info
+	if err := check(C.aios_engine_get_info(e.handle, &info)); err != nil {
+		return -1, nil, nil, err
+	}
+	victims := make([]int64, int(info.tasks)+1)
+	victimNodes := make([]int32, int(info.tasks)+1)
+	var node C.int32_t
+	var count C.size_t
+	evictFlag := C.int32_t(0)
+	if evict {
+		evictFlag = 1
+	}
+	err := check(C.aios_engine_preempt(e.handle, 1, i64(request), C.size_t(len(request)), C.int64_t(priority), 0, -1,
+		evictFlag, &node, i64(victims), (*C.int32_t)(unsafe.Pointer(&victimNodes[0])), C.size_t(info.tasks), &count))
+	return int32(node), victims[:count], victimNodes[:count], err
+}
+
 // Allocated is the allocation [nodes * resources], row-major.
 func (e *Engine) Allocated(nodes int) ([]int64, error) {
 	out := make([]int64, nodes*e.resources+1)
