@@ -65,6 +65,19 @@ def test_plan_native(benchmark, name):
 
 
 @pytest.mark.parametrize("name", [c[0] for c in CASES])
+def test_plan_native_first_call(benchmark, name):
+    # A new Topology object each round: plan() computes the candidate device orders (an O(n^2) pass
+    # over the link matrices) instead of taking them from its per-topology cache.
+    model, topo, _, want, _, _ = case(name)
+
+    def setup():
+        return (model, T.Topology(topo.devices, topo.level, topo.nvlinks, topo.bandwidth, topo.latency), B), {}
+
+    got = benchmark.pedantic(P.plan, setup=setup, rounds=7)
+    assert got.iteration_time == want.iteration_time
+
+
+@pytest.mark.parametrize("name", [c[0] for c in CASES])
 def test_plan_alpa_numba(benchmark, name):
     model, topo, (speed, memory, bw, lat), want, numba_full, _ = case(name)
     plan_alpa_numba(P.transformer("gpt2"), *P.plan_arrays(P.transformer("gpt2"), T.preset("dgx-h100")), B)  # JIT
@@ -110,6 +123,40 @@ def test_plan_reference(benchmark, name):
 
     got = benchmark.pedantic(run, rounds=1, iterations=1)
     assert got[0] == want.iteration_time
+
+
+# Placement: 4 DGX A100 + 4 DGX H100 nodes (1 + 1 at CI size) whose 64 GPUs are listed in a shuffled
+# order. Alpa's stage DP puts stages on submeshes in device order; plan() also chooses the placement.
+PLACEMENT_NODES = 4 if FULL else 1
+_placement: dict[str, tuple] = {}
+
+
+def placement_case():
+    if not _placement:
+        c = T.cluster(["dgx-a100"] * PLACEMENT_NODES + ["dgx-h100"] * PLACEMENT_NODES)
+        topo = c.subset(np.random.default_rng(0).permutation(c.size))
+        model = P.transformer("gpt3-175b") if FULL else P.transformer(P.TransformerConfig(12, 12288, 96, 2048, 50257))
+        _placement["case"] = (model, topo, P.plan(model, topo, B))
+    return _placement["case"]
+
+
+def test_placement_native(benchmark):
+    model, topo, want = placement_case()
+    got = benchmark(P.plan, model, topo, B)
+    assert got.iteration_time == want.iteration_time
+    assert all(len({topo.devices[x].model for x in s.devices}) == 1 for s in got.stages)
+    benchmark.extra_info.update(iteration_time=got.iteration_time, degrees=(got.pipeline, got.tensor, got.data),
+                                exact=got.exact)
+
+
+def test_placement_alpa_numba_in_device_order(benchmark):
+    model, topo, want = placement_case()
+    plan_alpa_numba(P.transformer("gpt2"), *P.plan_arrays(P.transformer("gpt2"), T.preset("dgx-h100")), B)  # JIT
+    got, degrees, passes = benchmark.pedantic(plan_alpa_numba, (model, *P.plan_arrays(model, topo), B), rounds=3,
+                                              iterations=1)
+    assert want.iteration_time < got  # the chosen placement beats stages on devices in listed order
+    benchmark.extra_info.update(iteration_time=got, degrees=degrees, alpa_passes=passes,
+                                native_over_device_order=want.iteration_time / got)
 
 
 SPLIT_K = 64

@@ -33,27 +33,30 @@ def _ring(nbytes, n, bw, lat):
 
 @njit(cache=True)
 def _blocks(speed, memory, bw, lat, p, t, d):
+    # Stage s on devices [s*g, (s+1)*g) in topology order (Alpa's submeshes), d rows of t; every
+    # collective at the slowest link between any two of its devices (csrc/partition/cost_model.hpp).
     g = t * d
     out = np.zeros((p, 8))  # speed, memory, tp_bw, tp_lat, dp_bw, dp_lat, pp_bw, pp_lat
     for s in range(p):
         base = s * g
         sp, mem = np.inf, np.inf
         tb, tl, db, dl, pb, pl = np.inf, 0.0, np.inf, 0.0, np.inf, 0.0
-        for r in range(d):
-            for c in range(t):
-                x = base + r * t + c
-                sp = min(sp, speed[x])
-                mem = min(mem, memory[x])
-                if t > 1:
-                    y = base + r * t + (c + 1) % t
+        for k in range(g):
+            x = base + k
+            sp = min(sp, speed[x])
+            mem = min(mem, memory[x])
+            row_end = (k // t + 1) * t
+            for k2 in range(k + 1, g):
+                y = base + k2
+                if k2 < row_end:
                     tb = min(tb, bw[x, y])
                     tl = max(tl, lat[x, y])
-                if d > 1:
-                    y = base + ((r + 1) % d) * t + c
+                else:
                     db = min(db, bw[x, y])
                     dl = max(dl, lat[x, y])
-                if s + 1 < p:
-                    y = x + g
+            if s + 1 < p:
+                for k2 in range(g):
+                    y = base + g + k2
                     pb = min(pb, bw[x, y])
                     pl = max(pl, lat[x, y])
         out[s, 0], out[s, 1], out[s, 2], out[s, 3] = sp, mem, tb, tl

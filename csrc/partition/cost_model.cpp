@@ -58,54 +58,107 @@ Prefix make_prefix(const ModelArrays& m) {
 
 namespace {
 
-// A link a stage relies on: it must exist (bandwidth > 0) and have a sane latency.
-void check_link(const DeviceArrays& dev, int64_t x, int64_t y) {
-  const double bw = dev.bandwidth[x * dev.count + y], lat = dev.latency[x * dev.count + y];
-  if (!(bw > 0) || !std::isfinite(bw)) {
-    throw TopologyError("bandwidth: devices " + std::to_string(x) + " and " + std::to_string(y) +
-                        " share no usable link (bandwidth " + std::to_string(bw) + "); the device graph is disconnected");
-  }
-  if (!(lat >= 0) || !std::isfinite(lat)) {
-    throw ConfigError(field_msg("latency[" + std::to_string(x) + "][" + std::to_string(y) + "]",
-                                "must be finite and >= 0, got " + std::to_string(lat)));
-  }
+constexpr double kBig = std::numeric_limits<double>::max();
+
+[[noreturn]] void bad_latency(const DeviceArrays& dev, int64_t x, int64_t y) {
+  throw ConfigError(field_msg("latency[" + std::to_string(x) + "][" + std::to_string(y) + "]",
+                              "must be finite and >= 0, got " + std::to_string(dev.latency[x * dev.count + y])));
 }
 
 }  // namespace
 
-Block block_properties(const DeviceArrays& dev, int64_t stage, int64_t stages, int64_t t, int64_t d) {
-  const int64_t g = t * d, base = stage * g, n = dev.count;
-  auto at = [&](int64_t r, int64_t c) { return base + r * t + c; };
-  Block b;
-  b.speed = std::numeric_limits<double>::infinity();
-  b.memory = std::numeric_limits<int64_t>::max();
-  b.tp_bw = b.dp_bw = b.pp_bw = std::numeric_limits<double>::infinity();
-  for (int64_t r = 0; r < d; ++r) {
-    for (int64_t c = 0; c < t; ++c) {
-      const int64_t x = at(r, c);
-      b.speed = std::min(b.speed, dev.flops_per_s[x]);
-      b.memory = std::min(b.memory, dev.memory[x]);
-      if (t > 1) {
-        const int64_t y = at(r, (c + 1) % t);
-        check_link(dev, x, y);
-        b.tp_bw = std::min(b.tp_bw, dev.bandwidth[x * n + y]);
-        b.tp_lat = std::max(b.tp_lat, dev.latency[x * n + y]);
+double link_row(const DeviceArrays& dev, int64_t x) {
+  const int64_t n = dev.count;
+  const double* brow = dev.bandwidth + x * n;
+  const double* lrow = dev.latency + x * n;
+  // Count the usable links without branches; the slow path below names a bad pair.
+  auto usable = [&](int64_t y) {
+    return static_cast<int64_t>((brow[y] > 0.0) & (brow[y] <= kBig) & (lrow[y] >= 0.0) & (lrow[y] <= kBig));
+  };
+  int64_t good = 0;
+  for (int64_t y = 0; y < n; ++y) good += usable(y);
+  if (good - usable(x) != n - 1) {
+    for (int64_t y = 0; y < n; ++y) {
+      if (y == x || usable(y)) continue;
+      if (!(brow[y] > 0.0 && brow[y] <= kBig)) {
+        throw TopologyError("bandwidth: devices " + std::to_string(x) + " and " + std::to_string(y) +
+                            " share no usable link (bandwidth " + std::to_string(brow[y]) +
+                            "); the device graph is disconnected");
       }
-      if (d > 1) {
-        const int64_t y = at((r + 1) % d, c);
-        check_link(dev, x, y);
-        b.dp_bw = std::min(b.dp_bw, dev.bandwidth[x * n + y]);
-        b.dp_lat = std::max(b.dp_lat, dev.latency[x * n + y]);
-      }
-      if (stage + 1 < stages) {
-        const int64_t y = x + g;
-        check_link(dev, x, y);
-        b.pp_bw = std::min(b.pp_bw, dev.bandwidth[x * n + y]);
-        b.pp_lat = std::max(b.pp_lat, dev.latency[x * n + y]);
-      }
+      bad_latency(dev, x, y);
     }
   }
+  double top[4] = {0, 0, 0, 0};  // four independent maxima: no loop-carried dependency
+  auto scan = [&](int64_t from, int64_t to) {
+    int64_t y = from;
+    for (; y + 4 <= to; y += 4) {
+      for (int64_t k = 0; k < 4; ++k) top[k] = brow[y + k] > top[k] ? brow[y + k] : top[k];
+    }
+    for (; y < to; ++y) top[0] = brow[y] > top[0] ? brow[y] : top[0];
+  };
+  scan(0, x);
+  scan(x + 1, n);
+  return std::max(std::max(top[0], top[1]), std::max(top[2], top[3]));
+}
+
+double validate_links(const DeviceArrays& dev) {
+  double top = 0;
+  for (int64_t x = 0; x < dev.count; ++x) top = std::max(top, link_row(dev, x));
+  return top;
+}
+
+Block block_properties(const DeviceArrays& dev, const int64_t* order, int64_t stage, int64_t stages, int64_t t,
+                       int64_t d, bool links_between_rows) {
+  const int64_t g = t * d, base = stage * g, n = dev.count;
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  Block b;
+  b.speed = inf;
+  b.memory = std::numeric_limits<int64_t>::max();
+  b.tp_bw = b.dp_bw = b.pp_bw = inf;
+  // Slowest link and largest latency from x to order[from, to); two accumulators each, so
+  // consecutive iterations do not wait on each other (this is the planner's hottest loop).
+  auto scan = [&](int64_t x, int64_t from, int64_t to, double& bw, double& lat) {
+    const double* brow = dev.bandwidth + x * n;
+    const double* lrow = dev.latency + x * n;
+    double b0 = bw, b1 = inf, l0 = lat, l1 = 0;
+    int64_t k = from;
+    for (; k + 2 <= to; k += 2) {
+      const int64_t y0 = order[k], y1 = order[k + 1];
+      b0 = std::min(b0, brow[y0]);
+      b1 = std::min(b1, brow[y1]);
+      l0 = std::max(l0, lrow[y0]);
+      l1 = std::max(l1, lrow[y1]);
+    }
+    if (k < to) {
+      b0 = std::min(b0, brow[order[k]]);
+      l0 = std::max(l0, lrow[order[k]]);
+    }
+    bw = std::min(b0, b1);
+    lat = std::max(l0, l1);
+  };
+  for (int64_t k = 0; k < g; ++k) {
+    const int64_t x = order[base + k];
+    b.speed = std::min(b.speed, dev.flops_per_s[x]);
+    b.memory = std::min(b.memory, dev.memory[x]);
+    const int64_t row_end = base + (k / t + 1) * t;
+    scan(x, base + k + 1, row_end, b.tp_bw, b.tp_lat);
+    if (!links_between_rows) {
+      // dp_bw is a minimum over all pairs of rows, so any one pair bounds it from above: here the
+      // first device of the first row with the first device of every other row, O(d).
+      if (k % t == 0 && k > 0) b.dp_bw = std::min(b.dp_bw, dev.bandwidth[order[base] * n + x]);
+      continue;
+    }
+    scan(x, row_end, base + g, b.dp_bw, b.dp_lat);
+    if (stage + 1 < stages) scan(x, base + g, base + 2 * g, b.pp_bw, b.pp_lat);
+  }
   return b;
+}
+
+Block block_properties(const DeviceArrays& dev, int64_t stage, int64_t stages, int64_t t, int64_t d) {
+  validate_links(dev);
+  std::vector<int64_t> identity(static_cast<size_t>(dev.count));
+  for (int64_t i = 0; i < dev.count; ++i) identity[static_cast<size_t>(i)] = i;
+  return block_properties(dev, identity.data(), stage, stages, t, d);
 }
 
 StageCost stage_cost(const Prefix& px, const Block& blk, const Options& opt, int64_t a, int64_t b, int64_t stage,

@@ -32,19 +32,41 @@ struct Options {
   int64_t state_bytes_per_param = 16;  // weights + grads + optimizer state (mixed-precision Adam)
   int64_t max_tensor_parallel = 8;
   double backward_factor = 2.0;      // backward FLOPs = factor x forward
+  int64_t max_placements = 50000;    // enumerate every placement of a configuration up to this many
 };
 
-// Properties of the device block of one stage under (p, t, d): stage s owns devices
-// [s*g, (s+1)*g), g = t*d, laid out as d replicas of t consecutive tensor-parallel ranks.
+// Properties of the devices of one stage under (p, t, d) and a placement `order` (a permutation of
+// the devices): stage s owns order[s*g, (s+1)*g), g = t*d, as d rows of t tensor-parallel ranks.
+// A collective over a set of devices is charged at the slowest link between any two of them (and
+// the largest latency), so a stage's cost does not depend on the order inside a row or of the rows:
+// exact on switched domains (NVSwitch, network), pessimistic on meshes such as DGX-1's, where a
+// ring may avoid the slowest pair.
 struct Block {
   double speed = 0;      // slowest device, FLOP/s
   int64_t memory = 0;    // smallest device memory
-  double tp_bw = 0, tp_lat = 0;  // slowest ring link among TP groups
-  double dp_bw = 0, dp_lat = 0;  // slowest ring link among DP groups
-  double pp_bw = 0, pp_lat = 0;  // slowest link to the same rank of the next stage (0 for the last)
+  double tp_bw = 0, tp_lat = 0;  // slowest link inside any tensor-parallel row
+  double dp_bw = 0, dp_lat = 0;  // slowest link between two rows (the data-parallel replicas)
+  double pp_bw = 0, pp_lat = 0;  // slowest link to any device of the next stage (inf for the last)
+  bool operator==(const Block& o) const {
+    return speed == o.speed && memory == o.memory && tp_bw == o.tp_bw && tp_lat == o.tp_lat && dp_bw == o.dp_bw &&
+           dp_lat == o.dp_lat && pp_bw == o.pp_bw && pp_lat == o.pp_lat;
+  }
 };
 
-// O(g) per block.
+// Every pair of distinct devices needs bandwidth > 0 and finite (TopologyError: disconnected) and a
+// latency finite and >= 0 (ConfigError), since a placement may put any two devices together.
+// link_row checks the links of device x and returns its fastest, O(n); validate_links checks all
+// and returns the fastest, O(n^2).
+double link_row(const DeviceArrays& dev, int64_t x);
+double validate_links(const DeviceArrays& dev);
+
+// O(g * t), plus O(g^2) for the links between rows and to the next stage unless
+// links_between_rows is false: a cheap first look for bounds, where dp_bw is only an upper bound
+// (the slowest of d - 1 of its pairs), dp_lat = 0 and pp_* stay at inf / 0.
+// The links must have passed validate_links (or candidate_orders, which runs it).
+Block block_properties(const DeviceArrays& dev, const int64_t* order, int64_t stage, int64_t stages, int64_t t,
+                       int64_t d, bool links_between_rows = true);
+// The same with the devices in topology order (order = 0, 1, ..., n-1); validates the links, O(n^2).
 Block block_properties(const DeviceArrays& dev, int64_t stage, int64_t stages, int64_t t, int64_t d);
 
 struct Prefix {

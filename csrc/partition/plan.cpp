@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "partition/placement.hpp"
 #include "partition/split.hpp"
 
 namespace aios::partition {
@@ -122,6 +123,31 @@ struct Config {
   }
 };
 
+// Lower bounds on the sum and the max of the stage times of (p, t, d): all work at `speed`, all
+// tensor- and data-parallel traffic at tp_bw / dp_bw, no latency; a hair of slack for rounding.
+struct Bounds {
+  double sum, max, key;
+};
+Bounds lower_bounds(const Prefix& px, const Options& opt, int64_t L, int64_t p, int64_t t, int64_t d, double speed,
+                    double tp_bw, double dp_bw, double max_layer) {
+  const double td = static_cast<double>(t * d);
+  double lb_sum = (1.0 + opt.backward_factor) * px.flops[L] / (td * speed);
+  if (t > 1) {
+    lb_sum += 2.0 * static_cast<double>(t - 1) *
+              (static_cast<double>(px.tp_comm[L]) / static_cast<double>(d) / static_cast<double>(t) / tp_bw);
+  }
+  if (d > 1) {
+    lb_sum += 2.0 * static_cast<double>(d - 1) *
+              (static_cast<double>(px.params[L]) / static_cast<double>(t) * static_cast<double>(opt.grad_bytes_per_param) /
+               static_cast<double>(d) / dp_bw) /
+              static_cast<double>(opt.microbatches);
+  }
+  lb_sum *= 1.0 - 1e-12;
+  const double lb_max =
+      std::max(lb_sum / static_cast<double>(p), (1.0 + opt.backward_factor) * max_layer / (td * speed) * (1.0 - 1e-12));
+  return {lb_sum, lb_max, lb_sum + static_cast<double>(opt.microbatches - 1) * lb_max};
+}
+
 void validate_devices(const DeviceArrays& dev) {
   if (dev.count < 1) throw ConfigError(field_msg("devices", "need at least one device"));
   for (int64_t i = 0; i < dev.count; ++i) {
@@ -135,10 +161,36 @@ void validate_devices(const DeviceArrays& dev) {
   }
 }
 
+void validate_orders(const std::vector<std::vector<int64_t>>& orders, int64_t n, double max_bw) {
+  if (orders.empty()) throw ConfigError(field_msg("orders", "need at least one device order"));
+  std::vector<char> seen;
+  for (size_t k = 0; k < orders.size(); ++k) {
+    seen.assign(static_cast<size_t>(n), 0);
+    bool ok = static_cast<int64_t>(orders[k].size()) == n;
+    for (size_t i = 0; ok && i < orders[k].size(); ++i) {
+      const int64_t x = orders[k][i];
+      ok = x >= 0 && x < n && !seen[static_cast<size_t>(x)];
+      if (ok) seen[static_cast<size_t>(x)] = 1;
+    }
+    if (!ok) throw ConfigError(field_msg("orders[" + std::to_string(k) + "]", "must be a permutation of the devices"));
+  }
+  if (!(max_bw >= 0) || !std::isfinite(max_bw)) {
+    throw ConfigError(field_msg("max_bw", "must be finite and >= 0, got " + std::to_string(max_bw)));
+  }
+}
+
 }  // namespace
 
 PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& dev, const Options& opt, int64_t fixed_pipeline,
                          int64_t fixed_tensor) {
+  validate_devices(dev);
+  double max_bw = 0;  // the fastest link; candidate_orders validates every link on its way
+  const std::vector<std::vector<int64_t>> orders = candidate_orders(dev, max_bw);
+  return plan_pipeline(model, dev, opt, fixed_pipeline, fixed_tensor, orders, max_bw);
+}
+
+PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& dev, const Options& opt, int64_t fixed_pipeline,
+                         int64_t fixed_tensor, const std::vector<std::vector<int64_t>>& orders, double max_bw) {
   if (model.layers < 1) throw ConfigError(field_msg("model", "needs at least one layer"));
   if (opt.microbatches < 1) throw ConfigError(field_msg("microbatches", "must be >= 1, got " + std::to_string(opt.microbatches)));
   if (opt.state_bytes_per_param < 0 || opt.grad_bytes_per_param < 0) {
@@ -148,18 +200,25 @@ PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& dev, cons
   if (!std::isfinite(opt.backward_factor) || opt.backward_factor < 0) {
     throw ConfigError(field_msg("backward_factor", "must be finite and >= 0"));
   }
-  validate_devices(dev);  // links are checked where a stage uses them (block_properties)
+  if (opt.max_placements < 0) {
+    throw ConfigError(field_msg("max_placements", "must be >= 0, got " + std::to_string(opt.max_placements)));
+  }
+  validate_devices(dev);
+  validate_orders(orders, dev.count, max_bw);
   const Prefix px = make_prefix(model);
   const int64_t L = model.layers, N = dev.count, B = opt.microbatches;
   const double Bm1 = static_cast<double>(B - 1);
   double max_speed = 0, max_layer = 0;
-  for (int64_t i = 0; i < N; ++i) max_speed = std::max(max_speed, dev.flops_per_s[i]);
+  int64_t max_mem = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    max_speed = std::max(max_speed, dev.flops_per_s[i]);
+    max_mem = std::max(max_mem, dev.memory[i]);
+  }
   for (int64_t i = 0; i < L; ++i) max_layer = std::max(max_layer, model.flops[i]);
-  const double work = (1.0 + opt.backward_factor) * px.flops[L];
 
   PlanResult res;
   double best = kInf;
-  auto record = [&](const Candidate& cand, const Config& cfg) {
+  auto record = [&](const Candidate& cand, const Config& cfg, const std::vector<int64_t>& order) {
     const double T = cand.sum + Bm1 * cand.max;
     if (!(T < best)) return;
     best = T;
@@ -169,88 +228,115 @@ PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& dev, cons
     res.data = cfg.d;
     res.iteration_time = T;
     res.boundaries = cand.bounds;
+    res.placement = order;
   };
 
-  // Phase 1: every (p, t, d) with its lower bounds on the sum of stage times (all work at the
-  // fastest device, all TP and DP traffic over the fastest links, no latency) and on the max
-  // stage; configurations whose model state cannot fit the devices at all are dropped.
+  // Phase 1: every (p, t, d) with bounds that hold for any placement (fastest device, fastest link);
+  // configurations whose model state cannot fit even p of the largest devices are dropped.
   struct Entry {
     int64_t p, t, d;
-    double lb_sum, lb_max, key;
+    double need;
+    Bounds lb;
   };
   std::vector<Entry> entries;
-  std::vector<std::vector<Block>> all_blocks;
   for (int64_t t = 1; t <= opt.max_tensor_parallel && t <= N; t *= 2) {
     if (N % t != 0 || (fixed_tensor > 0 && t != fixed_tensor)) continue;
     for (int64_t p = 1; p <= std::min(L, N / t); ++p) {
       if ((N / t) % p != 0 || (fixed_pipeline > 0 && p != fixed_pipeline)) continue;
       const int64_t d = N / (t * p);
-      std::vector<Block> blocks;
-      blocks.reserve(static_cast<size_t>(p));
-      double tp_bw = 0, dp_bw = 0, held = 0;
-      for (int64_t s = 0; s < p; ++s) {
-        blocks.push_back(block_properties(dev, s, p, t, d));
-        tp_bw = std::max(tp_bw, blocks.back().tp_bw);
-        dp_bw = std::max(dp_bw, blocks.back().dp_bw);
-        held += static_cast<double>(blocks.back().memory);
-      }
-      const double td = static_cast<double>(t * d);
       // sum over stages of ceil(x_s / t) >= ceil(sum / t): a lower bound on the memory all stages need.
       const double need = static_cast<double>(px.params[L] / t + (px.params[L] % t != 0)) *
                               static_cast<double>(opt.state_bytes_per_param) +
                           static_cast<double>(px.activation[L] / (t * d) + (px.activation[L] % (t * d) != 0));
-      if (need > held * (1.0 + 1e-12)) continue;
-      double lb_sum = work / (td * max_speed);
-      if (t > 1) {
-        lb_sum += 2.0 * static_cast<double>(t - 1) *
-                  (static_cast<double>(px.tp_comm[L]) / static_cast<double>(d) / static_cast<double>(t) / tp_bw);
-      }
-      if (d > 1) {
-        lb_sum += 2.0 * static_cast<double>(d - 1) *
-                  (static_cast<double>(px.params[L]) / static_cast<double>(t) *
-                   static_cast<double>(opt.grad_bytes_per_param) / static_cast<double>(d) / dp_bw) /
-                  static_cast<double>(B);
-      }
-      lb_sum *= 1.0 - 1e-12;  // rounding slack: a bound, never above the true sum
-      const double lb_max = std::max(lb_sum / static_cast<double>(p),
-                                     (1.0 + opt.backward_factor) * max_layer / (td * max_speed) * (1.0 - 1e-12));
-      entries.push_back({p, t, d, lb_sum, lb_max, lb_sum + Bm1 * lb_max});
-      all_blocks.push_back(std::move(blocks));
+      if (need > static_cast<double>(p) * static_cast<double>(max_mem) * (1.0 + 1e-12)) continue;
+      entries.push_back({p, t, d, need, lower_bounds(px, opt, L, p, t, d, max_speed, max_bw, max_bw, max_layer)});
     }
   }
-  // Phase 2: most promising first (ties: t, then p ascending), so the best plan prunes the rest.
-  std::vector<size_t> order(entries.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return entries[x].key < entries[y].key; });
-  for (const size_t k : order) {
-    const Entry& e = entries[k];
-    if (e.key >= best) break;  // sorted: no later configuration can do better
-    const int64_t p = e.p, t = e.t, d = e.d;
-    const double lb_sum = e.lb_sum, lb_max = e.lb_max;
-    Config cfg{px, opt, L, p, t, d, std::move(all_blocks[k]), {}, {}};
-    ++res.configs_searched;
+  // Most promising first (ties: t, then p ascending), so the best plan prunes the rest.
+  std::stable_sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) { return x.lb.key < y.lb.key; });
+
+  // The exact split search of one placement (its blocks in cfg), skipped when its own bounds
+  // (its fastest stage, its fastest links, its memory) cannot beat the best plan.
+  // Bounds of a placement from its blocks (complete or first-look: dp_bw an upper bound either way).
+  auto placement_bounds = [&](const Config& cfg, double need) {
+    double held = 0, speed = 0, tp_bw = 0, dp_bw = 0;
+    for (const Block& b : cfg.blocks) {
+      held += static_cast<double>(b.memory);
+      speed = std::max(speed, b.speed);
+      tp_bw = std::max(tp_bw, b.tp_bw);
+      dp_bw = std::max(dp_bw, b.dp_bw);
+    }
+    if (need > held * (1.0 + 1e-12)) return Bounds{kInf, kInf, kInf};
+    return lower_bounds(px, opt, L, cfg.p, cfg.t, cfg.d, speed, tp_bw, dp_bw, max_layer);
+  };
+  auto search = [&](Config& cfg, double need, const std::vector<int64_t>& order) {
+    const int64_t p = cfg.p;
+    const Bounds lb = placement_bounds(cfg, need);
+    if (lb.key >= best) return;
+    ++res.placements_searched;
     // A first plan: the FLOP-balanced split.
     const SplitResult sp = split_chain(model.flops, L, p);
-    record(cfg.evaluate(sp.boundaries), cfg);
-    double c = best < kInf ? (B > 1 ? (best - lb_sum) / Bm1 : best) : kInf;
-    if (c < lb_max) continue;
+    record(cfg.evaluate(sp.boundaries), cfg, order);
+    double c = best < kInf ? (B > 1 ? (best - lb.sum) / Bm1 : best) : kInf;
+    if (c < lb.max) return;
     // The exact smallest bottleneck below c: no threshold under it is feasible.
     ++res.dp_passes;
-    const double lo = std::max(lb_max, cfg.minimax(c));
-    if (!(lo < kInf) || lb_sum + Bm1 * lo >= best) continue;
+    const double lo = std::max(lb.max, cfg.minimax(c));
+    if (!(lo < kInf) || lb.sum + Bm1 * lo >= best) return;
     while (c >= lo) {
       ++res.dp_passes;
       const Candidate cand = cfg.pass(c);
       if (!(cand.sum < kInf)) break;
-      record(cand, cfg);
+      record(cand, cfg, order);
       if (cand.sum + Bm1 * lo >= best) break;
       c = std::nextafter(cand.max, -kInf);
     }
+  };
+  // The blocks of a placement; false (blocks incomplete) if a first look without the O(g^2) links
+  // between rows and stages already shows it cannot beat the best plan.
+  auto fill_blocks = [&](Config& cfg, double need, const std::vector<int64_t>& order) {
+    cfg.blocks.clear();
+    for (int64_t s = 0; s < cfg.p; ++s) {
+      cfg.blocks.push_back(block_properties(dev, order.data(), s, cfg.p, cfg.t, cfg.d, false));
+    }
+    if (placement_bounds(cfg, need).key >= best) return false;
+    for (int64_t s = 0; s < cfg.p; ++s) cfg.blocks[static_cast<size_t>(s)] = block_properties(dev, order.data(), s, cfg.p, cfg.t, cfg.d);
+    return true;
+  };
+
+  // Phase 2: the candidate device orders of every configuration that can still win; orders whose
+  // stages have the same properties as an earlier order's are searched once.
+  for (const Entry& e : entries) {
+    if (e.lb.key >= best) break;  // sorted: no later configuration can do better
+    ++res.configs_searched;
+    Config cfg{px, opt, L, e.p, e.t, e.d, {}, {}, {}};
+    std::vector<std::vector<Block>> seen;
+    for (const auto& order : orders) {
+      if (!fill_blocks(cfg, e.need, order)) continue;
+      if (std::find(seen.begin(), seen.end(), cfg.blocks) != seen.end()) continue;
+      seen.push_back(cfg.blocks);
+      search(cfg, e.need, order);
+    }
+  }
+  // Phase 3: every placement of the configurations small enough to enumerate.
+  for (const Entry& e : entries) {
+    if (e.lb.key >= best) break;
+    if (placement_count(N, e.p, e.t, e.d) > static_cast<double>(opt.max_placements)) {
+      res.exact = false;
+      continue;
+    }
+    Config cfg{px, opt, L, e.p, e.t, e.d, {}, {}, {}};
+    for_each_placement(N, e.p, e.t, e.d, [&](const std::vector<int64_t>& order) {
+      if (fill_blocks(cfg, e.need, order)) search(cfg, e.need, order);
+      return true;
+    });
   }
   if (!res.feasible) return res;
   // Per-stage facts of the winner.
   Config cfg{px, opt, L, res.pipeline, res.tensor, res.data, {}, {}, {}};
-  for (int64_t s = 0; s < res.pipeline; ++s) cfg.blocks.push_back(block_properties(dev, s, res.pipeline, res.tensor, res.data));
+  for (int64_t s = 0; s < cfg.p; ++s) {
+    cfg.blocks.push_back(block_properties(dev, res.placement.data(), s, cfg.p, cfg.t, cfg.d));
+  }
   for (int64_t s = 0; s < res.pipeline; ++s) {
     const StageCost sc = cfg.cost(res.boundaries[s], res.boundaries[s + 1] - 1, s);
     res.stage_time.push_back(sc.time);

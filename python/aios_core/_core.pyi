@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['CapacityModel', 'Engine', 'binpack_fgd_scores', 'binpack_fragmentation', 'binpack_lower_bound', 'binpack_pack', 'binpack_pack_heterogeneous', 'classic_fair_share', 'drf_continuous', 'drf_tasks', 'fair_tree', 'hdrf_tasks', 'plan_pipeline', 'select_best_effort', 'split_chain']
+__all__: list[str] = ['CapacityModel', 'Engine', 'binpack_fgd_scores', 'binpack_fragmentation', 'binpack_lower_bound', 'binpack_pack', 'binpack_pack_heterogeneous', 'candidate_orders', 'classic_fair_share', 'drf_continuous', 'drf_tasks', 'fair_tree', 'hdrf_tasks', 'plan_pipeline', 'select_best_effort', 'split_chain']
 class Engine:
     """
     Stateful placement engine over a cluster (see aios_core.Placer).
@@ -106,6 +106,10 @@ def binpack_pack(sizes: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], c
     ...
 def binpack_pack_heterogeneous(sizes: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], capacities: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], costs: typing.Annotated[numpy.typing.ArrayLike, numpy.int64]) -> tuple[numpy.typing.NDArray[numpy.int32], numpy.typing.NDArray[numpy.int32], int, float]:
     ...
+def candidate_orders(dev_flops: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], dev_memory: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], bandwidth: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], latency: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> tuple[numpy.typing.NDArray[numpy.int64], float]:
+    """
+    The planner's candidate device orders (one per row) and the fastest link; checks every bandwidth.
+    """
 def classic_fair_share(parent: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], shares: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], usage: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], is_user: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8], dampening: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
     ...
 def drf_continuous(capacity: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], demands: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], limits: typing.Annotated[numpy.typing.ArrayLike, numpy.int64]) -> numpy.typing.NDArray[numpy.float64]:
@@ -116,9 +120,9 @@ def fair_tree(parent: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], sha
     ...
 def hdrf_tasks(capacity: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], parent: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], demands: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], limits: typing.Annotated[numpy.typing.ArrayLike, numpy.int64]) -> numpy.typing.NDArray[numpy.int64]:
     ...
-def plan_pipeline(flops: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], params: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], activation: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], output: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], tp_comm: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], dev_flops: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], dev_memory: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], bandwidth: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], latency: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], microbatches: typing.SupportsInt | typing.SupportsIndex, grad_bytes: typing.SupportsInt | typing.SupportsIndex, state_bytes: typing.SupportsInt | typing.SupportsIndex, max_tp: typing.SupportsInt | typing.SupportsIndex, backward_factor: typing.SupportsFloat | typing.SupportsIndex, fixed_pipeline: typing.SupportsInt | typing.SupportsIndex, fixed_tensor: typing.SupportsInt | typing.SupportsIndex) -> tuple[bool, int, int, int, float, numpy.typing.NDArray[numpy.int64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.int64], int, int]:
+def plan_pipeline(flops: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], params: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], activation: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], output: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], tp_comm: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], dev_flops: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], dev_memory: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], bandwidth: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], latency: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], microbatches: typing.SupportsInt | typing.SupportsIndex, grad_bytes: typing.SupportsInt | typing.SupportsIndex, state_bytes: typing.SupportsInt | typing.SupportsIndex, max_tp: typing.SupportsInt | typing.SupportsIndex, backward_factor: typing.SupportsFloat | typing.SupportsIndex, fixed_pipeline: typing.SupportsInt | typing.SupportsIndex, fixed_tensor: typing.SupportsInt | typing.SupportsIndex, max_placements: typing.SupportsInt | typing.SupportsIndex = 50000, orders: typing.Any = None, max_bw: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> tuple[bool, int, int, int, float, numpy.typing.NDArray[numpy.int64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.int64], int, int, numpy.typing.NDArray[numpy.int64], int, bool]:
     """
-    Exact pipeline plan; returns (feasible, p, t, d, time, boundaries, stage_time, stage_memory, configs, passes).
+    Pipeline plan with device placement; returns (feasible, p, t, d, time, boundaries, stage_time, stage_memory, configs, passes, placement, placements_searched, exact). orders/max_bw: candidate_orders' result, cached.
     """
 def select_best_effort(score: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], required: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], size: typing.SupportsInt | typing.SupportsIndex, max_nodes: typing.SupportsInt | typing.SupportsIndex) -> tuple[numpy.typing.NDArray[numpy.int32], int, int, bool, int]:
     """

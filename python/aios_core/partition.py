@@ -7,6 +7,7 @@ bottleneck (DeepSpeed's ``partition_balanced`` and torchgpipe's block partition 
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,6 +96,9 @@ class Plan:
     stages: tuple[Stage, ...]
     configs_searched: int
     dp_passes: int
+    placement: tuple[int, ...] = ()  # device order: stage s runs on placement[s*t*d:(s+1)*t*d]
+    placements_searched: int = 0
+    exact: bool = True  # False when a configuration that could win had too many placements to enumerate
 
     @property
     def boundaries(self) -> tuple[int, ...]:
@@ -103,17 +107,31 @@ class Plan:
     def table(self) -> str:
         """The plan as a fixed-width text table."""
         head = (f"pipeline={self.pipeline} tensor={self.tensor} data={self.data} microbatches={self.microbatches} "
-                f"iteration={self.iteration_time * 1e3:.3f} ms")
+                f"iteration={self.iteration_time * 1e3:.3f} ms{'' if self.exact else ' (placement search bounded)'}")
         rows = [f"{'stage':>5}  {'layers':<22}{'devices':<18}{'time/mb (ms)':>13}  {'memory/device (GiB)':>20}"]
         for s in self.stages:
             names = f"{s.layer_names[0]}..{s.layer_names[-1]}" if len(s.layer_names) > 1 else s.layer_names[0]
-            devs = f"{s.devices[0]}..{s.devices[-1]}" if len(s.devices) > 1 else str(s.devices[0])
+            devs = _ranges(s.devices)
             mem = f"{s.memory_bytes / 2**30:.2f} / {s.device_memory_bytes / 2**30:.2f}"
             rows.append(f"{s.index:>5}  {names:<22}{devs:<18}{s.time * 1e3:>13.3f}  {mem:>20}")
         return "\n".join([head, *rows])
 
     def __str__(self) -> str:
         return self.table()
+
+
+def _ranges(devices: tuple[int, ...]) -> str:
+    """Device indices as compact runs: (0, 1, 2, 3, 8, 9) -> '0-3,8-9'."""
+    out: list[str] = []
+    start = prev = devices[0]
+    for x in (*devices[1:], None):
+        if x is not None and x == prev + 1:
+            prev = x
+            continue
+        out.append(str(start) if start == prev else f"{start}-{prev}")
+        if x is not None:
+            start = prev = x
+    return ",".join(out)
 
 
 def _int_arg(name: str, v: object, lo: int) -> int:
@@ -129,17 +147,38 @@ def plan_arrays(model: LayerGraph, devices: Topology) -> tuple[np.ndarray, ...]:
     return speed, memory, devices.bandwidth, devices.latency
 
 
+# Candidate device orders per topology (an O(n^2) pass over its bandwidths; topologies are immutable).
+_ORDERS: weakref.WeakKeyDictionary[Topology, tuple[np.ndarray, float]] = weakref.WeakKeyDictionary()
+
+
+def _candidate_orders(devices: Topology) -> tuple[np.ndarray, float]:
+    got = _ORDERS.get(devices)
+    if got is None:
+        speed, memory, bw, lat = plan_arrays(LayerGraph.chain([0.0]), devices)
+        orders, max_bw = _core.candidate_orders(speed, memory, bw, lat)
+        orders.setflags(write=False)
+        got = _ORDERS[devices] = (orders, float(max_bw))
+    return got
+
+
 def plan(model: LayerGraph, devices: Topology, microbatches: int, *, max_tensor_parallel: int = 8,
          pipeline: int | None = None, tensor: int | None = None, state_bytes_per_param: int = 16,
-         grad_bytes_per_param: int = 2, backward_factor: float = 2.0) -> Plan:
+         grad_bytes_per_param: int = 2, backward_factor: float = 2.0, max_placements: int = 50_000) -> Plan:
     """The fastest pipeline x tensor x data-parallel plan of ``model`` on all of ``devices``.
 
-    Exact over its search space (see csrc/partition/plan.hpp): degrees with p*t*d = devices, stage
-    s on the s-th block of t*d devices in topology order, every contiguous split of the layers.
-    Per micro-batch a stage costs compute (1 + backward_factor) x FLOPs / (t d x slowest device),
-    a ring all-reduce of its tp_comm_bytes / d over the slowest tensor-parallel link, sending its
-    output (forward) and gradient (backward) to the next stage over the links between the blocks,
-    and its gradient all-reduce across the d replicas spread over the B micro-batches. Memory per
+    Search space (see csrc/partition/plan.hpp): degrees with p*t*d = devices; device placements
+    (which devices form each tensor-parallel row of t, which d rows form each stage, the order of the
+    stages); every contiguous split of the layers. A configuration with at most ``max_placements``
+    distinct placements (n! / (t!^(n/t) d!^p); every configuration of <= 8 devices by default) is
+    searched exactly; larger ones try the stage blocks of four device orders (topology order, a
+    chain along the fastest links, a speed-first chain that keeps each stage on one GPU model, and
+    that chain reversed) and
+    ``Plan.exact`` is False if such a configuration could have won. Never worse than the topology
+    order's placement. Per micro-batch a stage costs compute (1 + backward_factor) x FLOPs / (t d x
+    slowest device), a ring all-reduce of its tp_comm_bytes / d at the slowest link inside a row,
+    sending its output (forward) and gradient (backward) at the slowest link to the next stage's
+    devices, and its gradient all-reduce across the d replicas (slowest link between two rows)
+    spread over the B micro-batches. Memory per
     device: params/t x state_bytes_per_param + min(B, p - s) in-flight micro-batches of its
     activations / (t d) (1F1B). Raises :class:`UnschedulableError` naming the layer and the missing
     bytes when no plan fits memory, :class:`ConfigError` for bad input (zero-speed devices, ...),
@@ -155,26 +194,29 @@ def plan(model: LayerGraph, devices: Topology, microbatches: int, *, max_tensor_
     fixed_t = 0 if tensor is None else _int_arg("tensor", tensor, 1)
     state = _int_arg("state_bytes_per_param", state_bytes_per_param, 0)
     grad = _int_arg("grad_bytes_per_param", grad_bytes_per_param, 0)
+    limit = _int_arg("max_placements", max_placements, 0)
     if not np.isfinite(backward_factor) or backward_factor < 0:
         raise ConfigError(f"backward_factor: must be finite and >= 0, got {backward_factor}")
     for i, dev in enumerate(devices.devices):
         if not dev.tflops > 0:
             raise ConfigError(f"devices[{i}] ({dev.name}): tflops must be > 0 to run layers, got {dev.tflops}")
     speed, memory, bw, lat = plan_arrays(model, devices)
+    orders, max_bw = _candidate_orders(devices)  # the first plan on a topology computes them
     out = _core.plan_pipeline(model.flops, model.params, model.activation_bytes, model.output_bytes,
                               model.tp_comm_bytes, speed, memory, bw, lat, B, grad, state, max_tp,
-                              float(backward_factor), fixed_p, fixed_t)
-    feasible, p, t, d, T, bounds, stage_time, stage_mem, configs, passes = out
+                              float(backward_factor), fixed_p, fixed_t, limit, orders, max_bw)
+    feasible, p, t, d, T, bounds, stage_time, stage_mem, configs, passes, order, searched, exact = out
     if not feasible:
         raise UnschedulableError(_why_nothing_fits(model, devices, state, max_tp, fixed_t))
     g = t * d
     stages = []
     for s in range(p):
-        devs = tuple(range(s * g, (s + 1) * g))
+        devs = tuple(int(x) for x in order[s * g:(s + 1) * g])
         lay = range(int(bounds[s]), int(bounds[s + 1]))
         stages.append(Stage(s, lay, model.names[lay.start:lay.stop], devs, float(stage_time[s]), int(stage_mem[s]),
                             int(min(devices.devices[x].memory_bytes for x in devs))))
-    return Plan(int(p), int(t), int(d), B, float(T), tuple(stages), int(configs), int(passes))
+    return Plan(int(p), int(t), int(d), B, float(T), tuple(stages), int(configs), int(passes),
+                tuple(int(x) for x in order), int(searched), bool(exact))
 
 
 def _why_nothing_fits(model: LayerGraph, devices: Topology, state: int, max_tp: int, fixed_t: int) -> str:

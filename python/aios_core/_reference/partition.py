@@ -41,6 +41,7 @@ def split_chain(costs: Sequence[float], k: int) -> tuple[float, list[int]]:
 
 # ------------------------------------------------------------------ pipeline planner twin
 import math  # noqa: E402
+from itertools import combinations, permutations  # noqa: E402
 from typing import Any, Iterator  # noqa: E402
 
 Block = dict[str, Any]
@@ -82,32 +83,42 @@ class CostModel:
         self.state = int(state_bytes)
         self.bf = float(backward_factor)
 
-    def block(self, s: int, p: int, t: int, d: int) -> Block:
+    def block(self, s: int, p: int, t: int, d: int, order: Sequence[int] | None = None,
+              links_between_rows: bool = True) -> Block:
+        """Stage s of (p, t, d) on order[s*g:(s+1)*g] (d rows of t); pairwise slowest links."""
         g = t * d
         base = s * g
+        order = range(len(self.speed)) if order is None else order
         speed: float = math.inf
         mem: int | None = None
-        tp_bw = dp_bw = pp_bw = math.inf
-        tp_lat = dp_lat = pp_lat = 0.0
-        for r in range(d):
-            for c in range(t):
-                x = base + r * t + c
-                speed = min(speed, self.speed[x])
-                mem = self.mem[x] if mem is None else min(mem, self.mem[x])
-                if t > 1:
-                    y = base + r * t + (c + 1) % t
-                    tp_bw = min(tp_bw, self.bw[x][y])
-                    tp_lat = max(tp_lat, self.lat[x][y])
-                if d > 1:
-                    y = base + ((r + 1) % d) * t + c
-                    dp_bw = min(dp_bw, self.bw[x][y])
-                    dp_lat = max(dp_lat, self.lat[x][y])
-                if s + 1 < p:
-                    y = x + g
-                    pp_bw = min(pp_bw, self.bw[x][y])
-                    pp_lat = max(pp_lat, self.lat[x][y])
-        return dict(speed=speed, memory=mem, tp_bw=tp_bw, tp_lat=tp_lat, dp_bw=dp_bw, dp_lat=dp_lat, pp_bw=pp_bw,
-                    pp_lat=pp_lat)
+        bw = {"tp": math.inf, "dp": math.inf, "pp": math.inf}
+        lat = {"tp": 0.0, "dp": 0.0, "pp": 0.0}
+
+        def use(x: int, y: int, kind: str) -> None:
+            b = self.bw[x][y]
+            if not (b > 0 and math.isfinite(b)):
+                raise ValueError(f"devices {x} and {y} share no usable link")
+            bw[kind] = min(bw[kind], b)
+            lat[kind] = max(lat[kind], self.lat[x][y])
+
+        for k in range(g):
+            x = order[base + k]
+            speed = min(speed, self.speed[x])
+            mem = self.mem[x] if mem is None else min(mem, self.mem[x])
+            row_end = (k // t + 1) * t
+            for k2 in range(k + 1, row_end):
+                use(x, order[base + k2], "tp")
+            if not links_between_rows:
+                if k % t == 0 and k > 0:  # an upper bound on dp_bw: first device of row 0 to row k // t
+                    bw["dp"] = min(bw["dp"], self.bw[order[base]][x])
+                continue
+            for k2 in range(row_end, g):
+                use(x, order[base + k2], "dp")
+            if s + 1 < p:
+                for k2 in range(g):
+                    use(x, order[base + g + k2], "pp")
+        return dict(speed=speed, memory=mem, tp_bw=bw["tp"], tp_lat=lat["tp"], dp_bw=bw["dp"], dp_lat=lat["dp"],
+                    pp_bw=bw["pp"], pp_lat=lat["pp"])
 
     def stage(self, blk: Block, a: int, b: int, s: int, p: int, t: int, d: int) -> tuple[float, float, int]:
         """(time, compute, memory) of layers a..b (inclusive) as stage s of p."""
@@ -138,10 +149,10 @@ class CostModel:
                         yield p, t, N // (t * p)
             t *= 2
 
-    def evaluate(self, bounds: list[int], p: int, t: int, d: int,
-                 blocks: list[Block] | None = None) -> tuple[float, float] | None:
+    def evaluate(self, bounds: list[int], p: int, t: int, d: int, blocks: list[Block] | None = None,
+                 order: Sequence[int] | None = None) -> tuple[float, float] | None:
         """(sum, max) of a split, or None if a stage exceeds its memory."""
-        blocks = blocks or [self.block(s, p, t, d) for s in range(p)]
+        blocks = blocks or [self.block(s, p, t, d, order) for s in range(p)]
         total, mx = 0.0, 0.0
         for s in range(p):
             time, _, memory = self.stage(blocks[s], bounds[s], bounds[s + 1] - 1, s, p, t, d)
@@ -215,52 +226,145 @@ def _minimax(cm: CostModel, blocks: list[Block], c: float, p: int, t: int, d: in
     return G[p - 1][L - 1 - (p - 1)]
 
 
-def plan_pipeline(cm: CostModel, max_tp: int = 8, fixed_pipeline: int = 0,
-                  fixed_tensor: int = 0) -> tuple[float, int, int, int, list[int]] | None:
-    """Twin of plan_pipeline in csrc/partition/plan.cpp: (time, p, t, d, boundaries) or None."""
+# ------------------------------------------------------------------ placements (csrc/partition/placement.*)
+def placement_count(n: int, p: int, t: int, d: int) -> float:
+    """Distinct placements n! / (t!^(n/t) d!^p), through lgamma as the native code does."""
+    lg = math.lgamma(n + 1.0) - float(n // t) * math.lgamma(t + 1.0) - float(p) * math.lgamma(d + 1.0)
+    return float(round(math.exp(lg))) if lg < 709.0 else math.inf  # exp overflows above ~709.78
+
+
+def _partitions(items: list[int], size: int) -> Iterator[list[list[int]]]:
+    if not items:
+        yield []
+        return
+    first, rest = items[0], items[1:]
+    for combo in combinations(range(len(rest)), size - 1):
+        chosen = set(combo)
+        block = [first] + [rest[i] for i in combo]
+        remaining = [rest[i] for i in range(len(rest)) if i not in chosen]
+        for tail in _partitions(remaining, size):
+            yield [block, *tail]
+
+
+def placements(n: int, p: int, t: int, d: int) -> Iterator[list[int]]:
+    """Every distinct placement once, in the native order (rows, then stages, then stage orders)."""
+    for rows in _partitions(list(range(n)), t):
+        for groups in _partitions(list(range(n // t)), d):
+            for perm in permutations(range(p)):
+                yield [x for s in perm for r in groups[s] for x in rows[r]]
+
+
+def candidate_orders(cm: CostModel) -> list[list[int]]:
+    """Topology order, bandwidth chain, speed-first chain and its reverse (duplicates dropped)."""
+    n = len(cm.speed)
+
+    def chain(speed_first: bool) -> list[int]:
+        used = [False] * n
+        if speed_first:
+            x = max(range(n), key=lambda y: (cm.speed[y], cm.mem[y]))  # first of the largest
+        else:
+            x = 0
+        order = []
+        while True:
+            used[x] = True
+            order.append(x)
+            if len(order) == n:
+                return order
+            last = x
+            best_key: tuple[Any, ...] | None = None
+            for y in range(n):
+                if used[y]:
+                    continue
+                k: tuple[Any, ...] = ((cm.speed[y], cm.mem[y], cm.bw[last][y], -cm.lat[last][y]) if speed_first
+                                      else (cm.bw[last][y], -cm.lat[last][y]))
+                if best_key is None or best_key < k:
+                    best_key, x = k, y
+
+    out = [list(range(n))]
+    uniform = all(cm.speed[i] == cm.speed[0] and cm.mem[i] == cm.mem[0] for i in range(n))
+    for speed_first in (False, True):
+        if speed_first and uniform:
+            break
+        c = chain(speed_first)
+        if c not in out:
+            out.append(c)
+        if speed_first and c[::-1] not in out:
+            out.append(c[::-1])
+    return out
+
+
+def _bounds(cm: CostModel, p: int, t: int, d: int, speed: float, tp_bw: float, dp_bw: float,
+            max_layer: float) -> tuple[float, float, float]:
+    td = float(t * d)
+    L = cm.L
+    lb_sum = (1.0 + cm.bf) * cm.F[L] / (td * speed)
+    if t > 1:
+        lb_sum += 2.0 * float(t - 1) * (float(cm.C[L]) / float(d) / float(t) / tp_bw)
+    if d > 1:
+        lb_sum += 2.0 * float(d - 1) * (float(cm.P[L]) / float(t) * float(cm.grad) / float(d) / dp_bw) / float(cm.B)
+    lb_sum *= 1.0 - 1e-12
+    lb_max = max(lb_sum / float(p), (1.0 + cm.bf) * max_layer / (td * speed) * (1.0 - 1e-12))
+    return lb_sum, lb_max, lb_sum + float(cm.B - 1) * lb_max
+
+
+def plan_pipeline(cm: CostModel, max_tp: int = 8, fixed_pipeline: int = 0, fixed_tensor: int = 0,
+                  max_placements: int = 50_000) -> tuple[float, int, int, int, list[int], list[int]] | None:
+    """Twin of plan_pipeline in csrc/partition/plan.cpp: (time, p, t, d, boundaries, placement) or None."""
     B = cm.B
     Bm1 = float(B - 1)
+    N = len(cm.speed)
     max_speed = max(cm.speed)
+    max_mem = max(cm.mem)
+    max_bw = 0.0
+    for i in range(N):
+        for j in range(N):
+            if i != j and math.isfinite(cm.bw[i][j]):
+                max_bw = max(max_bw, cm.bw[i][j])
     max_layer = max(cm.F[i + 1] - cm.F[i] for i in range(cm.L))
-    work = (1.0 + cm.bf) * cm.F[cm.L]
-    best = math.inf
-    result = None
     flops = [cm.F[i + 1] - cm.F[i] for i in range(cm.L)]
+    best = math.inf
+    result: tuple[float, int, int, int, list[int], list[int]] | None = None
     entries = []
     for p, t, d in cm.configs(max_tp, fixed_pipeline, fixed_tensor):
-        blocks = [cm.block(s, p, t, d) for s in range(p)]
-        tp_bw = max(0.0, max(b["tp_bw"] for b in blocks))
-        dp_bw = max(0.0, max(b["dp_bw"] for b in blocks))
+        need = float(_ceil_div(cm.P[cm.L], t)) * float(cm.state) + float(_ceil_div(cm.A[cm.L], t * d))
+        if need > float(p) * float(max_mem) * (1.0 + 1e-12):
+            continue
+        entries.append((_bounds(cm, p, t, d, max_speed, max_bw, max_bw, max_layer), p, t, d, need))
+    entries.sort(key=lambda e: e[0][2])  # stable: ties keep (t, p) order
+
+    def placement_bounds(blocks: list[Block], p: int, t: int, d: int, need: float) -> tuple[float, float, float]:
         held = 0.0
         for b in blocks:
             held += float(b["memory"])
-        td = float(t * d)
-        need = float(_ceil_div(cm.P[cm.L], t)) * float(cm.state) + float(_ceil_div(cm.A[cm.L], t * d))
         if need > held * (1.0 + 1e-12):
-            continue
-        lb_sum = work / (td * max_speed)
-        if t > 1:
-            lb_sum += 2.0 * float(t - 1) * (float(cm.C[cm.L]) / float(d) / float(t) / tp_bw)
-        if d > 1:
-            lb_sum += 2.0 * float(d - 1) * (float(cm.P[cm.L]) / float(t) * float(cm.grad) / float(d) / dp_bw) / float(B)
-        lb_sum *= 1.0 - 1e-12
-        lb_max = max(lb_sum / float(p), (1.0 + cm.bf) * max_layer / (td * max_speed) * (1.0 - 1e-12))
-        entries.append((lb_sum + Bm1 * lb_max, p, t, d, lb_sum, lb_max, blocks))
-    entries.sort(key=lambda e: e[0])  # stable: ties keep (t, p) order
-    for key, p, t, d, lb_sum, lb_max, blocks in entries:
+            return math.inf, math.inf, math.inf
+        speed = max(b["speed"] for b in blocks)
+        tp_bw = max(0.0, max(b["tp_bw"] for b in blocks))
+        dp_bw = max(0.0, max(b["dp_bw"] for b in blocks))
+        return _bounds(cm, p, t, d, speed, tp_bw, dp_bw, max_layer)
+
+    def fill(p: int, t: int, d: int, need: float, order: list[int]) -> list[Block] | None:
+        first = [cm.block(s, p, t, d, order, False) for s in range(p)]
+        if placement_bounds(first, p, t, d, need)[2] >= best:
+            return None
+        return [cm.block(s, p, t, d, order) for s in range(p)]
+
+    def search(blocks: list[Block], p: int, t: int, d: int, need: float, order: list[int]) -> None:
+        nonlocal best, result
+        lb_sum, lb_max, key = placement_bounds(blocks, p, t, d, need)
         if key >= best:
-            break
+            return
         _, bounds0 = split_chain(flops, p)
         ev = cm.evaluate(bounds0, p, t, d, blocks)
         if ev is not None and ev[0] + Bm1 * ev[1] < best:
             best = ev[0] + Bm1 * ev[1]
-            result = (best, p, t, d, bounds0)
+            result = (best, p, t, d, bounds0, list(order))
         c = ((best - lb_sum) / Bm1 if B > 1 else best) if best < math.inf else math.inf
         if c < lb_max:
-            continue
+            return
         lo = max(lb_max, _minimax(cm, blocks, c, p, t, d))
         if not lo < math.inf or lb_sum + Bm1 * lo >= best:
-            continue
+            return
         while c >= lo:
             got = _pass(cm, blocks, c, p, t, d)
             if got is None:
@@ -268,8 +372,29 @@ def plan_pipeline(cm: CostModel, max_tp: int = 8, fixed_pipeline: int = 0,
             total, mx, bounds = got
             if total + Bm1 * mx < best:
                 best = total + Bm1 * mx
-                result = (best, p, t, d, bounds)
+                result = (best, p, t, d, bounds, list(order))
             if total + Bm1 * lo >= best:
                 break
             c = math.nextafter(mx, -math.inf)
+
+    orders = candidate_orders(cm)
+    for (_, _, key), p, t, d, need in entries:
+        if key >= best:
+            break
+        seen: list[list[Block]] = []
+        for order in orders:
+            blocks = fill(p, t, d, need, order)
+            if blocks is None or blocks in seen:
+                continue
+            seen.append(blocks)
+            search(blocks, p, t, d, need, order)
+    for (_, _, key), p, t, d, need in entries:
+        if key >= best:
+            break
+        if placement_count(N, p, t, d) > float(max_placements):
+            continue
+        for order in placements(N, p, t, d):
+            blocks = fill(p, t, d, need, order)
+            if blocks is not None:
+                search(blocks, p, t, d, need, order)
     return result

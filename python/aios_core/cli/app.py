@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from aios_core.cli.k8s import k8s_app
+from aios_core.cli.local import local_app
 from aios_core.cli.pack import pack_cmd
 from aios_core.cli.simulate import simulate_cmd
 from aios_core.cli.tools import bench_cmd, place_cmd, plan_cmd
@@ -15,3 +17,5 @@ app.command("place")(place_cmd)
 app.command("pack")(pack_cmd)
 app.command("plan")(plan_cmd)
 app.command("bench")(bench_cmd)
+app.add_typer(k8s_app, name="k8s")
+app.add_typer(local_app, name="local")
