@@ -5,6 +5,7 @@ import logging
 from aios_core.cluster import Cluster, Node, Taint, Toleration
 from aios_core.errors import AiosError, ConfigError, NotFoundError, TopologyError, UnschedulableError
 from aios_core.placer import POLICIES, Constraints, FgdWorkload, GangResult, Placer, Preemption, TaskPlacement
+from aios_core.embed import get_cmake_dir, get_include, get_lib_dir
 
 logging.getLogger("aios_core").addHandler(logging.NullHandler())
 
@@ -27,4 +28,7 @@ __all__ = [
     "Toleration",
     "TopologyError",
     "UnschedulableError",
+    "get_cmake_dir",
+    "get_include",
+    "get_lib_dir",
 ]

@@ -1,0 +1,3 @@
+module aiosexample
+
+go 1.19
