@@ -228,6 +228,23 @@ void Engine::grow(int slots) {
   }
 }
 
+int Engine::scalar_column(const int64_t* req, int* which) {
+  *which = policy_scalar_index(policy_, basic_.data(), R_, req);
+  const int c = index_.condition(req);
+  const int j = index_.column(c, *which);
+  if (j >= 0) return j;
+  LeafFacts facts{};
+  return index_.add_column(c, *which, [&](int p) -> const LeafFacts* {
+    if (p >= n_) return nullptr;
+    const int32_t i = node_at_[p];
+    const int64_t* cap = &cap_[static_cast<size_t>(i) * R_];
+    const int64_t* free = &free_[static_cast<size_t>(i) * R_];
+    policy_node_scalars(policy_, basic_.data(), R_, cap, free, scalar_buf_.data());
+    facts = LeafFacts{cap, free, scalar_buf_.data(), whole_free_[i], share_free_[i], live_[i] != 0};
+    return &facts;
+  });
+}
+
 void Engine::refresh_node(int32_t node) {
   int32_t whole = 0, share = 0;
   for (int k = 0; k < gpu_count_[node]; ++k) {

@@ -175,7 +175,9 @@ class Engine {
   void grow(int slots);
 
   // search
-  int32_t find_best(const int64_t* req, int32_t cid) const;
+  int32_t find_best(const int64_t* req, int32_t cid);
+  // The index column holding the policy scalar that bounds `req`, kept from now on (-1: none).
+  int scalar_column(const int64_t* req, int* which);
   bool place_gang_in(const std::vector<int32_t>& nodes, const int64_t* req, int m,
                      const int64_t* ids, int64_t priority, int32_t cid, int min_count,
                      GangStrategy strategy, int level, int32_t* out_nodes);

@@ -3,6 +3,7 @@
 // uses integers, IEEE doubles in a fixed order where it uses floats, so the Python reference
 // (aios_core._reference) reproduces every score bit for bit.
 #pragma once
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <string>
@@ -80,6 +81,8 @@ struct SetBounds {
 // percentages, one per subset of the non-basic weighted resources a request may ask for.
 int policy_scalar_count(const Policy& policy, const uint8_t* basic, int resources);
 bool policy_scalar_keeps_max(const Policy& policy);
+// Which of the node scalars the bound of `req` reads (the subset mask of least/most allocated).
+int policy_scalar_index(const Policy& policy, const uint8_t* basic, int resources, const int64_t* req);
 void policy_node_scalars(const Policy& policy, const uint8_t* basic, int resources, const int64_t* cap,
                          const int64_t* free, int64_t* out);
 
@@ -99,6 +102,56 @@ struct BoundCache {
 double score_upper_bound(const Policy& policy, const SetBounds& set, const int64_t* req,
                          const uint8_t* basic, int resources, BoundCache* cache = nullptr,
                          int64_t enough = INT64_MIN);
+
+// floor(x / d) for x >= 0, d > 0 and (x / d + 2) * d < 2^63: a multiplication by inv_d = 1.0 / d,
+// corrected to the exact quotient (a division costs several times more on the search's path).
+inline int64_t fast_div(int64_t x, int64_t d, double inv_d) {
+  int64_t q = static_cast<int64_t>(static_cast<double>(x) * inv_d);
+  while (q * d > x) --q;
+  while ((q + 1) * d <= x) ++q;
+  return q;
+}
+
+// The scalar and exact bounds of score_upper_bound for one request, prepared once per search, for
+// sets whose nodes all have the same capacities (a uniform cluster): best/worst fit and
+// least/most allocated. Same values, without per-set setup or divisions.
+struct FastBound {
+  bool ok = false;
+  PolicyKind kind = PolicyKind::BestFit;
+  int64_t term = 0, wsum = 0;
+  double inv_wsum = 0.0;
+  int n = 0;  // resources the score reads, and per such resource:
+  int res[64];
+  int64_t cap[64], req[64], w[64];
+  double inv_cap[64];
+  // The scalar bound, from the set's policy scalar.
+  int64_t scalar(int64_t set_scalar) const {
+    if (kind == PolicyKind::BestFit) return term - set_scalar;
+    if (kind == PolicyKind::WorstFit) return set_scalar + term;
+    const int64_t x = set_scalar + term;
+    if (wsum == 0) return 0;
+    return x >= 0 ? fast_div(x, wsum, inv_wsum) : x / wsum;
+  }
+  // least/most allocated: the exact bound from the set's free extremes (score_node on
+  // uniform_bound's virtual node); at a leaf, the node's score.
+  int64_t exact(const int64_t* min_free, const int64_t* max_free) const {
+    int64_t sum = 0;
+    for (int i = 0; i < n; ++i) {
+      const int r = res[i];
+      // Free amount left after placing: most allocated counts the least there may be, least
+      // allocated the most.
+      const int64_t left = kind == PolicyKind::MostAllocated ? std::max(min_free[r], req[i]) - req[i]
+                                                             : std::max<int64_t>(max_free[r] - req[i], 0);
+      const int64_t amount = kind == PolicyKind::MostAllocated ? cap[i] - left : left;
+      sum += w[i] * fast_div(amount * 100, cap[i], inv_cap[i]);  // MaxNodeScore = 100
+    }
+    return wsum == 0 ? 0 : fast_div(sum, wsum, inv_wsum);
+  }
+};
+// `cap`: the capacities of every node (0 where a node has none of a resource). False (and out->ok
+// false) when the policy has no fast bound or the capacities are too large for it.
+bool prepare_fast_bound(const Policy& policy, const int64_t* cap, const int64_t* req, const uint8_t* basic,
+                        int resources, FastBound* out);
 
 const char* policy_name(PolicyKind kind);
 PolicyKind policy_from_name(const std::string& name);
