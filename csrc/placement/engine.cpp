@@ -58,7 +58,6 @@ Engine::Engine(const ClusterArrays& c, const Policy& policy, uint64_t seed)
     }
   }
   scalars_ = policy_scalar_count(policy_, basic_.data(), R_);
-  scalar_buf_.assign(static_cast<size_t>(std::max(scalars_, 1)), 0);
   // Conditions the index keeps policy scalars for: GPUs free (whole counts, shares) crossed with
   // the free amount of the first basic resource (cpu), so the bounds of a request only look at
   // nodes that can give it both. Dropped where their memory would exceed a budget.
@@ -215,8 +214,9 @@ void Engine::grow(int slots) {
   for (int i = 0; i < n_; ++i) {
     const int64_t* cap = &cap_[static_cast<size_t>(i) * R_];
     const int64_t* free = &free_[static_cast<size_t>(i) * R_];
-    if (scalars_) policy_node_scalars(policy_, basic_.data(), R_, cap, free, scalar_buf_.data());
-    index_.set_leaf(pos_of_[i], LeafFacts{cap, free, scalar_buf_.data(), whole_free_[i], share_free_[i], live_[i] != 0});
+    int64_t* sc = node_scalars_.data() + static_cast<size_t>(i) * scalars_;
+    if (scalars_) policy_node_scalars(policy_, basic_.data(), R_, cap, free, sc);
+    index_.set_leaf(pos_of_[i], LeafFacts{cap, free, sc, whole_free_[i], share_free_[i], live_[i] != 0});
   }
   index_.rebuild_all();
   const int leaves = index_.leaves();
@@ -239,8 +239,8 @@ int Engine::scalar_column(const int64_t* req, int* which) {
     const int32_t i = node_at_[p];
     const int64_t* cap = &cap_[static_cast<size_t>(i) * R_];
     const int64_t* free = &free_[static_cast<size_t>(i) * R_];
-    policy_node_scalars(policy_, basic_.data(), R_, cap, free, scalar_buf_.data());
-    facts = LeafFacts{cap, free, scalar_buf_.data(), whole_free_[i], share_free_[i], live_[i] != 0};
+    const int64_t* sc = node_scalars_.data() + static_cast<size_t>(i) * scalars_;  // kept by refresh_node
+    facts = LeafFacts{cap, free, sc, whole_free_[i], share_free_[i], live_[i] != 0};
     return &facts;
   });
 }
@@ -256,8 +256,9 @@ void Engine::refresh_node(int32_t node) {
   share_free_[node] = share;
   const int64_t* cap = &cap_[static_cast<size_t>(node) * R_];
   const int64_t* free = &free_[static_cast<size_t>(node) * R_];
-  if (scalars_) policy_node_scalars(policy_, basic_.data(), R_, cap, free, scalar_buf_.data());
-  index_.set_leaf(pos_of_[node], LeafFacts{cap, free, scalar_buf_.data(), whole, share, live_[node] != 0});
+  int64_t* sc = node_scalars_.data() + static_cast<size_t>(node) * scalars_;
+  if (scalars_) policy_node_scalars(policy_, basic_.data(), R_, cap, free, sc);
+  index_.set_leaf(pos_of_[node], LeafFacts{cap, free, sc, whole, share, live_[node] != 0});
   index_.update_path(pos_of_[node]);
   fgd_refresh(node);
 }
@@ -307,6 +308,7 @@ int32_t Engine::add_node(const int64_t* cap, const int32_t* domains, const uint8
   gpu_used_.insert(gpu_used_.end(), gpus, 0);
   whole_free_.push_back(0);
   share_free_.push_back(0);
+  node_scalars_.resize(node_scalars_.size() + static_cast<size_t>(scalars_));
   model_.push_back(gpu_model);
   fgd_before_.push_back(0.0);
   node_stamp_.push_back(0);

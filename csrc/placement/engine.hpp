@@ -200,7 +200,7 @@ class Engine {
   int second_ = -1;
   bool narrow_scalars_ = false;
   std::vector<int64_t> second_thresholds_;
-  std::vector<int64_t> scalar_buf_;
+  std::vector<int64_t> node_scalars_;  // [node, scalars_]: the policy scalars of each node
   std::vector<int32_t> gpu_offset_, gpu_count_;
   std::vector<int16_t> gpu_used_;  // milli used per physical GPU, flat
   std::vector<int32_t> whole_free_, share_free_;
