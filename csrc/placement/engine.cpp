@@ -95,7 +95,7 @@ Engine::Engine(const ClusterArrays& c, const Policy& policy, uint64_t seed)
     if (bytes() > kBudget) gpu_conditions_.clear();
   }
   index_.reset(R_, scalars_, policy_scalar_keeps_max(policy_), narrow_scalars_, gpu_col_, gpu_conditions_, second_, second_thresholds_,
-               std::max(1, c.nodes));
+               std::max(1, c.nodes), policy_reads_min_extremes(policy_));
   // Positions: first_fit keeps node order (its score is the index); every other policy uses a
   // seeded shuffle, which is also its tie rule (smallest position wins).
   pos_of_.resize(static_cast<size_t>(c.nodes));
@@ -210,7 +210,7 @@ int64_t Engine::score_at(int32_t node, const int64_t* req) const {
 
 void Engine::grow(int slots) {
   index_.reset(R_, scalars_, policy_scalar_keeps_max(policy_), narrow_scalars_, gpu_col_, gpu_conditions_, second_, second_thresholds_,
-               slots);
+               slots, policy_reads_min_extremes(policy_));
   for (int i = 0; i < n_; ++i) {
     const int64_t* cap = &cap_[static_cast<size_t>(i) * R_];
     const int64_t* free = &free_[static_cast<size_t>(i) * R_];

@@ -213,6 +213,7 @@ class Engine {
   std::unordered_map<uint64_t, int32_t> group_count_;  // (group << 32 | node) -> tasks
   FreeIndex index_;
   mutable uint64_t visits_ = 0;
+  int32_t last_best_ = -1;  // the node the last search chose (its first incumbent)
   // fgd state: node models, each node's current weighted F, and the score cache. A cache entry of
   // (request shape, node) is valid while its stamp equals the node's stamp, which every change renews.
   struct FgdCacheEntry {

@@ -32,8 +32,9 @@ bool merge(T* __restrict o, const T* __restrict x, const T* __restrict y, size_t
 
 void FreeIndex::reset(int resources, int scalars, bool keep_max, bool narrow, int gpu_column,
                       const std::vector<int32_t>& gpu_conditions, int second_resource,
-                      const std::vector<int64_t>& second_thresholds, int slots) {
+                      const std::vector<int64_t>& second_thresholds, int slots, bool min_extremes) {
   R_ = resources;
+  min_extremes_ = min_extremes;
   S_ = scalars;
   keep_max_ = keep_max;
   narrow_ = narrow;
@@ -159,8 +160,8 @@ bool FreeIndex::combine(int v, bool capacity) {
   int64_t* o = hot(v);
   const int64_t* x = hot(a);
   const int64_t* y = hot(b);
-  bool changed = merge(o, x, y, R + 2, true);                   // max_free, GPU maxima
-  changed |= merge(o + R + 2, x + R + 2, y + R + 2, R, false);  // min_free
+  bool changed = merge(o, x, y, R + 2, true);                                  // max_free, GPU maxima
+  if (min_extremes_) changed |= merge(o + R + 2, x + R + 2, y + R + 2, R, false);  // min_free
   if (capacity) {
     int64_t* oc = cold(v);
     const int64_t* xc = cold(a);
@@ -179,7 +180,7 @@ bool FreeIndex::combine(int v, bool capacity) {
   double* f = &frac_[static_cast<size_t>(v) * 2 * R];
   const double* fa = &frac_[static_cast<size_t>(a) * 2 * R];
   const double* fb = &frac_[static_cast<size_t>(b) * 2 * R];
-  for (size_t r = 0; r < R; ++r) {
+  for (size_t r = 0; r < R && min_extremes_; ++r) {
     const double lo = std::min(fa[r], fb[r]), hi = std::max(fa[R + r], fb[R + r]);
     changed |= (lo != f[r]) | (hi != f[R + r]);  // fractions are never NaN
     f[r] = lo;

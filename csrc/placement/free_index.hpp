@@ -36,9 +36,11 @@ class FreeIndex {
   // condition g, threshold q on the free amount of resource `second_resource`); see condition().
   // `keep_max` chooses whether the maximum or the minimum of each scalar is kept.
   // `narrow` stores scalars as int32 (the caller guarantees they fit), halving their memory.
+  // `min_extremes` false: inner vertices do not keep min_free and the free fractions (a policy
+  // whose bounds never read them saves their updates); leaves still hold them.
   void reset(int resources, int scalars, bool keep_max, bool narrow, int gpu_column,
              const std::vector<int32_t>& gpu_conditions, int second_resource,
-             const std::vector<int64_t>& second_thresholds, int slots);
+             const std::vector<int64_t>& second_thresholds, int slots, bool min_extremes = true);
   int leaves() const { return leaves_; }
   void set_leaf(int pos, const LeafFacts& facts);
   // Recomputes the vertices above `pos` from their children, stopping where nothing changes.
@@ -110,6 +112,7 @@ class FreeIndex {
   void set_neutral(int v);
   size_t hot_stride_ = 0, cold_stride_ = 0;
   bool capacity_changed_ = true;  // by the last set_leaf
+  bool min_extremes_ = true;
   int R_ = 0, S_ = 0, C_ = 1;
   bool keep_max_ = true;
   std::vector<int32_t> gpu_conditions_;  // milli-GPU: >= 1000 whole GPUs free, below a share on one GPU

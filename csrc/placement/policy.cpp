@@ -392,6 +392,11 @@ bool scalar_bound(const Policy& p, const SetBounds& s, const int64_t* req, const
 
 bool policy_scalar_keeps_max(const Policy& p) { return p.kind != PolicyKind::BestFit; }
 
+bool policy_reads_min_extremes(const Policy& p) {
+  return p.kind != PolicyKind::FirstFit && p.kind != PolicyKind::BestFit && p.kind != PolicyKind::WorstFit &&
+         p.kind != PolicyKind::Fgd;
+}
+
 int policy_scalar_count(const Policy& p, const uint8_t* basic, int R) {
   int which[64];
   switch (p.kind) {

@@ -81,6 +81,9 @@ struct SetBounds {
 // percentages, one per subset of the non-basic weighted resources a request may ask for.
 int policy_scalar_count(const Policy& policy, const uint8_t* basic, int resources);
 bool policy_scalar_keeps_max(const Policy& policy);
+// Whether score_upper_bound may read a set's min_free or free fractions: not first/best/worst
+// fit (their scalar bound always applies) nor fgd (no bound).
+bool policy_reads_min_extremes(const Policy& policy);
 // Which of the node scalars the bound of `req` reads (the subset mask of least/most allocated).
 int policy_scalar_index(const Policy& policy, const uint8_t* basic, int resources, const int64_t* req);
 void policy_node_scalars(const Policy& policy, const uint8_t* basic, int resources, const int64_t* cap,
@@ -103,12 +106,13 @@ double score_upper_bound(const Policy& policy, const SetBounds& set, const int64
                          const uint8_t* basic, int resources, BoundCache* cache = nullptr,
                          int64_t enough = INT64_MIN);
 
-// floor(x / d) for x >= 0, d > 0 and (x / d + 2) * d < 2^63: a multiplication by inv_d = 1.0 / d,
-// corrected to the exact quotient (a division costs several times more on the search's path).
+// floor(x / d) for x >= 0, d > 0, a quotient below 2^40 and (x / d + 2) * d < 2^63: a
+// multiplication by inv_d = 1.0 / d (its relative error is far below 1 / quotient), corrected to
+// the exact quotient; a division costs several times more on the search's path.
 inline int64_t fast_div(int64_t x, int64_t d, double inv_d) {
-  int64_t q = static_cast<int64_t>(static_cast<double>(x) * inv_d);
-  while (q * d > x) --q;
-  while ((q + 1) * d <= x) ++q;
+  int64_t q = static_cast<int64_t>(static_cast<double>(x) * inv_d);  // off by at most one
+  q -= q * d > x;
+  q += (q + 1) * d <= x;
   return q;
 }
 
@@ -136,18 +140,21 @@ struct FastBound {
   // uniform_bound's virtual node); at a leaf, the node's score.
   int64_t exact(const int64_t* min_free, const int64_t* max_free) const {
     int64_t sum = 0;
-    for (int i = 0; i < n; ++i) {
-      const int r = res[i];
-      // Free amount left after placing: most allocated counts the least there may be, least
-      // allocated the most.
-      const int64_t left = kind == PolicyKind::MostAllocated ? std::max(min_free[r], req[i]) - req[i]
-                                                             : std::max<int64_t>(max_free[r] - req[i], 0);
-      const int64_t amount = kind == PolicyKind::MostAllocated ? cap[i] - left : left;
-      sum += w[i] * fast_div(amount * 100, cap[i], inv_cap[i]);  // MaxNodeScore = 100
+    if (kind == PolicyKind::MostAllocated) {  // the least free amount there may be after placing
+      for (int i = 0; i < n; ++i) {
+        const int64_t used = cap[i] - std::max<int64_t>(min_free[res[i]] - req[i], 0);
+        sum += w[i] * fast_div(used * 100, cap[i], inv_cap[i]);  // MaxNodeScore = 100
+      }
+    } else {  // least allocated: the most
+      for (int i = 0; i < n; ++i) {
+        const int64_t left = std::max<int64_t>(max_free[res[i]] - req[i], 0);
+        sum += w[i] * fast_div(left * 100, cap[i], inv_cap[i]);
+      }
     }
     return wsum == 0 ? 0 : fast_div(sum, wsum, inv_wsum);
   }
 };
+
 // `cap`: the capacities of every node (0 where a node has none of a resource). False (and out->ok
 // false) when the policy has no fast bound or the capacities are too large for it.
 bool prepare_fast_bound(const Policy& policy, const int64_t* cap, const int64_t* req, const uint8_t* basic,

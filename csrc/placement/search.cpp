@@ -87,6 +87,17 @@ int32_t Engine::find_best(const int64_t* req, int32_t cid) {
   Item stack[256];
   int top = 0;
   if (!may_fit(1)) return -1;
+  // The node the last search chose is often best again (packing policies fill it up): start from
+  // its score, so that most bounds can stop at the cheap scalar and more subtrees are cut. The
+  // answer stays the best score at the smallest position: it only replaces a worse incumbent.
+  if (last_best_ >= 0 && last_best_ < n_) {
+    const int leaf = leaves + pos(last_best_);
+    if (may_fit(leaf) && group_room(cid, last_best_)) {
+      best_score = bound(leaf);
+      best_pos = pos(last_best_);
+      best = last_best_;
+    }
+  }
   stack[top++] = Item{1, bound(1)};
   while (top > 0) {
     const Item it = stack[--top];
@@ -104,23 +115,24 @@ int32_t Engine::find_best(const int64_t* req, int32_t cid) {
     if (4 * it.v + 3 < 2 * leaves) {  // warm the grandchildren: they are read when a or b is popped
       for (int g = 4 * it.v; g < 4 * it.v + 4; ++g) index_.prefetch(g, column);
     }
+    // A child that cannot beat the best node found so far is not pushed at all.
+    auto worth = [&](const Item& c) {
+      return c.ub > best_score || (c.ub == best_score && index_.first_pos(c.v) < best_pos);
+    };
     const bool fa = may_fit(a), fb = may_fit(b);
     if (fa && fb) {
       const Item ia{a, bound(a)}, ib{b, bound(b)};
       // Explore the more promising child first (the left one on equal bounds).
-      if (ia.ub >= ib.ub) {
-        stack[top++] = ib;
-        stack[top++] = ia;
-      } else {
-        stack[top++] = ia;
-        stack[top++] = ib;
-      }
-    } else if (fa) {
-      stack[top++] = Item{a, bound(a)};
-    } else if (fb) {
-      stack[top++] = Item{b, bound(b)};
+      const Item& first = ia.ub >= ib.ub ? ia : ib;
+      const Item& second = ia.ub >= ib.ub ? ib : ia;
+      if (worth(second)) stack[top++] = second;
+      if (worth(first)) stack[top++] = first;
+    } else if (fa || fb) {
+      const Item c{fa ? a : b, bound(fa ? a : b)};
+      if (worth(c)) stack[top++] = c;
     }
   }
+  if (best >= 0) last_best_ = best;
   return best;
 }
 
