@@ -149,11 +149,24 @@ void FreeIndex::set_leaf(int pos, const LeafFacts& f) {
     }
     h[R_] = f.whole_gpus_free;
     h[R_ + 1] = f.max_gpu_share_free;
-    for (int j = 0; j < cols_; ++j) put(os + j, meets(f, j) ? f.scalars[col_k_[j]] : neutral());
+    if (narrow_) {  // narrow each scalar once, then pick per column
+      int32_t narrowed[64];
+      for (int k = 0; k < S_; ++k) narrowed[k] = static_cast<int32_t>(f.scalars[k]);
+      const int32_t none = keep_max_ ? INT32_MIN : INT32_MAX;
+      int32_t* out = scalar32_.data() + os;
+      for (int j = 0; j < cols_; ++j) out[j] = meets(f, j) ? narrowed[col_k_[j]] : none;
+    } else {
+      for (int j = 0; j < cols_; ++j) put(os + j, meets(f, j) ? f.scalars[col_k_[j]] : neutral());
+    }
   }
   capacity_changed_ = !std::equal(before, before + cold_stride_, c);
 }
 
+// Compiled twice where the toolchain can pick at load time: with AVX2 the merges take 4 int64 or
+// 8 int32 at a time (SSE2 has no 64-bit compare nor 32-bit min/max).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 bool FreeIndex::combine(int v, bool capacity) {
   const int a = 2 * v, b = 2 * v + 1;
   const size_t R = static_cast<size_t>(R_);

@@ -127,7 +127,7 @@ class FreeIndex {
   std::vector<int64_t> col_second_;
   bool meets(const LeafFacts& f, int j) const {
     const int64_t second = second_ >= 0 ? f.free[second_] : 0;
-    return f.whole_gpus_free >= col_whole_[j] && f.max_gpu_share_free >= col_share_[j] && second >= col_second_[j];
+    return (f.whole_gpus_free >= col_whole_[j]) & (f.max_gpu_share_free >= col_share_[j]) & (second >= col_second_[j]);
   }
   int leaves_ = 0;
   std::vector<int64_t> hot_, cold_;

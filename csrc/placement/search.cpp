@@ -60,23 +60,25 @@ int32_t Engine::find_best(const int64_t* req, int32_t cid) {
     if (uniform) prepare_fast_bound(policy_, cap, req, basic, R_, &fast);
   }
   const bool exact_bound = policy_.kind == PolicyKind::LeastAllocated || policy_.kind == PolicyKind::MostAllocated;
-  auto bound = [&](int v) {
-    // Any bound below `enough` prunes v, so a cheap one suffices there.
-    auto enough = [&]() {
-      return index_.first_pos(v) > best_pos && best_score < INT64_MAX ? best_score + 1 : best_score;
-    };
-    if (fast.ok) {
-      if (v >= leaves && exact_bound) return fast.exact(index_.min_free(v), index_.max_free(v));
-      const int64_t scalar = fast.scalar(index_.value(v, column));
-      if (!exact_bound || scalar < enough()) return scalar;
-      return std::min(scalar, fast.exact(index_.min_free(v), index_.max_free(v)));
-    }
+  // Any bound below `enough` prunes v, so a cheap one suffices there.
+  auto enough = [&](int v) {
+    return index_.first_pos(v) > best_pos && best_score < INT64_MAX ? best_score + 1 : best_score;
+  };
+  // The general bound, kept out of line so that the fast one below stays small.
+  auto general_bound = [&](int v) __attribute__((noinline)) {
     if (v >= leaves && !scalar_exact_at_leaf) return score_at(node_at_[v - leaves], req);
     SetBounds b{index_.min_free(v), index_.max_free(v), index_.min_pos_cap(v), index_.max_cap(v),
                 index_.min_free_frac(v), index_.max_free_frac(v), index_.has_zero_cap(v),
                 scalars_ ? scalar_buf : nullptr, index_.first_pos(v)};
     if (scalars_) scalar_buf[which] = index_.value(v, column);
-    return floor_to_int(score_upper_bound(policy_, b, req, basic, R_, &cache, enough()));
+    return floor_to_int(score_upper_bound(policy_, b, req, basic, R_, &cache, enough(v)));
+  };
+  auto bound = [&](int v) {
+    if (!fast.ok) return general_bound(v);
+    if (v >= leaves && exact_bound) return fast.exact(index_.min_free(v), index_.max_free(v));
+    const int64_t scalar = fast.scalar(index_.value(v, column));
+    if (!exact_bound || scalar < enough(v)) return scalar;
+    return std::min(scalar, fast.exact(index_.min_free(v), index_.max_free(v)));
   };
 
   // Best score, ties to the smallest position; a subtree is visited only if it might beat it.
