@@ -46,9 +46,12 @@ void FreeIndex::reset(int resources, int scalars, bool keep_max, bool narrow, in
   leaves_ = 1;
   while (leaves_ < slots) leaves_ <<= 1;
   const size_t vertices = static_cast<size_t>(2 * leaves_);
-  hot_stride_ = static_cast<size_t>(2 * R_ + 2);
+  hot_stride_ = static_cast<size_t>(((min_extremes_ ? 2 * R_ : R_) + 2 + 7) / 8 * 8);
   cold_stride_ = static_cast<size_t>(2 * R_ + (R_ + 7) / 8);
-  hot_.assign(vertices * hot_stride_, 0);
+  // Aligned to the block size up to 128 bytes (a pair of lines that the hardware fetches together).
+  const size_t align = hot_stride_ >= 16 ? 128 : 64;
+  hot_.assign(vertices * hot_stride_ + 16, 0);
+  hot_offset_ = (align - reinterpret_cast<uintptr_t>(hot_.data()) % align) % align / sizeof(int64_t);
   cold_.assign(vertices * cold_stride_, 0);
   frac_.assign(vertices * 2 * R_, 0.0);
   for (size_t v = 0; v < vertices; ++v) set_neutral(static_cast<int>(v));
@@ -110,7 +113,7 @@ void FreeIndex::set_neutral(int v) {
   int64_t* c = cold(v);
   for (int r = 0; r < R_; ++r) {
     h[r] = -1;                  // max_free
-    h[R_ + 2 + r] = INT64_MAX;  // min_free
+    if (min_extremes_) h[R_ + 2 + r] = INT64_MAX;  // min_free
     c[r] = 0;                   // max_cap
     c[R_ + r] = INT64_MAX;      // min_pos_cap
     frac_[static_cast<size_t>(v) * 2 * R_ + r] = kInf;
@@ -139,7 +142,7 @@ void FreeIndex::set_leaf(int pos, const LeafFacts& f) {
     for (int r = 0; r < R_; ++r) {
       const int64_t cap = f.cap[r], free = f.free[r];
       h[r] = free;
-      h[R_ + 2 + r] = free;
+      if (min_extremes_) h[R_ + 2 + r] = free;
       c[r] = cap;
       c[R_ + r] = cap > 0 ? cap : INT64_MAX;
       zero[r] = cap == 0;
@@ -173,7 +176,7 @@ bool FreeIndex::combine(int v, bool capacity) {
   int64_t* o = hot(v);
   const int64_t* x = hot(a);
   const int64_t* y = hot(b);
-  bool changed = merge(o, x, y, R + 2, true);                                  // max_free, GPU maxima
+  bool changed = merge(o, x, y, R + 2, true);  // max_free, GPU maxima
   if (min_extremes_) changed |= merge(o + R + 2, x + R + 2, y + R + 2, R, false);  // min_free
   if (capacity) {
     int64_t* oc = cold(v);

@@ -36,8 +36,8 @@ class FreeIndex {
   // condition g, threshold q on the free amount of resource `second_resource`); see condition().
   // `keep_max` chooses whether the maximum or the minimum of each scalar is kept.
   // `narrow` stores scalars as int32 (the caller guarantees they fit), halving their memory.
-  // `min_extremes` false: inner vertices do not keep min_free and the free fractions (a policy
-  // whose bounds never read them saves their updates); leaves still hold them.
+  // `min_extremes` false: no vertex keeps min_free, no inner vertex the free fractions (a policy
+  // whose bounds never read them saves their memory and updates).
   void reset(int resources, int scalars, bool keep_max, bool narrow, int gpu_column,
              const std::vector<int32_t>& gpu_conditions, int second_resource,
              const std::vector<int64_t>& second_thresholds, int slots, bool min_extremes = true);
@@ -70,7 +70,7 @@ class FreeIndex {
   const int64_t* max_free(int v) const { return hot(v); }
   int32_t max_whole_gpus(int v) const { return static_cast<int32_t>(hot(v)[R_]); }
   int32_t max_gpu_share(int v) const { return static_cast<int32_t>(hot(v)[R_ + 1]); }
-  const int64_t* min_free(int v) const { return hot(v) + R_ + 2; }
+  const int64_t* min_free(int v) const { return hot(v) + R_ + 2; }  // only kept with min_extremes
   const int64_t* max_cap(int v) const { return cold(v); }
   const int64_t* min_pos_cap(int v) const { return cold(v) + R_; }
   // One byte per resource (char access to the int64 block is allowed aliasing).
@@ -101,16 +101,18 @@ class FreeIndex {
   }
 
  private:
-  // hot_: max_free[R] whole share min_free[R]; cold_: max_cap[R] min_pos_cap[R] has_zero[R bytes].
-  const int64_t* hot(int v) const { return &hot_[static_cast<size_t>(v) * hot_stride_]; }
-  int64_t* hot(int v) { return &hot_[static_cast<size_t>(v) * hot_stride_]; }
+  // hot_: max_free[R] whole share, then min_free[R] where kept, padded to whole cache lines from
+  // an aligned start (a visit reads one line, or two adjacent ones); cold_: max_cap[R]
+  // min_pos_cap[R] has_zero[R bytes].
+  const int64_t* hot(int v) const { return hot_.data() + hot_offset_ + static_cast<size_t>(v) * hot_stride_; }
+  int64_t* hot(int v) { return hot_.data() + hot_offset_ + static_cast<size_t>(v) * hot_stride_; }
   const int64_t* cold(int v) const { return &cold_[static_cast<size_t>(v) * cold_stride_]; }
   int64_t* cold(int v) { return &cold_[static_cast<size_t>(v) * cold_stride_]; }
   bool combine(int v, bool capacity);  // true when the aggregates of v changed
   void combine_column(int v, int j);
   int new_column(int c, int k);
   void set_neutral(int v);
-  size_t hot_stride_ = 0, cold_stride_ = 0;
+  size_t hot_stride_ = 0, hot_offset_ = 0, cold_stride_ = 0;
   bool capacity_changed_ = true;  // by the last set_leaf
   bool min_extremes_ = true;
   int R_ = 0, S_ = 0, C_ = 1;
