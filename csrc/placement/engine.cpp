@@ -40,6 +40,8 @@ Engine::Engine(const ClusterArrays& c, const Policy& policy, uint64_t seed)
   for (int i = 0; i < c.nodes && c.gpu_model; ++i) check_model(c.gpu_model[i], i);
   for (double p : policy_.fgd.popularity) fgd_psum_ += p;
   basic_.assign(c.basic, c.basic + R_);
+  has_resource_.assign(static_cast<size_t>(R_), 0);
+  lacks_resource_.assign(static_cast<size_t>(R_), 0);
   for (int i = 0; i < c.nodes; ++i) {
     for (int r = 0; r < R_; ++r) {
       const int64_t v = c.capacity[static_cast<size_t>(i) * R_ + r];
@@ -326,6 +328,16 @@ int32_t Engine::add_node(const int64_t* cap, const int32_t* domains, const uint8
   }
   refresh_node(node);
   refresh_eligibility(node);
+  // Least/most allocated read the free fractions only where their scalar bound fails: a weighted
+  // resource that some nodes have and others lack. Until such a node comes, the index skips them.
+  for (int r = 0; r < R_; ++r) {
+    if (policy_.weights[r] > 0) (cap[r] > 0 ? has_resource_ : lacks_resource_)[r] = 1;
+  }
+  bool mixed = false;
+  for (int r = 0; r < R_; ++r) mixed = mixed || (has_resource_[r] && lacks_resource_[r]);
+  const bool scalar_always = scalars_ > 0 && !mixed &&
+                             (policy_.kind == PolicyKind::LeastAllocated || policy_.kind == PolicyKind::MostAllocated);
+  index_.set_fractions(policy_reads_min_extremes(policy_) && !scalar_always);
   return node;
 }
 

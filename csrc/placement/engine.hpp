@@ -200,6 +200,7 @@ class Engine {
   int second_ = -1;
   bool narrow_scalars_ = false;
   std::vector<int64_t> second_thresholds_;
+  std::vector<uint8_t> has_resource_, lacks_resource_;  // per resource: some node added with / without it
   std::vector<int64_t> node_scalars_;  // [node, scalars_]: the policy scalars of each node
   std::vector<int32_t> gpu_offset_, gpu_count_;
   std::vector<int16_t> gpu_used_;  // milli used per physical GPU, flat

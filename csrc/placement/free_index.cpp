@@ -35,6 +35,7 @@ void FreeIndex::reset(int resources, int scalars, bool keep_max, bool narrow, in
                       const std::vector<int64_t>& second_thresholds, int slots, bool min_extremes) {
   R_ = resources;
   min_extremes_ = min_extremes;
+  fractions_ = min_extremes;
   S_ = scalars;
   keep_max_ = keep_max;
   narrow_ = narrow;
@@ -196,7 +197,7 @@ bool FreeIndex::combine(int v, bool capacity) {
   double* f = &frac_[static_cast<size_t>(v) * 2 * R];
   const double* fa = &frac_[static_cast<size_t>(a) * 2 * R];
   const double* fb = &frac_[static_cast<size_t>(b) * 2 * R];
-  for (size_t r = 0; r < R && min_extremes_; ++r) {
+  for (size_t r = 0; r < R && fractions_; ++r) {
     const double lo = std::min(fa[r], fb[r]), hi = std::max(fa[R + r], fb[R + r]);
     changed |= (lo != f[r]) | (hi != f[R + r]);  // fractions are never NaN
     f[r] = lo;
@@ -228,6 +229,21 @@ void FreeIndex::update_path(int pos) {
   // Once a vertex is unchanged, so is everything above it; a placement leaves capacities alone.
   for (int v = (leaves_ + pos) >> 1; v >= 1 && combine(v, capacity_changed_); v >>= 1) {
   }
+}
+
+void FreeIndex::set_fractions(bool keep) {
+  if (keep && !fractions_) {
+    for (int v = leaves_ - 1; v >= 1; --v) {
+      double* f = &frac_[static_cast<size_t>(v) * 2 * R_];
+      const double* fa = &frac_[static_cast<size_t>(2 * v) * 2 * R_];
+      const double* fb = &frac_[static_cast<size_t>(2 * v + 1) * 2 * R_];
+      for (int r = 0; r < R_; ++r) {
+        f[r] = std::min(fa[r], fb[r]);
+        f[R_ + r] = std::max(fa[R_ + r], fb[R_ + r]);
+      }
+    }
+  }
+  fractions_ = keep;
 }
 
 void FreeIndex::rebuild_all() {

@@ -42,6 +42,9 @@ class FreeIndex {
              const std::vector<int32_t>& gpu_conditions, int second_resource,
              const std::vector<int64_t>& second_thresholds, int slots, bool min_extremes = true);
   int leaves() const { return leaves_; }
+  // Whether inner vertices keep the free fractions (reset: as min_extremes). Off where the caller
+  // knows no bound will read them; turning it on recomputes them.
+  void set_fractions(bool keep);
   void set_leaf(int pos, const LeafFacts& facts);
   // Recomputes the vertices above `pos` from their children, stopping where nothing changes.
   void update_path(int pos);
@@ -114,7 +117,7 @@ class FreeIndex {
   void set_neutral(int v);
   size_t hot_stride_ = 0, hot_offset_ = 0, cold_stride_ = 0;
   bool capacity_changed_ = true;  // by the last set_leaf
-  bool min_extremes_ = true;
+  bool min_extremes_ = true, fractions_ = true;
   int R_ = 0, S_ = 0, C_ = 1;
   bool keep_max_ = true;
   std::vector<int32_t> gpu_conditions_;  // milli-GPU: >= 1000 whole GPUs free, below a share on one GPU
