@@ -235,16 +235,7 @@ int Engine::scalar_column(const int64_t* req, int* which) {
   const int c = index_.condition(req);
   const int j = index_.column(c, *which);
   if (j >= 0) return j;
-  LeafFacts facts{};
-  return index_.add_column(c, *which, [&](int p) -> const LeafFacts* {
-    if (p >= n_) return nullptr;
-    const int32_t i = node_at_[p];
-    const int64_t* cap = &cap_[static_cast<size_t>(i) * R_];
-    const int64_t* free = &free_[static_cast<size_t>(i) * R_];
-    const int64_t* sc = node_scalars_.data() + static_cast<size_t>(i) * scalars_;  // kept by refresh_node
-    facts = LeafFacts{cap, free, sc, whole_free_[i], share_free_[i], live_[i] != 0};
-    return &facts;
-  });
+  return index_.add_column(c, *which);
 }
 
 void Engine::refresh_node(int32_t node) {

@@ -60,6 +60,7 @@ void FreeIndex::reset(int resources, int scalars, bool keep_max, bool narrow, in
   scalar32_.clear();
   cols_ = 0;
   col_stride_ = 0;
+  leaf_scalars_.assign(static_cast<size_t>(leaves_) * S_, 0);
   col_of_.assign(static_cast<size_t>(C_) * S_, -1);
   col_k_.clear();
   col_whole_.clear();
@@ -91,6 +92,18 @@ int FreeIndex::new_column(int c, int k) {
     }
     col_stride_ = stride;
   }
+  return j;
+}
+
+int FreeIndex::add_column(int c, int k) {
+  const int j = new_column(c, k);
+  for (int pos = 0; pos < leaves_; ++pos) {
+    const int64_t* h = hot(leaves_ + pos);  // a live node's leaf has max_free >= 0
+    const bool ok = h[0] >= 0 && meets(h[R_], h[R_ + 1], second_ >= 0 ? h[second_] : 0, j);
+    put(static_cast<size_t>(leaves_ + pos) * col_stride_ + j,
+        ok ? leaf_scalars_[static_cast<size_t>(pos) * S_ + k] : neutral());
+  }
+  for (int v = leaves_ - 1; v >= 1; --v) combine_column(v, j);
   return j;
 }
 
@@ -153,6 +166,7 @@ void FreeIndex::set_leaf(int pos, const LeafFacts& f) {
     }
     h[R_] = f.whole_gpus_free;
     h[R_ + 1] = f.max_gpu_share_free;
+    std::copy_n(f.scalars, S_, leaf_scalars_.data() + static_cast<size_t>(pos) * S_);
     if (narrow_) {  // narrow each scalar once, then pick per column
       int32_t narrowed[64];
       for (int k = 0; k < S_; ++k) narrowed[k] = static_cast<int32_t>(f.scalars[k]);

@@ -52,20 +52,10 @@ class FreeIndex {
 
   // Scalar columns: only the (condition, scalar) pairs that searches have asked for are kept, one
   // value per vertex each, so updates and memory grow with the request mix, not with every pair.
-  // column() is -1 for a pair not kept yet; add_column() keeps it and fills it from `leaf`, which
-  // gives the facts of the node at a position (nullptr when the position holds no node).
+  // column() is -1 for a pair not kept yet; add_column() keeps it and fills it from the leaves,
+  // which keep each node's scalars in position order (one sequential pass).
   int column(int c, int k) const { return col_of_[static_cast<size_t>(c) * S_ + k]; }
-  template <class Leaf>
-  int add_column(int c, int k, Leaf&& leaf) {
-    const int j = new_column(c, k);
-    for (int pos = 0; pos < leaves_; ++pos) {
-      const LeafFacts* f = leaf(pos);
-      put(static_cast<size_t>(leaves_ + pos) * col_stride_ + j,
-          f && f->live && meets(*f, j) ? f->scalars[k] : neutral());
-    }
-    for (int v = leaves_ - 1; v >= 1; --v) combine_column(v, j);
-    return j;
-  }
+  int add_column(int c, int k);
 
   // Per-vertex aggregates, vertex v in [1, 2 * leaves); leaves at [leaves, 2 * leaves). What a
   // search reads and a placement changes lies together in one small block per vertex (hot_); the
@@ -130,10 +120,13 @@ class FreeIndex {
   std::vector<int32_t> col_of_;
   std::vector<int32_t> col_k_, col_whole_, col_share_;
   std::vector<int64_t> col_second_;
-  bool meets(const LeafFacts& f, int j) const {
-    const int64_t second = second_ >= 0 ? f.free[second_] : 0;
-    return (f.whole_gpus_free >= col_whole_[j]) & (f.max_gpu_share_free >= col_share_[j]) & (second >= col_second_[j]);
+  bool meets(int64_t whole, int64_t share, int64_t second, int j) const {
+    return (whole >= col_whole_[j]) & (share >= col_share_[j]) & (second >= col_second_[j]);
   }
+  bool meets(const LeafFacts& f, int j) const {
+    return meets(f.whole_gpus_free, f.max_gpu_share_free, second_ >= 0 ? f.free[second_] : 0, j);
+  }
+  std::vector<int64_t> leaf_scalars_;  // [position, S]: the scalars of the node there
   int leaves_ = 0;
   std::vector<int64_t> hot_, cold_;
   std::vector<double> frac_;  // min_free_frac[R] max_free_frac[R] per vertex
