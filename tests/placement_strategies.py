@@ -13,10 +13,14 @@ POLICY_NAMES = tuple(p for p in POLICIES if p != "fgd")
 
 
 @st.composite
-def clusters(draw: st.DrawFn, max_nodes: int = 12) -> Cluster:
+def clusters(draw: st.DrawFn, max_nodes: int = 12, uniform: bool = False) -> Cluster:
+    """Random clusters; `uniform`: every node has the same capacities (the engine's fast bounds)."""
     n = draw(st.integers(1, max_nodes))
     cap = np.zeros((n, len(RESOURCES)), dtype=np.int64)
     for i in range(n):
+        if uniform and i > 0:
+            cap[i] = cap[0]
+            continue
         cap[i, 0] = draw(st.sampled_from([2000, 4000, 8000, 16000]))
         cap[i, 1] = draw(st.sampled_from([4, 8, 16, 32])) << 30
         cap[i, 2] = draw(st.sampled_from([0, 1000, 2000, 4000, 8000]))

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from placement_strategies import POLICY_NAMES, clusters, operation, requests
 
-from aios_core import Cluster, Placer
+from aios_core import Cluster, Node, Placer
 from aios_core.errors import AiosError
 
 INT64_MIN = np.iinfo(np.int64).min
@@ -103,7 +103,19 @@ def test_native_and_reference_agree(cluster: Cluster, policy: str, seed: int, op
     run_both(cluster, policy, seed, ops)
 
 
-@given(clusters(max_nodes=40), st.sampled_from(POLICY_NAMES), st.integers(0, 2**32), requests())
+@given(clusters(max_nodes=40, uniform=True), st.sampled_from(POLICY_NAMES), st.integers(0, 2**32),
+       st.lists(operation, min_size=1, max_size=12))
+def test_native_and_reference_agree_uniform(cluster: Cluster, policy: str, seed: int, ops: list) -> None:
+    # Nodes of one shape: the engine bounds a request with values prepared once per search.
+    run_both(cluster, policy, seed, ops)
+
+
+@given(
+    st.one_of(clusters(max_nodes=40), clusters(max_nodes=40, uniform=True)),
+    st.sampled_from(POLICY_NAMES),
+    st.integers(0, 2**32),
+    st.one_of(requests(), requests(count=60)),
+)
 def test_scores_and_best_node_agree(cluster: Cluster, policy: str, seed: int, req: np.ndarray) -> None:
     native = Placer(cluster, policy=policy, seed=seed)
     ref = Placer(cluster, policy=policy, seed=seed, backend="reference")
@@ -118,3 +130,20 @@ def test_scores_and_best_node_agree(cluster: Cluster, policy: str, seed: int, re
             top = s_native[ok].max()
             assert s_native[best] == top, "the chosen node does not have the best score"
         assert best == ref.place(row)
+
+
+@given(clusters(max_nodes=20, uniform=True), st.sampled_from(POLICY_NAMES), st.integers(0, 2**32),
+       requests(count=30), requests(count=30))
+def test_agree_after_adding_a_node_of_another_shape(
+    cluster: Cluster, policy: str, seed: int, before: np.ndarray, after: np.ndarray
+) -> None:
+    # A node without GPUs or the extended resource joins a uniform cluster: the engine's bounds
+    # must switch from the prepared ones to the general ones (and keep what they read up to date).
+    engines = [Placer(cluster, policy=policy, seed=seed, backend=b) for b in ("native", "reference")]
+    assert engines[0].place_batch(before).tolist() == engines[1].place_batch(before).tolist()
+    topology = ("zone-0", "rack-0", "extra")
+    for p in engines:
+        p.add_node(Node("extra", {"cpu": 3000, "memory": 6 << 30}, topology=topology, gpu_model="T4"))
+    assert engines[0].place_batch(after).tolist() == engines[1].place_batch(after).tolist()
+    for row in after[:5]:
+        assert engines[0].scores(row).tolist() == engines[1].scores(row).tolist()

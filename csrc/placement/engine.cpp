@@ -40,6 +40,8 @@ Engine::Engine(const ClusterArrays& c, const Policy& policy, uint64_t seed)
   for (int i = 0; i < c.nodes && c.gpu_model; ++i) check_model(c.gpu_model[i], i);
   for (double p : policy_.fgd.popularity) fgd_psum_ += p;
   basic_.assign(c.basic, c.basic + R_);
+  has_resource_.assign(static_cast<size_t>(R_), 0);
+  lacks_resource_.assign(static_cast<size_t>(R_), 0);
   for (int i = 0; i < c.nodes; ++i) {
     for (int r = 0; r < R_; ++r) {
       const int64_t v = c.capacity[static_cast<size_t>(i) * R_ + r];
@@ -58,7 +60,6 @@ Engine::Engine(const ClusterArrays& c, const Policy& policy, uint64_t seed)
     }
   }
   scalars_ = policy_scalar_count(policy_, basic_.data(), R_);
-  scalar_buf_.assign(static_cast<size_t>(std::max(scalars_, 1)), 0);
   // Conditions the index keeps policy scalars for: GPUs free (whole counts, shares) crossed with
   // the free amount of the first basic resource (cpu), so the bounds of a request only look at
   // nodes that can give it both. Dropped where their memory would exceed a budget.
@@ -96,7 +97,7 @@ Engine::Engine(const ClusterArrays& c, const Policy& policy, uint64_t seed)
     if (bytes() > kBudget) gpu_conditions_.clear();
   }
   index_.reset(R_, scalars_, policy_scalar_keeps_max(policy_), narrow_scalars_, gpu_col_, gpu_conditions_, second_, second_thresholds_,
-               std::max(1, c.nodes));
+               std::max(1, c.nodes), policy_reads_min_extremes(policy_));
   // Positions: first_fit keeps node order (its score is the index); every other policy uses a
   // seeded shuffle, which is also its tie rule (smallest position wins).
   pos_of_.resize(static_cast<size_t>(c.nodes));
@@ -211,12 +212,13 @@ int64_t Engine::score_at(int32_t node, const int64_t* req) const {
 
 void Engine::grow(int slots) {
   index_.reset(R_, scalars_, policy_scalar_keeps_max(policy_), narrow_scalars_, gpu_col_, gpu_conditions_, second_, second_thresholds_,
-               slots);
+               slots, policy_reads_min_extremes(policy_));
   for (int i = 0; i < n_; ++i) {
     const int64_t* cap = &cap_[static_cast<size_t>(i) * R_];
     const int64_t* free = &free_[static_cast<size_t>(i) * R_];
-    if (scalars_) policy_node_scalars(policy_, basic_.data(), R_, cap, free, scalar_buf_.data());
-    index_.set_leaf(pos_of_[i], LeafFacts{cap, free, scalar_buf_.data(), whole_free_[i], share_free_[i], live_[i] != 0});
+    int64_t* sc = node_scalars_.data() + static_cast<size_t>(i) * scalars_;
+    if (scalars_) policy_node_scalars(policy_, basic_.data(), R_, cap, free, sc);
+    index_.set_leaf(pos_of_[i], LeafFacts{cap, free, sc, whole_free_[i], share_free_[i], live_[i] != 0});
   }
   index_.rebuild_all();
   const int leaves = index_.leaves();
@@ -226,6 +228,14 @@ void Engine::grow(int slots) {
     for (int i = 0; i < n_; ++i) e[leaves + pos_of_[i]] = eligible(static_cast<int32_t>(cid), i) ? 1 : 0;
     for (int v = leaves - 1; v >= 1; --v) e[v] = e[2 * v] + e[2 * v + 1];
   }
+}
+
+int Engine::scalar_column(const int64_t* req, int* which) {
+  *which = policy_scalar_index(policy_, basic_.data(), R_, req);
+  const int c = index_.condition(req);
+  const int j = index_.column(c, *which);
+  if (j >= 0) return j;
+  return index_.add_column(c, *which);
 }
 
 void Engine::refresh_node(int32_t node) {
@@ -239,8 +249,9 @@ void Engine::refresh_node(int32_t node) {
   share_free_[node] = share;
   const int64_t* cap = &cap_[static_cast<size_t>(node) * R_];
   const int64_t* free = &free_[static_cast<size_t>(node) * R_];
-  if (scalars_) policy_node_scalars(policy_, basic_.data(), R_, cap, free, scalar_buf_.data());
-  index_.set_leaf(pos_of_[node], LeafFacts{cap, free, scalar_buf_.data(), whole, share, live_[node] != 0});
+  int64_t* sc = node_scalars_.data() + static_cast<size_t>(node) * scalars_;
+  if (scalars_) policy_node_scalars(policy_, basic_.data(), R_, cap, free, sc);
+  index_.set_leaf(pos_of_[node], LeafFacts{cap, free, sc, whole, share, live_[node] != 0});
   index_.update_path(pos_of_[node]);
   fgd_refresh(node);
 }
@@ -290,6 +301,7 @@ int32_t Engine::add_node(const int64_t* cap, const int32_t* domains, const uint8
   gpu_used_.insert(gpu_used_.end(), gpus, 0);
   whole_free_.push_back(0);
   share_free_.push_back(0);
+  node_scalars_.resize(node_scalars_.size() + static_cast<size_t>(scalars_));
   model_.push_back(gpu_model);
   fgd_before_.push_back(0.0);
   node_stamp_.push_back(0);
@@ -307,6 +319,16 @@ int32_t Engine::add_node(const int64_t* cap, const int32_t* domains, const uint8
   }
   refresh_node(node);
   refresh_eligibility(node);
+  // Least/most allocated read the free fractions only where their scalar bound fails: a weighted
+  // resource that some nodes have and others lack. Until such a node comes, the index skips them.
+  for (int r = 0; r < R_; ++r) {
+    if (policy_.weights[r] > 0) (cap[r] > 0 ? has_resource_ : lacks_resource_)[r] = 1;
+  }
+  bool mixed = false;
+  for (int r = 0; r < R_; ++r) mixed = mixed || (has_resource_[r] && lacks_resource_[r]);
+  const bool scalar_always = scalars_ > 0 && !mixed &&
+                             (policy_.kind == PolicyKind::LeastAllocated || policy_.kind == PolicyKind::MostAllocated);
+  index_.set_fractions(policy_reads_min_extremes(policy_) && !scalar_always);
   return node;
 }
 

@@ -175,7 +175,9 @@ class Engine {
   void grow(int slots);
 
   // search
-  int32_t find_best(const int64_t* req, int32_t cid) const;
+  int32_t find_best(const int64_t* req, int32_t cid);
+  // The index column holding the policy scalar that bounds `req`, kept from now on (-1: none).
+  int scalar_column(const int64_t* req, int* which);
   bool place_gang_in(const std::vector<int32_t>& nodes, const int64_t* req, int m,
                      const int64_t* ids, int64_t priority, int32_t cid, int min_count,
                      GangStrategy strategy, int level, int32_t* out_nodes);
@@ -198,7 +200,8 @@ class Engine {
   int second_ = -1;
   bool narrow_scalars_ = false;
   std::vector<int64_t> second_thresholds_;
-  std::vector<int64_t> scalar_buf_;
+  std::vector<uint8_t> has_resource_, lacks_resource_;  // per resource: some node added with / without it
+  std::vector<int64_t> node_scalars_;  // [node, scalars_]: the policy scalars of each node
   std::vector<int32_t> gpu_offset_, gpu_count_;
   std::vector<int16_t> gpu_used_;  // milli used per physical GPU, flat
   std::vector<int32_t> whole_free_, share_free_;
@@ -211,6 +214,7 @@ class Engine {
   std::unordered_map<uint64_t, int32_t> group_count_;  // (group << 32 | node) -> tasks
   FreeIndex index_;
   mutable uint64_t visits_ = 0;
+  int32_t last_best_ = -1;  // the node the last search chose (its first incumbent)
   // fgd state: node models, each node's current weighted F, and the score cache. A cache entry of
   // (request shape, node) is valid while its stamp equals the node's stamp, which every change renews.
   struct FgdCacheEntry {

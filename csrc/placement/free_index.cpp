@@ -8,11 +8,34 @@ namespace aios::placement {
 
 namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// o[k] = max or min of x[k], y[k]; returns whether any o[k] changed.
+template <class T>
+bool merge(T* __restrict o, const T* __restrict x, const T* __restrict y, size_t n, bool keep_max) {
+  T diff = 0;
+  if (keep_max) {
+    for (size_t k = 0; k < n; ++k) {
+      const T m = x[k] > y[k] ? x[k] : y[k];
+      diff |= m ^ o[k];
+      o[k] = m;
+    }
+  } else {
+    for (size_t k = 0; k < n; ++k) {
+      const T m = x[k] < y[k] ? x[k] : y[k];
+      diff |= m ^ o[k];
+      o[k] = m;
+    }
+  }
+  return diff != 0;
 }
+}  // namespace
 
 void FreeIndex::reset(int resources, int scalars, bool keep_max, bool narrow, int gpu_column,
-                      const std::vector<int32_t>& gpu_conditions, int second_resource, const std::vector<int64_t>& second_thresholds, int slots) {
+                      const std::vector<int32_t>& gpu_conditions, int second_resource,
+                      const std::vector<int64_t>& second_thresholds, int slots, bool min_extremes) {
   R_ = resources;
+  min_extremes_ = min_extremes;
+  fractions_ = min_extremes;
   S_ = scalars;
   keep_max_ = keep_max;
   narrow_ = narrow;
@@ -24,27 +47,64 @@ void FreeIndex::reset(int resources, int scalars, bool keep_max, bool narrow, in
   leaves_ = 1;
   while (leaves_ < slots) leaves_ <<= 1;
   const size_t vertices = static_cast<size_t>(2 * leaves_);
-  stride_ = static_cast<size_t>(4 * R_ + 2 + (R_ + 7) / 8);
-  block_.assign(vertices * stride_, 0);
+  hot_stride_ = static_cast<size_t>(((min_extremes_ ? 2 * R_ : R_) + 2 + 7) / 8 * 8);
+  cold_stride_ = static_cast<size_t>(2 * R_ + (R_ + 7) / 8);
+  // Aligned to the block size up to 128 bytes (a pair of lines that the hardware fetches together).
+  const size_t align = hot_stride_ >= 16 ? 128 : 64;
+  hot_.assign(vertices * hot_stride_ + 16, 0);
+  hot_offset_ = (align - reinterpret_cast<uintptr_t>(hot_.data()) % align) % align / sizeof(int64_t);
+  cold_.assign(vertices * cold_stride_, 0);
   frac_.assign(vertices * 2 * R_, 0.0);
   for (size_t v = 0; v < vertices; ++v) set_neutral(static_cast<int>(v));
   scalar_.clear();
   scalar32_.clear();
-  if (narrow_) {
-    scalar32_.assign(vertices * C_ * S_, keep_max_ ? INT32_MIN : INT32_MAX);
-  } else {
-    scalar_.assign(vertices * C_ * S_, neutral());
-  }
+  cols_ = 0;
+  col_stride_ = 0;
+  leaf_scalars_.assign(static_cast<size_t>(leaves_) * S_, 0);
+  col_of_.assign(static_cast<size_t>(C_) * S_, -1);
+  col_k_.clear();
+  col_whole_.clear();
+  col_share_.clear();
+  col_second_.clear();
 }
 
-bool FreeIndex::meets(const LeafFacts& f, int c) const {
+int FreeIndex::new_column(int c, int k) {
   const int Q = static_cast<int>(second_thresholds_.size()) + 1;
   const int g = c / Q, q = c % Q;
-  if (g > 0) {
-    const int32_t need = gpu_conditions_[g - 1];
-    if (need >= 1000 ? f.whole_gpus_free < need / 1000 : f.max_gpu_share_free < need) return false;
+  const int32_t gpu = g > 0 ? gpu_conditions_[g - 1] : 0;
+  const int j = cols_++;
+  col_of_[static_cast<size_t>(c) * S_ + k] = j;
+  col_k_.push_back(k);
+  col_whole_.push_back(gpu >= 1000 ? gpu / 1000 : 0);
+  col_share_.push_back(gpu < 1000 ? gpu : 0);
+  col_second_.push_back(q > 0 ? second_thresholds_[q - 1] : INT64_MIN);
+  if (cols_ > col_stride_) {  // move the rows to ones a cache line wider; the room stays neutral
+    const int stride = col_stride_ + (narrow_ ? 16 : 8);
+    const size_t vertices = static_cast<size_t>(2 * leaves_);
+    if (narrow_) {
+      std::vector<int32_t> next(vertices * stride, keep_max_ ? INT32_MIN : INT32_MAX);
+      for (size_t v = 0; v < vertices; ++v) std::copy_n(scalar32_.data() + v * col_stride_, j, &next[v * stride]);
+      scalar32_.swap(next);
+    } else {
+      std::vector<int64_t> next(vertices * stride, neutral());
+      for (size_t v = 0; v < vertices; ++v) std::copy_n(scalar_.data() + v * col_stride_, j, &next[v * stride]);
+      scalar_.swap(next);
+    }
+    col_stride_ = stride;
   }
-  return q == 0 || f.free[second_] >= second_thresholds_[q - 1];
+  return j;
+}
+
+int FreeIndex::add_column(int c, int k) {
+  const int j = new_column(c, k);
+  for (int pos = 0; pos < leaves_; ++pos) {
+    const int64_t* h = hot(leaves_ + pos);  // a live node's leaf has max_free >= 0
+    const bool ok = h[0] >= 0 && meets(h[R_], h[R_ + 1], second_ >= 0 ? h[second_] : 0, j);
+    put(static_cast<size_t>(leaves_ + pos) * col_stride_ + j,
+        ok ? leaf_scalars_[static_cast<size_t>(pos) * S_ + k] : neutral());
+  }
+  for (int v = leaves_ - 1; v >= 1; --v) combine_column(v, j);
+  return j;
 }
 
 int FreeIndex::condition(const int64_t* req) const {
@@ -62,110 +122,146 @@ int FreeIndex::condition(const int64_t* req) const {
   return g * (static_cast<int>(second_thresholds_.size()) + 1) + q;
 }
 
-int32_t FreeIndex::first_pos(int v) const {
-  // Shift v down to the leaf level: leaves_ is a power of two, v >= 1.
-  const int shift = __builtin_clz(static_cast<unsigned>(v)) - __builtin_clz(static_cast<unsigned>(leaves_));
-  return (v << shift) - leaves_;
-}
-
 void FreeIndex::set_neutral(int v) {
-  int64_t* b = block(v);
+  int64_t* h = hot(v);
+  int64_t* c = cold(v);
   for (int r = 0; r < R_; ++r) {
-    b[r] = -1;                      // max_free
-    b[R_ + r] = INT64_MAX;          // min_free
-    b[2 * R_ + r] = INT64_MAX;      // min_pos_cap
-    b[3 * R_ + r] = 0;              // max_cap
+    h[r] = -1;                  // max_free
+    if (min_extremes_) h[R_ + 2 + r] = INT64_MAX;  // min_free
+    c[r] = 0;                   // max_cap
+    c[R_ + r] = INT64_MAX;      // min_pos_cap
     frac_[static_cast<size_t>(v) * 2 * R_ + r] = kInf;
     frac_[static_cast<size_t>(v) * 2 * R_ + R_ + r] = -kInf;
   }
-  b[4 * R_] = -1;  // whole GPUs
-  b[4 * R_ + 1] = -1;  // GPU share
-  uint8_t* zero = reinterpret_cast<uint8_t*>(b + 4 * R_ + 2);
+  h[R_] = -1;      // whole GPUs
+  h[R_ + 1] = -1;  // GPU share
+  uint8_t* zero = reinterpret_cast<uint8_t*>(c + 2 * R_);
   for (int r = 0; r < R_; ++r) zero[r] = 0;
 }
 
 void FreeIndex::set_leaf(int pos, const LeafFacts& f) {
   const int v = leaves_ + pos;
-  const size_t os = static_cast<size_t>(v) * C_ * S_;
-  set_neutral(v);
+  const size_t os = static_cast<size_t>(v) * col_stride_;
+  int64_t* h = hot(v);
+  int64_t* c = cold(v);
+  // The capacity part before, to tell update_path whether it must recompute it.
+  int64_t before[3 * 64];
+  std::copy_n(c, cold_stride_, before);
   if (!f.live) {  // neutral for every min and max
-    for (size_t k = 0; k < static_cast<size_t>(C_) * S_; ++k) put(os + k, neutral());
-    return;
-  }
-  int64_t* b = block(v);
-  uint8_t* zero = reinterpret_cast<uint8_t*>(b + 4 * R_ + 2);
-  double* frac = &frac_[static_cast<size_t>(v) * 2 * R_];
-  for (int r = 0; r < R_; ++r) {
-    const int64_t cap = f.cap[r];
-    b[r] = f.free[r];
-    b[R_ + r] = f.free[r];
-    b[3 * R_ + r] = cap;
-    if (cap > 0) {
-      const double ff = static_cast<double>(f.free[r]) / static_cast<double>(cap);
-      b[2 * R_ + r] = cap;
-      frac[r] = ff;
-      frac[R_ + r] = ff;
+    set_neutral(v);
+    for (int j = 0; j < cols_; ++j) put(os + j, neutral());
+  } else {
+    uint8_t* zero = reinterpret_cast<uint8_t*>(c + 2 * R_);
+    double* frac = &frac_[static_cast<size_t>(v) * 2 * R_];
+    for (int r = 0; r < R_; ++r) {
+      const int64_t cap = f.cap[r], free = f.free[r];
+      h[r] = free;
+      if (min_extremes_) h[R_ + 2 + r] = free;
+      c[r] = cap;
+      c[R_ + r] = cap > 0 ? cap : INT64_MAX;
+      zero[r] = cap == 0;
+      const double ff = cap > 0 ? static_cast<double>(free) / static_cast<double>(cap) : 0.0;
+      frac[r] = cap > 0 ? ff : kInf;
+      frac[R_ + r] = cap > 0 ? ff : -kInf;
+    }
+    h[R_] = f.whole_gpus_free;
+    h[R_ + 1] = f.max_gpu_share_free;
+    std::copy_n(f.scalars, S_, leaf_scalars_.data() + static_cast<size_t>(pos) * S_);
+    if (narrow_) {  // narrow each scalar once, then pick per column
+      int32_t narrowed[64];
+      for (int k = 0; k < S_; ++k) narrowed[k] = static_cast<int32_t>(f.scalars[k]);
+      const int32_t none = keep_max_ ? INT32_MIN : INT32_MAX;
+      int32_t* out = scalar32_.data() + os;
+      for (int j = 0; j < cols_; ++j) out[j] = meets(f, j) ? narrowed[col_k_[j]] : none;
     } else {
-      zero[r] = 1;
+      for (int j = 0; j < cols_; ++j) put(os + j, meets(f, j) ? f.scalars[col_k_[j]] : neutral());
     }
   }
-  for (int c = 0; c < C_; ++c) {
-    const bool ok = meets(f, c);
-    for (int k = 0; k < S_; ++k) put(os + static_cast<size_t>(c) * S_ + k, ok ? f.scalars[k] : neutral());
-  }
-  b[4 * R_] = f.whole_gpus_free;
-  b[4 * R_ + 1] = f.max_gpu_share_free;
+  capacity_changed_ = !std::equal(before, before + cold_stride_, c);
 }
 
-void FreeIndex::combine(int v) {
+// Compiled twice where the toolchain can pick at load time: with AVX2 the merges take 4 int64 or
+// 8 int32 at a time (SSE2 has no 64-bit compare nor 32-bit min/max).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+bool FreeIndex::combine(int v, bool capacity) {
   const int a = 2 * v, b = 2 * v + 1;
-  int64_t* o = block(v);
-  const int64_t* x = block(a);
-  const int64_t* y = block(b);
-  for (int r = 0; r < R_; ++r) {
-    o[r] = std::max(x[r], y[r]);
-    o[R_ + r] = std::min(x[R_ + r], y[R_ + r]);
-    o[2 * R_ + r] = std::min(x[2 * R_ + r], y[2 * R_ + r]);
-    o[3 * R_ + r] = std::max(x[3 * R_ + r], y[3 * R_ + r]);
+  const size_t R = static_cast<size_t>(R_);
+  int64_t* o = hot(v);
+  const int64_t* x = hot(a);
+  const int64_t* y = hot(b);
+  bool changed = merge(o, x, y, R + 2, true);  // max_free, GPU maxima
+  if (min_extremes_) changed |= merge(o + R + 2, x + R + 2, y + R + 2, R, false);  // min_free
+  if (capacity) {
+    int64_t* oc = cold(v);
+    const int64_t* xc = cold(a);
+    const int64_t* yc = cold(b);
+    changed |= merge(oc, xc, yc, R, true);               // max_cap
+    changed |= merge(oc + R, xc + R, yc + R, R, false);  // min_pos_cap
+    uint8_t* oz = reinterpret_cast<uint8_t*>(oc + 2 * R);
+    const uint8_t* xz = reinterpret_cast<const uint8_t*>(xc + 2 * R);
+    const uint8_t* yz = reinterpret_cast<const uint8_t*>(yc + 2 * R);
+    for (size_t r = 0; r < R; ++r) {
+      const uint8_t z = xz[r] | yz[r];
+      changed |= z != oz[r];
+      oz[r] = z;
+    }
   }
-  o[4 * R_] = std::max(x[4 * R_], y[4 * R_]);
-  o[4 * R_ + 1] = std::max(x[4 * R_ + 1], y[4 * R_ + 1]);
-  uint8_t* oz = reinterpret_cast<uint8_t*>(o + 4 * R_ + 2);
-  const uint8_t* xz = reinterpret_cast<const uint8_t*>(x + 4 * R_ + 2);
-  const uint8_t* yz = reinterpret_cast<const uint8_t*>(y + 4 * R_ + 2);
-  for (int r = 0; r < R_; ++r) oz[r] = xz[r] | yz[r];
-  double* f = &frac_[static_cast<size_t>(v) * 2 * R_];
-  const double* fa = &frac_[static_cast<size_t>(a) * 2 * R_];
-  const double* fb = &frac_[static_cast<size_t>(b) * 2 * R_];
-  for (int r = 0; r < R_; ++r) {
-    f[r] = std::min(fa[r], fb[r]);
-    f[R_ + r] = std::max(fa[R_ + r], fb[R_ + r]);
+  double* f = &frac_[static_cast<size_t>(v) * 2 * R];
+  const double* fa = &frac_[static_cast<size_t>(a) * 2 * R];
+  const double* fb = &frac_[static_cast<size_t>(b) * 2 * R];
+  for (size_t r = 0; r < R && fractions_; ++r) {
+    const double lo = std::min(fa[r], fb[r]), hi = std::max(fa[R + r], fb[R + r]);
+    changed |= (lo != f[r]) | (hi != f[R + r]);  // fractions are never NaN
+    f[r] = lo;
+    f[R + r] = hi;
   }
-  const size_t n = static_cast<size_t>(C_) * S_;
-  const size_t s = static_cast<size_t>(v) * n, sa = static_cast<size_t>(a) * n, sb = static_cast<size_t>(b) * n;
+  const size_t n = static_cast<size_t>(cols_), w = static_cast<size_t>(col_stride_);
+  const size_t s = static_cast<size_t>(v) * w, sa = static_cast<size_t>(a) * w, sb = static_cast<size_t>(b) * w;
   if (narrow_) {
-    int32_t* x = scalar32_.data();
-    if (keep_max_) {
-      for (size_t k = 0; k < n; ++k) x[s + k] = std::max(x[sa + k], x[sb + k]);
-    } else {
-      for (size_t k = 0; k < n; ++k) x[s + k] = std::min(x[sa + k], x[sb + k]);
-    }
+    int32_t* c = scalar32_.data();
+    changed |= merge(c + s, c + sa, c + sb, n, keep_max_);
   } else {
-    int64_t* x = scalar_.data();
-    if (keep_max_) {
-      for (size_t k = 0; k < n; ++k) x[s + k] = std::max(x[sa + k], x[sb + k]);
-    } else {
-      for (size_t k = 0; k < n; ++k) x[s + k] = std::min(x[sa + k], x[sb + k]);
-    }
+    int64_t* c = scalar_.data();
+    changed |= merge(c + s, c + sa, c + sb, n, keep_max_);
+  }
+  return changed;
+}
+
+void FreeIndex::combine_column(int v, int j) {
+  const size_t w = static_cast<size_t>(col_stride_);
+  const size_t o = static_cast<size_t>(v) * w + j, a = static_cast<size_t>(2 * v) * w + j, b = static_cast<size_t>(2 * v + 1) * w + j;
+  if (narrow_) {
+    scalar32_[o] = keep_max_ ? std::max(scalar32_[a], scalar32_[b]) : std::min(scalar32_[a], scalar32_[b]);
+  } else {
+    scalar_[o] = keep_max_ ? std::max(scalar_[a], scalar_[b]) : std::min(scalar_[a], scalar_[b]);
   }
 }
 
 void FreeIndex::update_path(int pos) {
-  for (int v = (leaves_ + pos) >> 1; v >= 1; v >>= 1) combine(v);
+  // Once a vertex is unchanged, so is everything above it; a placement leaves capacities alone.
+  for (int v = (leaves_ + pos) >> 1; v >= 1 && combine(v, capacity_changed_); v >>= 1) {
+  }
+}
+
+void FreeIndex::set_fractions(bool keep) {
+  if (keep && !fractions_) {
+    for (int v = leaves_ - 1; v >= 1; --v) {
+      double* f = &frac_[static_cast<size_t>(v) * 2 * R_];
+      const double* fa = &frac_[static_cast<size_t>(2 * v) * 2 * R_];
+      const double* fb = &frac_[static_cast<size_t>(2 * v + 1) * 2 * R_];
+      for (int r = 0; r < R_; ++r) {
+        f[r] = std::min(fa[r], fb[r]);
+        f[R_ + r] = std::max(fa[R_ + r], fb[R_ + r]);
+      }
+    }
+  }
+  fractions_ = keep;
 }
 
 void FreeIndex::rebuild_all() {
-  for (int v = leaves_ - 1; v >= 1; --v) combine(v);
+  for (int v = leaves_ - 1; v >= 1; --v) combine(v, true);
 }
 
 }  // namespace aios::placement

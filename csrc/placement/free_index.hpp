@@ -7,8 +7,9 @@
 // Leaves are node *positions*: a seeded order of the nodes, so that "smallest position" is the
 // tie rule and a left-first search finds the winner of a tie without looking further right.
 //
-// Complexity (n positions, R resources, S scalars): reset O(n (R + S)); set_leaf O(R + S);
-// update_path O((R + S) log n); memory O(n (R + S)).
+// Complexity (n positions, R resources, K scalar columns kept): reset O(n R); set_leaf O(R + K);
+// update_path O((R + K) log n), less where a vertex does not change; add_column O(n); memory
+// O(n (R + K)).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -30,70 +31,104 @@ class FreeIndex {
  public:
   FreeIndex() = default;
   // `slots` is rounded up to a power of two; leaves past the live nodes stay empty.
-  // Scalars are aggregated per GPU condition (see gpu_condition): a node counts towards condition c
-  // only if it satisfies it, so bounds for a GPU request ignore nodes that cannot hold it.
+  // Scalars are aggregated per condition: a node counts towards condition c only if it satisfies
+  // it, so bounds for a request ignore nodes that cannot hold it. A condition is a pair (GPU
+  // condition g, threshold q on the free amount of resource `second_resource`); see condition().
   // `keep_max` chooses whether the maximum or the minimum of each scalar is kept.
-  // A condition is a pair (GPU condition g, threshold q on the free amount of resource
-  // `second_resource`): bounds for a request that needs both ignore nodes that cannot give both.
-  // `narrow` stores scalars as int32 (the caller guarantees they fit), halving the largest array.
+  // `narrow` stores scalars as int32 (the caller guarantees they fit), halving their memory.
+  // `min_extremes` false: no vertex keeps min_free, no inner vertex the free fractions (a policy
+  // whose bounds never read them saves their memory and updates).
   void reset(int resources, int scalars, bool keep_max, bool narrow, int gpu_column,
              const std::vector<int32_t>& gpu_conditions, int second_resource,
-             const std::vector<int64_t>& second_thresholds, int slots);
+             const std::vector<int64_t>& second_thresholds, int slots, bool min_extremes = true);
   int leaves() const { return leaves_; }
+  // Whether inner vertices keep the free fractions (reset: as min_extremes). Off where the caller
+  // knows no bound will read them; turning it on recomputes them.
+  void set_fractions(bool keep);
   void set_leaf(int pos, const LeafFacts& facts);
-  // Recomputes the vertices above `pos` from their children.
+  // Recomputes the vertices above `pos` from their children, stopping where nothing changes.
   void update_path(int pos);
   void rebuild_all();
 
-  // Per-vertex aggregates, vertex v in [1, 2 * leaves); leaves at [leaves, 2 * leaves). The
-  // integer aggregates of a vertex lie together in one block (few cache lines per visit).
-  const int64_t* max_free(int v) const { return block(v); }
-  const int64_t* min_free(int v) const { return block(v) + R_; }
-  const int64_t* min_pos_cap(int v) const { return block(v) + 2 * R_; }
-  const int64_t* max_cap(int v) const { return block(v) + 3 * R_; }
+  // Scalar columns: only the (condition, scalar) pairs that searches have asked for are kept, one
+  // value per vertex each, so updates and memory grow with the request mix, not with every pair.
+  // column() is -1 for a pair not kept yet; add_column() keeps it and fills it from the leaves,
+  // which keep each node's scalars in position order (one sequential pass).
+  int column(int c, int k) const { return col_of_[static_cast<size_t>(c) * S_ + k]; }
+  int add_column(int c, int k);
+
+  // Per-vertex aggregates, vertex v in [1, 2 * leaves); leaves at [leaves, 2 * leaves). What a
+  // search reads and a placement changes lies together in one small block per vertex (hot_); the
+  // capacity extremes, which change only with nodes, in another (cold_).
+  const int64_t* max_free(int v) const { return hot(v); }
+  int32_t max_whole_gpus(int v) const { return static_cast<int32_t>(hot(v)[R_]); }
+  int32_t max_gpu_share(int v) const { return static_cast<int32_t>(hot(v)[R_ + 1]); }
+  const int64_t* min_free(int v) const { return hot(v) + R_ + 2; }  // only kept with min_extremes
+  const int64_t* max_cap(int v) const { return cold(v); }
+  const int64_t* min_pos_cap(int v) const { return cold(v) + R_; }
+  // One byte per resource (char access to the int64 block is allowed aliasing).
+  const uint8_t* has_zero_cap(int v) const { return reinterpret_cast<const uint8_t*>(cold(v) + 2 * R_); }
   const double* min_free_frac(int v) const { return &frac_[static_cast<size_t>(v) * 2 * R_]; }
   const double* max_free_frac(int v) const { return &frac_[static_cast<size_t>(v) * 2 * R_ + R_]; }
-  // One byte per resource (char access to the int64 block is allowed aliasing).
-  const uint8_t* has_zero_cap(int v) const { return reinterpret_cast<const uint8_t*>(block(v) + 4 * R_ + 2); }
-  // The S scalars of condition c in vertex v, copied to out (neutral() when no node there meets c).
-  void scalars(int v, int c, int64_t* out) const {
-    const size_t o = (static_cast<size_t>(v) * C_ + c) * S_;
-    for (int k = 0; k < S_; ++k) out[k] = narrow_ ? widen(scalar32_[o + k]) : scalar_[o + k];
+  // Column j of vertex v (neutral() when no node there meets its condition).
+  int64_t value(int v, int j) const {
+    const size_t o = static_cast<size_t>(v) * col_stride_ + j;
+    return narrow_ ? widen(scalar32_[o]) : scalar_[o];
   }
-  void prefetch(int v, int c) const {
-    __builtin_prefetch(block(v));
-    __builtin_prefetch(block(v) + 8);
-    if (S_ > 0) {
-      const size_t o = (static_cast<size_t>(v) * C_ + c) * S_;
+  void prefetch(int v, int j) const {
+    __builtin_prefetch(hot(v));
+    __builtin_prefetch(hot(v) + hot_stride_ - 1);
+    if (j >= 0) {
+      const size_t o = static_cast<size_t>(v) * col_stride_ + j;
       __builtin_prefetch(narrow_ ? static_cast<const void*>(&scalar32_[o]) : static_cast<const void*>(&scalar_[o]));
     }
-  }
-  int64_t first_scalar(int v, int c) const {
-    const size_t o = (static_cast<size_t>(v) * C_ + c) * S_;
-    return narrow_ ? widen(scalar32_[o]) : scalar_[o];
   }
   int64_t neutral() const { return keep_max_ ? INT64_MIN : INT64_MAX; }
   // Condition index of a request (0: no condition).
   int condition(const int64_t* req) const;
-  int32_t max_whole_gpus(int v) const { return static_cast<int32_t>(block(v)[4 * R_]); }
-  int32_t max_gpu_share(int v) const { return static_cast<int32_t>(block(v)[4 * R_ + 1]); }
-  int32_t first_pos(int v) const;  // leftmost position in the subtree of v
+  // Leftmost position in the subtree of v: shift v down to the leaf level (leaves_ is a power of
+  // two, v >= 1).
+  int32_t first_pos(int v) const {
+    const int shift = __builtin_clz(static_cast<unsigned>(v)) - __builtin_clz(static_cast<unsigned>(leaves_));
+    return (v << shift) - leaves_;
+  }
 
  private:
-  // Block layout: max_free[R] min_free[R] min_pos_cap[R] max_cap[R] whole share has_zero[R bytes].
-  const int64_t* block(int v) const { return &block_[static_cast<size_t>(v) * stride_]; }
-  int64_t* block(int v) { return &block_[static_cast<size_t>(v) * stride_]; }
-  void combine(int v);
+  // hot_: max_free[R] whole share, then min_free[R] where kept, padded to whole cache lines from
+  // an aligned start (a visit reads one line, or two adjacent ones); cold_: max_cap[R]
+  // min_pos_cap[R] has_zero[R bytes].
+  const int64_t* hot(int v) const { return hot_.data() + hot_offset_ + static_cast<size_t>(v) * hot_stride_; }
+  int64_t* hot(int v) { return hot_.data() + hot_offset_ + static_cast<size_t>(v) * hot_stride_; }
+  const int64_t* cold(int v) const { return &cold_[static_cast<size_t>(v) * cold_stride_]; }
+  int64_t* cold(int v) { return &cold_[static_cast<size_t>(v) * cold_stride_]; }
+  bool combine(int v, bool capacity);  // true when the aggregates of v changed
+  void combine_column(int v, int j);
+  int new_column(int c, int k);
   void set_neutral(int v);
-  size_t stride_ = 0;
+  size_t hot_stride_ = 0, hot_offset_ = 0, cold_stride_ = 0;
+  bool capacity_changed_ = true;  // by the last set_leaf
+  bool min_extremes_ = true, fractions_ = true;
   int R_ = 0, S_ = 0, C_ = 1;
   bool keep_max_ = true;
   std::vector<int32_t> gpu_conditions_;  // milli-GPU: >= 1000 whole GPUs free, below a share on one GPU
   int gpu_column_ = -1, second_ = -1;
   std::vector<int64_t> second_thresholds_;
-  bool meets(const LeafFacts& f, int c) const;
+  // Columns: index per (condition, scalar) pair or -1; per column its scalar and what a node
+  // needs to meet its condition: whole GPUs free, a free share on one GPU, free `second_` amount.
+  int cols_ = 0;
+  int col_stride_ = 0;  // room for columns per vertex row, grown a cache line at a time
+  std::vector<int32_t> col_of_;
+  std::vector<int32_t> col_k_, col_whole_, col_share_;
+  std::vector<int64_t> col_second_;
+  bool meets(int64_t whole, int64_t share, int64_t second, int j) const {
+    return (whole >= col_whole_[j]) & (share >= col_share_[j]) & (second >= col_second_[j]);
+  }
+  bool meets(const LeafFacts& f, int j) const {
+    return meets(f.whole_gpus_free, f.max_gpu_share_free, second_ >= 0 ? f.free[second_] : 0, j);
+  }
+  std::vector<int64_t> leaf_scalars_;  // [position, S]: the scalars of the node there
   int leaves_ = 0;
-  std::vector<int64_t> block_;
+  std::vector<int64_t> hot_, cold_;
   std::vector<double> frac_;  // min_free_frac[R] max_free_frac[R] per vertex
   bool narrow_ = false;
   std::vector<int64_t> scalar_;

@@ -395,6 +395,11 @@ bool scalar_bound(const Policy& p, const SetBounds& s, const int64_t* req, const
 
 bool policy_scalar_keeps_max(const Policy& p) { return p.kind != PolicyKind::BestFit; }
 
+bool policy_reads_min_extremes(const Policy& p) {
+  return p.kind != PolicyKind::FirstFit && p.kind != PolicyKind::BestFit && p.kind != PolicyKind::WorstFit &&
+         p.kind != PolicyKind::Fgd;
+}
+
 int policy_scalar_count(const Policy& p, const uint8_t* basic, int R) {
   int which[64];
   switch (p.kind) {
@@ -411,9 +416,56 @@ int policy_scalar_count(const Policy& p, const uint8_t* basic, int R) {
   }
 }
 
+int policy_scalar_index(const Policy& p, const uint8_t* basic, int R, const int64_t* req) {
+  if (p.kind != PolicyKind::LeastAllocated && p.kind != PolicyKind::MostAllocated) return 0;
+  int which[64];
+  const int k = optional_resources(p, basic, R, which);
+  int mask = 0;
+  for (int j = 0; j < k && k <= kMaxOptionalForScalars; ++j) {
+    if (req[which[j]] > 0) mask |= 1 << j;
+  }
+  return mask;
+}
+
+bool prepare_fast_bound(const Policy& p, const int64_t* cap, const int64_t* req, const uint8_t* basic, int R,
+                        FastBound* out) {
+  FastBound& f = *out;
+  f.ok = false;
+  f.kind = p.kind;
+  if (p.kind != PolicyKind::BestFit && p.kind != PolicyKind::WorstFit && p.kind != PolicyKind::LeastAllocated &&
+      p.kind != PolicyKind::MostAllocated) {
+    return false;
+  }
+  // The set every search vertex looks like when all nodes have these capacities.
+  int64_t min_pos_cap[64], max_cap[64];
+  uint8_t has_zero[64];
+  f.n = 0;
+  for (int r = 0; r < R; ++r) {
+    if (cap[r] > (int64_t{1} << 55)) return false;  // keeps q * cap in fast_div below 2^62
+    min_pos_cap[r] = cap[r] > 0 ? cap[r] : INT64_MAX;
+    max_cap[r] = cap[r];
+    has_zero[r] = cap[r] == 0;
+    if (scored(p, r, cap[r], req[r], basic)) {
+      f.cap[f.n] = cap[r];
+      f.inv_cap[f.n] = 1.0 / static_cast<double>(cap[r]);
+      f.req[f.n] = req[r];
+      f.w[f.n] = p.weights[r];
+      f.res[f.n++] = r;
+    }
+  }
+  const SetBounds s{nullptr, nullptr, min_pos_cap, max_cap, nullptr, nullptr, has_zero, nullptr, 0};
+  BoundCache c;
+  scalar_terms(p, s, req, basic, R, c);
+  if (!c.usable) return false;
+  f.term = c.term;
+  f.wsum = c.wsum;
+  f.inv_wsum = c.wsum > 0 ? 1.0 / static_cast<double>(c.wsum) : 0.0;
+  f.ok = true;
+  return true;
+}
+
 void policy_node_scalars(const Policy& p, const uint8_t* basic, int R, const int64_t* cap, const int64_t* free,
                          int64_t* out) {
-  int which[64];
   switch (p.kind) {
     case PolicyKind::BestFit:
     case PolicyKind::WorstFit: {
@@ -426,20 +478,28 @@ void policy_node_scalars(const Policy& p, const uint8_t* basic, int R, const int
     }
     case PolicyKind::LeastAllocated:
     case PolicyKind::MostAllocated: {
-      const int k = optional_resources(p, basic, R, which);
-      if (k > kMaxOptionalForScalars) return;
-      for (int mask = 0; mask < (1 << k); ++mask) {
-        int64_t sum = 0;
-        for (int r = 0; r < R; ++r) {
-          if (p.weights[r] <= 0 || cap[r] <= 0) continue;
-          if (!basic[r]) {
-            const int j = static_cast<int>(std::find(which, which + k, r) - which);
-            if (!(mask >> j & 1)) continue;
-          }
+      // The basic resources' sum, plus each optional resource's term where its bit is set:
+      // one division per resource.
+      int64_t base = 0, term[kMaxOptionalForScalars];
+      int k = 0;
+      for (int r = 0; r < R; ++r) {
+        if (p.weights[r] <= 0) continue;
+        int64_t t = 0;
+        if (cap[r] > 0) {
           const int64_t amount = p.kind == PolicyKind::LeastAllocated ? free[r] : cap[r] - free[r];
-          sum += p.weights[r] * floor_div_scaled(amount, kMaxNodeScore, cap[r]);
+          t = p.weights[r] * floor_div_scaled(amount, kMaxNodeScore, cap[r]);
         }
-        out[mask] = sum;
+        if (basic[r]) {
+          base += t;
+        } else if (k == kMaxOptionalForScalars) {
+          return;  // too many optional resources: no scalars (policy_scalar_count is 0)
+        } else {
+          term[k++] = t;
+        }
+      }
+      out[0] = base;
+      for (int j = 0; j < k; ++j) {  // masks with top bit j from those below it
+        for (int mask = 0; mask < (1 << j); ++mask) out[mask | 1 << j] = out[mask] + term[j];
       }
       return;
     }

@@ -3,6 +3,7 @@
 // uses integers, IEEE doubles in a fixed order where it uses floats, so the Python reference
 // (aios_core._reference) reproduces every score bit for bit.
 #pragma once
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <string>
@@ -87,6 +88,11 @@ struct SetBounds {
 // percentages, one per subset of the non-basic weighted resources a request may ask for.
 int policy_scalar_count(const Policy& policy, const uint8_t* basic, int resources);
 bool policy_scalar_keeps_max(const Policy& policy);
+// Whether score_upper_bound may read a set's min_free or free fractions: not first/best/worst
+// fit (their scalar bound always applies) nor fgd (no bound).
+bool policy_reads_min_extremes(const Policy& policy);
+// Which of the node scalars the bound of `req` reads (the subset mask of least/most allocated).
+int policy_scalar_index(const Policy& policy, const uint8_t* basic, int resources, const int64_t* req);
 void policy_node_scalars(const Policy& policy, const uint8_t* basic, int resources, const int64_t* cap,
                          const int64_t* free, int64_t* out);
 
@@ -106,6 +112,60 @@ struct BoundCache {
 double score_upper_bound(const Policy& policy, const SetBounds& set, const int64_t* req,
                          const uint8_t* basic, int resources, BoundCache* cache = nullptr,
                          int64_t enough = INT64_MIN);
+
+// floor(x / d) for x >= 0, d > 0, a quotient below 2^40 and (x / d + 2) * d < 2^63: a
+// multiplication by inv_d = 1.0 / d (its relative error is far below 1 / quotient), corrected to
+// the exact quotient; a division costs several times more on the search's path.
+inline int64_t fast_div(int64_t x, int64_t d, double inv_d) {
+  int64_t q = static_cast<int64_t>(static_cast<double>(x) * inv_d);  // off by at most one
+  q -= q * d > x;
+  q += (q + 1) * d <= x;
+  return q;
+}
+
+// The scalar and exact bounds of score_upper_bound for one request, prepared once per search, for
+// sets whose nodes all have the same capacities (a uniform cluster): best/worst fit and
+// least/most allocated. Same values, without per-set setup or divisions.
+struct FastBound {
+  bool ok = false;
+  PolicyKind kind = PolicyKind::BestFit;
+  int64_t term = 0, wsum = 0;
+  double inv_wsum = 0.0;
+  int n = 0;  // resources the score reads, and per such resource:
+  int res[64];
+  int64_t cap[64], req[64], w[64];
+  double inv_cap[64];
+  // The scalar bound, from the set's policy scalar.
+  int64_t scalar(int64_t set_scalar) const {
+    if (kind == PolicyKind::BestFit) return term - set_scalar;
+    if (kind == PolicyKind::WorstFit) return set_scalar + term;
+    const int64_t x = set_scalar + term;
+    if (wsum == 0) return 0;
+    return x >= 0 ? fast_div(x, wsum, inv_wsum) : x / wsum;
+  }
+  // least/most allocated: the exact bound from the set's free extremes (score_node on
+  // uniform_bound's virtual node); at a leaf, the node's score.
+  int64_t exact(const int64_t* min_free, const int64_t* max_free) const {
+    int64_t sum = 0;
+    if (kind == PolicyKind::MostAllocated) {  // the least free amount there may be after placing
+      for (int i = 0; i < n; ++i) {
+        const int64_t used = cap[i] - std::max<int64_t>(min_free[res[i]] - req[i], 0);
+        sum += w[i] * fast_div(used * 100, cap[i], inv_cap[i]);  // MaxNodeScore = 100
+      }
+    } else {  // least allocated: the most
+      for (int i = 0; i < n; ++i) {
+        const int64_t left = std::max<int64_t>(max_free[res[i]] - req[i], 0);
+        sum += w[i] * fast_div(left * 100, cap[i], inv_cap[i]);
+      }
+    }
+    return wsum == 0 ? 0 : fast_div(sum, wsum, inv_wsum);
+  }
+};
+
+// `cap`: the capacities of every node (0 where a node has none of a resource). False (and out->ok
+// false) when the policy has no fast bound or the capacities are too large for it.
+bool prepare_fast_bound(const Policy& policy, const int64_t* cap, const int64_t* req, const uint8_t* basic,
+                        int resources, FastBound* out);
 
 const char* policy_name(PolicyKind kind);
 PolicyKind policy_from_name(const std::string& name);
