@@ -465,37 +465,50 @@ class _Run:
         las, queue = self.las, self.queue
         assert las is not None and isinstance(queue, LasQueue)
         skipped: list[tuple[int, int, int]] = []
+        victims: list[tuple[int, int]] | None = None  # (level, job) lowest priority first; None: to rebuild
         while len(skipped) < self.pol.backfill_depth:
             e = queue.pop_live()
             if e is None:
                 break
             level, _, j = e
-            if self.shape[j] in self.failed_shapes or not self.try_start(j, t):
-                if not self._suspend_for(j, level, t):
-                    self.failed_shapes.add(self.shape[j])
-                    skipped.append(e)
+            if self.shape[j] not in self.failed_shapes and self.try_start(j, t):
+                continue
+            if victims is None:
+                victims = self._las_victims(t)
+            if victims and victims[0][0] > level:
+                started, suspended = self._suspend_for(j, level, victims, t)
+                if suspended:
+                    victims = None  # suspensions changed what runs
+                if started:
+                    continue
+            self.failed_shapes.add(self.shape[j])
+            skipped.append(e)
         queue.put_back(skipped)
 
-    def _suspend_for(self, j: int, level: int, t: int) -> bool:
+    def _las_victims(self, t: int) -> list[tuple[int, int]]:
+        """Running jobs with their LAS queue now, lowest priority (highest queue, latest arrival) first."""
         las = self.las
         assert las is not None
-        lower = []
+        out = []
         for k in self.running_set:
             now = self.attained[k] + (t - int(self.start[k])) * self.members[k] * self.gpu_milli[k]
-            lk = las.level(now)
-            if lk > level:
-                lower.append((-lk, -int(self.trace.arrival[k]), -k))
-        if not lower:
-            return False
-        lower.sort()
-        spare = sum((self.req[-v[2]] * self.members[-v[2]] for v in lower), np.zeros_like(self.alloc))
+            out.append((las.level(now), int(self.trace.arrival[k]), k))
+        out.sort(reverse=True)
+        return [(lk, k) for lk, _, k in out]
+
+    def _suspend_for(self, j: int, level: int, victims: list[tuple[int, int]], t: int) -> tuple[bool, bool]:
+        """Suspend victims of queues above `level`, lowest first, until j starts; nothing changes
+        when all of them together would not free enough (cluster totals). Returns (j started,
+        anything suspended)."""
+        lower = [k for lk, k in victims if lk > level]
+        spare = sum((self.req[k] * self.members[k] for k in lower), np.zeros_like(self.alloc))
         if ((self.capacity_total - self.alloc + spare) < self.demand[j]).any():
-            return False
-        for _, _, negk in lower:
-            self.suspend(-negk, t)
+            return False, False
+        for k in lower:
+            self.suspend(k, t)
             if self.try_start(j, t):
-                return True
-        return False
+                return True, True
+        return False, True
 
     def node_event(self, ev: NodeEvent, t: int) -> None:
         if ev.up:
