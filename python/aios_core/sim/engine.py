@@ -320,7 +320,7 @@ class _Run:
         members above the minimum first), until none fits."""
         if self.grow_blocked or not self.elastic_running:
             return
-        active = sorted(self.elastic_running)
+        active = sorted(j for j in self.elastic_running if self.members[j] < self.max_members[j])
         added = {j: 0 for j in active}
         while active:
             still = []
