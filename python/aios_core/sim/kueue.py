@@ -5,9 +5,9 @@ borrowing is unlimited, so one user alone may use the whole cluster and the othe
 quota back when they come. A job is admitted when the quota model (`CapacityModel`, fair sharing
 on) admits it and the placement engine finds nodes for it; a job admitted by quota that finds no
 nodes gives its quota back and waits. Each cycle nominates every queue's head (highest priority,
-then earliest arrival: Kueue's StrictFIFO) and tries them by the queue's share value, lowest
-first (then priority, arrival); the cycle repeats after each admission. Kueue compares the share
-with the workload admitted; we compare the share before it (a simplification).
+then earliest arrival: Kueue's StrictFIFO) and tries them by the queue's share value with the
+head admitted, lowest first (then priority, arrival; a head the quota does not admit keeps its
+queue's share now); the cycle repeats after each admission.
 
 With preemption, a head that the quota does not admit asks the model for victims (Kueue's
 reclaim within the cohort, any priority, and lower priority within its own queue, fair-sharing
@@ -80,7 +80,7 @@ class KueueAdmission:
     def cycle(self, t: int, place: Callable[[int, int], bool], kill: Callable[[list[int], int], None]) -> None:
         blocked: set[int] = set()
         while True:
-            heads = [(self.model.share(self._names[u]), -int(self._priority[j]), int(self._arrival[j]), j, u)
+            heads = [(self._share_with(j, u), -int(self._priority[j]), int(self._arrival[j]), j, u)
                      for u in range(len(self._heaps)) if u not in blocked and (j := self._head(u)) is not None]
             if not heads:
                 return
@@ -90,6 +90,15 @@ class KueueAdmission:
                 blocked.add(u)  # StrictFIFO: a queue whose head waits admits nothing this cycle
             else:
                 return
+
+    def _share_with(self, j: int, u: int) -> float:
+        """Queue u's share value with job j admitted (admitted and evicted again to measure it)."""
+        got = self.model.admit(self._names[u], self._request(j), int(self._priority[j]))
+        if got is None:
+            return self.model.share(self._names[u])
+        s = self.model.share(self._names[u])
+        self.model.evict(got.workload_id)
+        return s
 
     def _admit(self, j: int, u: int, t: int, place: Callable[[int, int], bool],
                kill: Callable[[list[int], int], None]) -> bool:
