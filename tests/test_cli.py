@@ -38,8 +38,20 @@ def test_simulate_table_and_trace_file(tmp_path: Path) -> None:
     assert all(m["unschedulable"] == 1 and m["finished"] == 2 for m in data["results"])
 
 
+def test_simulate_new_orders_by_policies(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    r = runner.invoke(app, ["simulate", "--jobs", "300", "--trace", "synthetic", "--out", str(out), "--json",
+                            "--no-plots", "--policies", "fairtree,kueue+preempt,las@600,6000,sjf+predict"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    assert [m["policy"] for m in data["results"]] == [
+        "fairtree:best_fit", "kueue+preempt:best_fit", "las@600,6000:best_fit", "sjf+predict:best_fit"]
+    assert all(m["finished"] == 300 for m in data["results"])
+
+
 @pytest.mark.parametrize("args", [
     ["simulate", "--trace", "nope.csv"],
+    ["simulate", "--policies", "las@5,x"],
     ["simulate", "--compress", "0"],
     ["simulate", "-p", "lifo"],
     ["simulate", "-p", "fifo:fastest"],

@@ -59,6 +59,20 @@ def load_cluster(path: str) -> Cluster:
         raise ConfigError(f"{path}: {exc}") from None
 
 
+def split_policies(specs: list[str] | tuple[str, ...]) -> list[str]:
+    """Policy specs from repeated and comma-separated values; a piece that starts with a digit
+    continues the one before (the thresholds of ``las@3600,36000``)."""
+    out: list[str] = []
+    for spec in specs:
+        for piece in spec.split(","):
+            piece = piece.strip()
+            if piece[:1].isdigit() and out:
+                out[-1] += "," + piece
+            elif piece:
+                out.append(piece)
+    return out
+
+
 def _secs(x: float) -> str:
     return f"{x:.0f}" if x < 10_000 else f"{x / 1000:.0f}k"
 
@@ -80,7 +94,10 @@ def _table(results: list[SimResult]) -> Table:
 def simulate_cmd(
     trace: Annotated[str, typer.Option(help="default | synthetic | synthetic-philly | alibaba[:variant] | path to a CSV/JSON job file")] = "default",
     cluster: Annotated[str | None, typer.Option(help="cluster JSON (Cluster.from_json) or Alibaba node CSV")] = None,
-    policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help="order[+easy][:placement], repeatable")] = None,
+    policy: Annotated[list[str] | None, typer.Option(
+        "--policy", "-p", "--policies",
+        help="order[@args][+easy[@N]][+preempt][+predict][+rigid][:placement]; orders fifo, priority, sjf, drf, "
+             "fairtree, kueue, las; repeatable or comma-separated")] = None,
     seed: Annotated[int, typer.Option(help="seed of placement ties and synthetic traces")] = 0,
     jobs: Annotated[int | None, typer.Option(help="synthetic: number of jobs; files: keep the first N")] = None,
     compress: Annotated[int, typer.Option(help="divide arrival times by this factor (offer the jobs faster)")] = 1,
@@ -98,7 +115,7 @@ def simulate_cmd(
         if cluster is not None:
             cl = load_cluster(cluster)
         cl = cl or synthetic_cluster()
-        policies = [Policy.parse(p) for p in (policy or DEFAULT_POLICIES)]
+        policies = [Policy.parse(p) for p in split_policies(policy or DEFAULT_POLICIES)]
         results = []
         with Progress(console=console, transient=True, disable=as_json) as progress:
             task = progress.add_task("simulating", total=len(policies))
