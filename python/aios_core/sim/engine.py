@@ -192,7 +192,7 @@ class _Run:
         end = t + seconds_to_finish(self.work_left[j], self.speed.speed(self.gang[j], self.members[j]))
         self.end[j] = end
         heapq.heappush(self.running, (end, j, self.epoch[j]))
-        if self.pol.backfill:
+        if self.predictor is not None and self.pol.backfill:
             heapq.heappush(self.est, (int(self.start[j]) + int(self.pred[j]), j, self.epoch[j]))
         if self.las is not None and self.gpu_milli[j]:
             rate = self.members[j] * self.gpu_milli[j]
@@ -248,6 +248,7 @@ class _Run:
             self.engine.release(ids)
         self._charge(j, -self.members[j])
         self.members[j] = 0
+        self.epoch[j] += 1  # its planned end (completion event, EASY plan) goes stale
         self.is_running[j] = False
         self.running_set.discard(j)
         self.elastic_running.discard(j)
