@@ -188,3 +188,14 @@ def test_pack_vbp_and_bad_files(tmp_path: Path) -> None:
     too_big.write_text(json.dumps({"capacity": 10, "sizes": [11]}))
     assert runner.invoke(app, ["pack", str(too_big)]).exit_code == 2
     assert runner.invoke(app, ["pack", str(tmp_path / "missing.txt")]).exit_code == 2
+
+
+def test_simulate_sia_stream(tmp_path: Path) -> None:
+    from aios_core.sim.readers import shared_data_dir
+
+    if not (shared_data_dir() / "traces" / "sia").is_dir():
+        pytest.skip("shared data not present")
+    r = runner.invoke(app, ["simulate", "--trace", "sia:saturn:2", "--out", str(tmp_path), "--json", "--no-plots",
+                            "-p", "las", "-p", "fifo"])
+    assert r.exit_code == 0, r.output
+    assert all(m["jobs"] == 160 for m in json.loads(r.output)["results"])
