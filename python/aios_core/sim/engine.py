@@ -93,6 +93,7 @@ class _Run:
         if n:
             self.base[1:] = np.cumsum(self.max_members)[:-1]
         self.demand = self.req * trace.gang[:, None]  # whole-job totals at the minimum gang
+        self.demand_l: list[list[int]] = self.demand.tolist()  # the same, for per-job checks in Python
         self.duration = trace.duration.tolist()
         self.gpu_milli = (self.req[:, cluster.gpu_column] if cluster.gpu_column >= 0
                           else np.zeros(n, dtype=np.int64)).tolist()
@@ -113,6 +114,7 @@ class _Run:
         self.unschedulable: dict[int, str] = {}
         self.preemptions = self.drain_kills = self.suspensions = self.resizes = 0
         self.alloc = np.zeros(self.req.shape[1], dtype=np.int64)
+        self.alloc_by_priority = {int(q): np.zeros_like(self.alloc) for q in np.unique(trace.priority)}
         self.capacity_total = self.placer.capacity.sum(axis=0)
         self.running: list[tuple[int, int, int]] = []  # heap of (end time, job, epoch)
         self.running_set: set[int] = set()
@@ -163,6 +165,8 @@ class _Run:
         # shrinks until a release (a lower-priority start turns free capacity into evictable).
         self.failed_preempts: set[tuple[int, int]] = set()
         self.next_backfill = 0
+        self.idle_head = -1  # head of the last EASY pass if it started nothing and nothing changed since
+        self.idle_window_full = False  # that pass's window was full (FIFO): new arrivals fall outside it
         self.wakeup = -1  # time of a pending backfill pass without another event then; -1: none
         self.gpu = cluster.gpu_column
         gpu_jobs = self.req[self.req[:, self.gpu] > 0] if self.gpu >= 0 else self.req[:0]
@@ -175,6 +179,7 @@ class _Run:
         return np.arange(self.base[j] + lo, self.base[j] + hi, dtype=np.int64)
 
     def _released(self) -> None:
+        self.idle_head = -1
         self.failed_shapes.clear()
         self.failed_preempts.clear()
         self.grow_blocked = False
@@ -183,6 +188,8 @@ class _Run:
         """Job j now holds `members` more (negative: fewer) members."""
         amount = self.req[j] * members
         self.alloc += amount
+        if self.pol.preempt:
+            self.alloc_by_priority[int(self.trace.priority[j])] += amount
         if self.user_queue is not None:
             self.user_queue.charge(j, amount)
 
@@ -224,6 +231,7 @@ class _Run:
             first = int(nodes[0]) if ok else -1
         if first < 0:
             return False
+        self.idle_head = -1
         self.node[j] = first
         self.queued[j] = False
         self.is_running[j] = True
@@ -278,6 +286,8 @@ class _Run:
         if self.predictor is not None:
             self.pred[j] = self.predictor.predict(int(self.trace.user[j]), self.trace.job_types[j], self._gpus(j))
         self.queue.push(j)
+        if not self.idle_window_full:
+            self.idle_head = -1
 
     def kill(self, task_ids: np.ndarray, t: int) -> int:
         """Kill the jobs owning `task_ids` (already released by the caller), releasing the rest of
@@ -309,6 +319,7 @@ class _Run:
     # ------------------------------------------------------------------ elastic jobs
 
     def _resize(self, j: int, t: int, members: int) -> None:
+        self.idle_head = -1
         self._close_segment(j, t)
         delta = members - self.members[j]
         self.members[j] = members
@@ -367,13 +378,19 @@ class _Run:
         key = (self.shape[j], int(self.trace.priority[j]))
         if key in self.failed_preempts:
             return False
-        reqs = np.repeat(self.req[j : j + 1], self.gang[j], axis=0)
-        got = self.placer.preempt(reqs, int(self.trace.priority[j]),
-                                  constraints=self.placer._constraint_list[int(self.cids[j])], evict=True)
-        if got is None:
+        prio = int(self.trace.priority[j])
+        # victims have strictly lower priority: without enough of those plus what is free, the
+        # engine cannot find any (a necessary condition on cluster totals, checked cheaply first)
+        lower = sum((a for q, a in self.alloc_by_priority.items() if q < prio), self.capacity_total - self.alloc)
+        if (lower < self.demand[j]).any():
             self.failed_preempts.add(key)
             return False
-        self.preemptions += self.kill(got.victims, t)
+        reqs = np.repeat(self.req[j : j + 1], self.gang[j], axis=0)
+        node, victims, _ = self.engine.preempt(reqs, prio, int(self.cids[j]), -1, True)
+        if node < 0:
+            self.failed_preempts.add(key)
+            return False
+        self.preemptions += self.kill(np.asarray(victims, dtype=np.int64), t)
         return self.try_start(j, t)
 
     def _shadow(self, need: np.ndarray, t: int) -> tuple[int, np.ndarray]:
@@ -394,6 +411,10 @@ class _Run:
     def backfill(self, head: int, t: int) -> None:
         # EASY on cluster-wide totals: the head's shadow time is when enough has been released;
         # a job may start now if it ends by then or uses only what the head leaves spare.
+        # A pass that starts nothing is remembered (`idle_head`): until something starts, is
+        # released or resized, or a job joins its window, a later pass for the same head finds
+        # nothing either (later passes only see fewer jobs end before the shadow), so it is skipped.
+        self.idle_head, self.idle_window_full = head, True
         if not self.running_set:
             return
         free = self.capacity_total - self.alloc
@@ -402,25 +423,31 @@ class _Run:
         if shadow < 0:
             return
         spare = -need  # what is free at the shadow time beyond the head's demand
-        cands = list(dict.fromkeys(self.queue.behind_head(self.pol.backfill_depth)))  # requeued jobs may repeat
+        window = list(self.queue.behind_head(self.pol.backfill_depth))
+        cands = list(dict.fromkeys(window))  # requeued jobs may repeat
+        # later pushes land behind a full window of a FIFO queue; keyed queues may insert anywhere
+        self.idle_window_full = len(window) >= self.pol.backfill_depth and isinstance(self.queue, FifoQueue)
         if not cands:
             return
-        dc = self.demand[cands]
-        early = t + self.pred[cands] <= shadow
-        maybe = (dc <= free).all(axis=1) & (early | (dc <= spare).all(axis=1))
-        failed = self.failed_shapes
-        for i in np.flatnonzero(maybe).tolist():  # re-checked: earlier starts use up free/spare
-            k = cands[i]
-            if self.shape[k] in failed or not self.queued[k]:
+        failed, shape, queued, demand, pred = self.failed_shapes, self.shape, self.queued, self.demand_l, self.pred
+        free_l, spare_l = free.tolist(), spare.tolist()
+        started = False
+        for k in cands:  # in queue order; each start uses up free (and spare, if it ends after the shadow)
+            d = demand[k]
+            if not all(a <= b for a, b in zip(d, free_l)) or shape[k] in failed or not queued[k]:
                 continue
-            if not (dc[i] <= free).all() or not (early[i] or (dc[i] <= spare).all()):
+            early = t + int(pred[k]) <= shadow
+            if not (early or all(a <= b for a, b in zip(d, spare_l))):
                 continue
             if self.try_start(k, t):
-                free -= dc[i]
-                if not early[i]:
-                    spare -= dc[i]
+                started = True
+                free_l = [b - a for a, b in zip(d, free_l)]
+                if not early:
+                    spare_l = [b - a for a, b in zip(d, spare_l)]
             else:
-                failed.add(self.shape[k])
+                failed.add(shape[k])
+        if started:
+            self.idle_head = -1
 
     def schedule(self, t: int) -> None:
         if self.user_queue is not None:
@@ -442,19 +469,22 @@ class _Run:
         self.preemptions += self.kill_jobs(jobs, t)
 
     def schedule_strict(self, t: int) -> None:
-        queue = self.queue
+        queue, failed = self.queue, self.failed_shapes
         while True:
             h = queue.head()
             if h is None:
                 return
-            if self.try_start(h, t):
-                continue
+            if self.shape[h] not in failed:
+                if self.try_start(h, t):
+                    continue
+                failed.add(self.shape[h])
             if self.pol.preempt and self.preempt_for(h, t):
                 continue
             if self.pol.backfill:
                 if t >= self.next_backfill:
                     self.next_backfill = t + self.pol.backfill_interval_s
-                    self.backfill(h, t)
+                    if h != self.idle_head:
+                        self.backfill(h, t)
                 else:  # Slurm's backfill runs on a timer: wake up for the next pass
                     self.wakeup = self.next_backfill
             return
