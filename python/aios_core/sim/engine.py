@@ -429,12 +429,16 @@ class _Run:
         self.idle_window_full = len(window) >= self.pol.backfill_depth and isinstance(self.queue, FifoQueue)
         if not cands:
             return
+        # what fits the free totals now (numpy, all candidates at once); the loop re-checks the
+        # survivors in queue order, as each start uses up free (and spare, if it ends after the shadow)
+        ids = np.asarray(cands, dtype=np.int64)
+        fits = ids[(self.demand[ids] <= free).all(axis=1)].tolist()
         failed, shape, queued, demand, pred = self.failed_shapes, self.shape, self.queued, self.demand_l, self.pred
         free_l, spare_l = free.tolist(), spare.tolist()
         started = False
-        for k in cands:  # in queue order; each start uses up free (and spare, if it ends after the shadow)
+        for k in fits:
             d = demand[k]
-            if not all(a <= b for a, b in zip(d, free_l)) or shape[k] in failed or not queued[k]:
+            if shape[k] in failed or not queued[k] or not all(a <= b for a, b in zip(d, free_l)):
                 continue
             early = t + int(pred[k]) <= shadow
             if not (early or all(a <= b for a, b in zip(d, spare_l))):
