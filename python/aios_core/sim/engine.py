@@ -139,7 +139,7 @@ class _Run:
         elif pol.order == "priority":
             self.queue = KeyedQueue(self.queued, trace.arrival - trace.priority * pol.aging_s)
         elif pol.order == "drf":
-            self.user_queue = self.queue = DrfQueue(self.queued, trace.user, self.capacity_total, w)
+            self.user_queue = self.queue = DrfQueue(self.queued, trace.user, self.demand, self.capacity_total, w)
         elif pol.order == "fairtree":
             self.user_queue = self.queue = FairTreeQueue(self.queued, trace.user, trace.users, self.capacity_total, w,
                                                          pol.fairtree_half_life_s)

@@ -121,8 +121,10 @@ class DrfQueue(UserQueues):
     """The head is the head job of the user whose weighted dominant share of the running
     allocation is lowest (Ghodsi et al.)."""
 
-    def __init__(self, queued: np.ndarray, user: np.ndarray, capacity: np.ndarray, weights: np.ndarray) -> None:
+    def __init__(self, queued: np.ndarray, user: np.ndarray, demand: np.ndarray,
+                 capacity: np.ndarray, weights: np.ndarray) -> None:
         super().__init__(queued, user, weights.shape[0])
+        self._demand = demand  # int64 [jobs, resources], the whole job (members x request)
         self._cap = np.maximum(capacity, 1).astype(np.float64)
         self._weights = weights.astype(np.float64)
         self._alloc = np.zeros((weights.shape[0], capacity.shape[0]), dtype=np.int64)
@@ -132,6 +134,13 @@ class DrfQueue(UserQueues):
         u = int(self._user[j])
         self._alloc[u] += amount
         self._share[u] = float((self._alloc[u] / self._cap).max()) / self._weights[u]
+
+    def started(self, j: int) -> None:
+        """Job j now runs with its whole `demand` (callers outside the simulator use this)."""
+        self.charge(j, self._demand[j])
+
+    def ended(self, j: int) -> None:
+        self.charge(j, -self._demand[j])
 
     def _key(self, u: int) -> float:
         return float(self._share[u])
