@@ -5,6 +5,7 @@ The recorded pods fit the 1,523-node cluster at their recorded rate (nothing eve
 jobs are offered to every `--every`-th node, `--compress` times faster.
 
     python bench/run_predict.py --every 8 --compress 200 1000
+    python bench/run_predict.py --compress 1000 --policies fifo drf fairtree kueue kueue+preempt las
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--every", type=int, default=8, help="keep every N-th node of the cluster")
     ap.add_argument("--compress", type=int, nargs="+", default=[200, 1000])
+    ap.add_argument("--policies", nargs="+", default=list(POLICIES), help="the first is the baseline")
     a = ap.parse_args()
     pods, nodes = alibaba_path("default")
     trace, full = read_alibaba_pods(pods), read_alibaba_nodes(nodes)
@@ -36,7 +38,7 @@ def main() -> None:
     for c in a.compress:
         t = trace.compress(c)
         base = 0.0
-        for p in POLICIES:
+        for p in a.policies:
             m = simulate(t, cluster, p).metrics()
             jct = m["jct_s"]["mean"]
             base = base or jct
