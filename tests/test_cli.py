@@ -38,8 +38,20 @@ def test_simulate_table_and_trace_file(tmp_path: Path) -> None:
     assert all(m["unschedulable"] == 1 and m["finished"] == 2 for m in data["results"])
 
 
+def test_simulate_new_orders_by_policies(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    r = runner.invoke(app, ["simulate", "--jobs", "300", "--trace", "synthetic", "--out", str(out), "--json",
+                            "--no-plots", "--policies", "fairtree,kueue+preempt,las@600,6000,sjf+predict"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    assert [m["policy"] for m in data["results"]] == [
+        "fairtree:best_fit", "kueue+preempt:best_fit", "las@600,6000:best_fit", "sjf+predict:best_fit"]
+    assert all(m["finished"] == 300 for m in data["results"])
+
+
 @pytest.mark.parametrize("args", [
     ["simulate", "--trace", "nope.csv"],
+    ["simulate", "--policies", "las@5,x"],
     ["simulate", "--compress", "0"],
     ["simulate", "-p", "lifo"],
     ["simulate", "-p", "fifo:fastest"],
@@ -176,3 +188,14 @@ def test_pack_vbp_and_bad_files(tmp_path: Path) -> None:
     too_big.write_text(json.dumps({"capacity": 10, "sizes": [11]}))
     assert runner.invoke(app, ["pack", str(too_big)]).exit_code == 2
     assert runner.invoke(app, ["pack", str(tmp_path / "missing.txt")]).exit_code == 2
+
+
+def test_simulate_sia_stream(tmp_path: Path) -> None:
+    from aios_core.sim.readers import shared_data_dir
+
+    if not (shared_data_dir() / "traces" / "sia").is_dir():
+        pytest.skip("shared data not present")
+    r = runner.invoke(app, ["simulate", "--trace", "sia:saturn:2", "--out", str(tmp_path), "--json", "--no-plots",
+                            "-p", "las", "-p", "fifo"])
+    assert r.exit_code == 0, r.output
+    assert all(m["jobs"] == 160 for m in json.loads(r.output)["results"])

@@ -6,11 +6,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aios_core.sim import JobTrace, NodeEvent, simulate
+from aios_core.sim import JobTrace, NodeEvent, Policy, SimResult, simulate
+from aios_core.sim.elastic import UNIT, Throughput
 from aios_core.sim.synthetic import RESOURCES, synthetic_cluster
 
 POLICIES = ["fifo:best_fit", "easy:best_fit", "sjf:most_allocated", "priority:worst_fit", "drf:first_fit",
-            "priority+preempt:best_fit", "priority+easy+preempt:dot_product", "sjf+easy@20:best_fit"]
+            "priority+preempt:best_fit", "priority+easy+preempt:dot_product", "sjf+easy@20:best_fit",
+            "fairtree:best_fit", "kueue:best_fit", "kueue+preempt:most_allocated", "las:best_fit",
+            "las@20,200:worst_fit", "sjf+predict:best_fit", "easy+predict:best_fit", "fifo+rigid:best_fit"]
 
 
 @st.composite
@@ -22,6 +25,8 @@ def traces(draw: st.DrawFn) -> JobTrace:
     cpu = draw(st.lists(st.integers(0, 120_000), min_size=n, max_size=n))  # some exceed a node
     req = np.array([[c, (g // 1000 + 1) << 30, g] for c, g in zip(cpu, gpus)], dtype=np.int64)
     models = draw(st.lists(st.sampled_from([None, None, "A100", "H100", "V100"]), min_size=n, max_size=n))
+    # about a third of the jobs elastic: up to 4 more members than their minimum
+    extra = draw(st.lists(st.sampled_from([0, 0, 1, 4]), min_size=n, max_size=n))
     return JobTrace(
         resources=RESOURCES,
         arrival=np.array(draw(st.lists(st.integers(0, 500), min_size=n, max_size=n)), dtype=np.int64),
@@ -32,32 +37,68 @@ def traces(draw: st.DrawFn) -> JobTrace:
         priority=np.array(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=np.int64),
         users=("a", "b", "c"),
         gpu_models=tuple(models),
+        max_gang=np.array(gang, dtype=np.int64) + np.array(extra, dtype=np.int64),
+        job_types=tuple(draw(st.lists(st.sampled_from(["x", "y"]), min_size=n, max_size=n))),
     )
+
+
+def _work_done(trace: JobTrace, r: SimResult, alpha: float) -> None:
+    """Every finished job did exactly its work since its last kill: at least duration x UNIT, and
+    less than that plus one second of its last segment (it ends in the second the work is done)."""
+    speed = Throughput(alpha)
+    killed_at = {int(j): int(t) for j, _, t in r.killed_runs}  # rows are in time order: the last wins
+    per_job: dict[int, list[tuple[int, int, int]]] = {}
+    for j, s, e, m in r.segments.tolist():
+        per_job.setdefault(j, []).append((s, e, m))
+    for j in np.flatnonzero(r.start >= 0).tolist():
+        g = int(trace.gang[j])
+        segs = [x for x in per_job.get(j, []) if x[0] >= killed_at.get(j, -1)]
+        segs.append((int(r.start[j]), int(r.end[j]), int(r.members[j])))
+        assert all(g <= m <= int(trace.max_members[j]) for _, _, m in segs)
+        ordered = sorted(per_job.get(j, []) + segs[-1:])
+        assert all(a[1] <= b[0] for a, b in zip(ordered, ordered[1:]))  # segments never overlap
+        work = sum((e - s) * speed.speed(g, m) for s, e, m in segs)
+        need = int(trace.duration[j]) * UNIT
+        assert need <= work < need + speed.speed(g, segs[-1][2])
 
 
 def _check(trace: JobTrace, policy: str, nodes: int, seed: int, events: list[NodeEvent]) -> None:
     cluster = synthetic_cluster(nodes=nodes, nodes_per_rack=2)
     r = simulate(trace, cluster, policy, seed=seed, node_events=events)
+    pol = Policy.parse(policy)
     started = r.start >= 0
     # every job ends exactly once or is reported unschedulable, never both
     assert set(np.flatnonzero(~started).tolist()) == set(r.unschedulable)
-    assert (r.end[started] == r.start[started] + trace.duration[started]).all()
     assert (r.end[~started] == -1).all()
-    # no job (nor a killed run of it) starts before it arrives; killed runs stop before they end
-    assert (r.start[started] >= trace.arrival[started]).all()
+    ran = np.zeros(len(trace), dtype=bool)
+    ran[r.segments[:, 0] if len(r.segments) else []] = True  # e.g. killed by a drain, never back
+    assert ((r.first_start >= 0) == (started | ran)).all()
+    # work is conserved across resizes and suspensions; rigid jobs (or +rigid) keep their gang
+    _work_done(trace, r, pol.elastic_alpha)
+    if not pol.elastic or pol.order == "kueue":
+        assert (r.members[started] == trace.gang[started]).all() and r.resizes == 0
+    if pol.order != "las":
+        assert r.suspensions == 0
+    # no job (nor any segment of it) starts before it arrives; killed runs stop before they end
+    assert (r.first_start[started] >= trace.arrival[started]).all()
+    assert (r.start[started] >= r.first_start[started]).all()
+    sj, ss = (r.segments[:, 0], r.segments[:, 1]) if len(r.segments) else (np.zeros(0, int),) * 2
+    assert (ss >= trace.arrival[sj]).all()
     kj, ks, kt = r.killed_runs.T if len(r.killed_runs) else (np.zeros(0, int),) * 3
     assert (ks >= trace.arrival[kj]).all() and (kt < ks + trace.duration[kj]).all()
     assert len(kj) == r.preemptions + r.drain_kills
-    # nothing overcommitted at any simulated time: recompute allocation from the runs
-    demand = trace.requests_for(cluster) * trace.gang[:, None]
+    # nothing overcommitted at any simulated time: recompute allocation from the segments
+    req = trace.requests_for(cluster)
+    demand = req * trace.gang[:, None]
     cap = cluster.capacity.sum(axis=0)
+    ij, i0, i1, im = r.intervals()
+    held = req[ij] * im[:, None]
     for t, alloc in zip(r.timeline_t.tolist(), r.timeline_alloc):
-        running = started & (r.start <= t) & (r.end > t)
-        killed = (ks <= t) & (kt > t)
-        assert (demand[running].sum(axis=0) + demand[kj[killed]].sum(axis=0) == alloc).all()
+        on = (i0 <= t) & (i1 > t)
+        assert (held[on].sum(axis=0) == alloc).all()
         assert (alloc <= cap).all()
-    # per node (final runs of single-task jobs): never above the node's capacity
-    single = started & (trace.gang == 1)
+    # per node (final runs of single-task rigid jobs): never above the node's capacity
+    single = started & (trace.gang == 1) & (r.members == 1)
     for t in set(r.start[single].tolist()):
         running = single & (r.start <= t) & (r.end > t)
         per_node = np.zeros_like(cluster.capacity)
@@ -71,7 +112,7 @@ def _check(trace: JobTrace, policy: str, nodes: int, seed: int, events: list[Nod
     # a node is down from a drain to the first return at or after it (any return brings it up)
     down = [(e.time, min([f.time for f in events if f.up and f.node == e.node and f.time >= e.time], default=1 << 62),
              e.node) for e in events if not e.up]
-    for j in np.flatnonzero(started & (trace.gang == 1)).tolist():
+    for j in np.flatnonzero(single).tolist():
         name = cluster.names[int(r.node[j])]
         for a, b, nd in down:
             if nd == name:
@@ -102,6 +143,7 @@ def test_same_seed_same_result(trace: JobTrace, policy: str, seed: int) -> None:
     cluster = synthetic_cluster(nodes=3, nodes_per_rack=2)
     a, b = simulate(trace, cluster, policy, seed=seed), simulate(trace, cluster, policy, seed=seed)
     assert (a.start == b.start).all() and (a.node == b.node).all() and a.unschedulable == b.unschedulable
+    assert (a.segments == b.segments).all() and (a.members == b.members).all()
     ma, mb = a.metrics(), b.metrics()
     for k in ("wall_s", "events_per_s"):
         ma.pop(k), mb.pop(k)

@@ -16,14 +16,36 @@ from aios_core.sim import Policy
     ("priority+preempt:dot_product", "priority", "dot_product", False, True, 0),
     ("priority+easy+preempt", "priority", "best_fit", True, True, 0),
 ])
-def test_parse(spec: str, order: str, placement: str, backfill: bool, preempt: bool, interval: int) -> None:
+def test_parse_basic(spec: str, order: str, placement: str, backfill: bool, preempt: bool, interval: int) -> None:
     p = Policy.parse(spec)
     assert (p.order, p.placement, p.backfill, p.preempt, p.backfill_interval_s) == (
         order, placement, backfill, preempt, interval)
     assert Policy.parse(p.name) == p  # the name reads back as the same policy
 
 
+@pytest.mark.parametrize(("spec", "order", "flags"), [
+    ("fairtree", "fairtree", {}),
+    ("kueue+preempt:most_allocated", "kueue", {"preempt": True, "placement": "most_allocated"}),
+    ("las", "las", {"las_thresholds": (3600,)}),
+    ("las@100,2000", "las", {"las_thresholds": (100, 2000)}),
+    ("sjf+predict", "sjf", {"predict": True}),
+    ("easy@30+predict", "fifo", {"predict": True, "backfill": True, "backfill_interval_s": 30}),
+    ("fifo+rigid", "fifo", {"elastic": False}),
+])
+def test_parse_new_orders_and_flags(spec: str, order: str, flags: dict[str, object]) -> None:
+    p = Policy.parse(spec)
+    assert p.order == order
+    for k, v in flags.items():
+        assert getattr(p, k) == v
+    assert Policy.parse(p.name) == p
+
+
 @pytest.mark.parametrize(("spec", "needle"), [
+    ("las@1,x", "las@T1,T2,... needs integer GPU-seconds"),
+    ("las@200,100", "las_thresholds: expected increasing positive integers"),
+    ("las+preempt", "las preempts by itself"),
+    ("fairtree+easy", "EASY backfilling needs a fifo, priority or sjf order, not fairtree"),
+    ("fifo+predict", "predictions serve sjf and EASY backfilling"),
     ("lifo", "unknown order 'lifo'"),
     ("fifo:fastest", "unknown placement 'fastest'"),
     ("fifo+turbo", "unknown flag(s) ['turbo']"),

@@ -16,13 +16,16 @@ from aios_core.cli._common import EXIT_FAILED, bad_input, console, print_json
 from aios_core.cluster import Cluster
 from aios_core.errors import ConfigError
 from aios_core.sim import DEFAULT_POLICIES, JobTrace, Policy, SimResult, simulate
+from aios_core.sim.public_traces import read_dlrm_instances, read_sia_workload, sia_path
 from aios_core.sim.readers import alibaba_path, philly_runtimes, read_alibaba_nodes, read_alibaba_pods, read_jobs
 from aios_core.sim.synthetic import WorkloadSpec, default_workload, synthetic_cluster, synthetic_trace
 
 
 def load_trace(trace: str, seed: int, jobs: int | None) -> tuple[JobTrace, Cluster | None]:
     """`default`, `synthetic`, `synthetic-philly` (durations drawn from the Philly run times),
-    `alibaba[:variant]` or a path to our CSV/JSON job format."""
+    `alibaba[:variant]`, `dlrm` (Alibaba DLRM 2025 instances), `sia[:philly|saturn[:N]]` (Sia
+    arrival streams, durations drawn from the Philly run times) or a path to our CSV/JSON job
+    format."""
     if trace == "default":
         tr, cl = default_workload()
         return tr, cl
@@ -35,9 +38,21 @@ def load_trace(trace: str, seed: int, jobs: int | None) -> tuple[JobTrace, Clust
         if not pods.is_file():
             raise ConfigError(f"trace: {pods} not found (set AIOS_SHARED_DATA to the shared data folder)")
         return read_alibaba_pods(pods), read_alibaba_nodes(nodes)
+    if trace == "dlrm":
+        return read_dlrm_instances(), None
+    if trace == "sia" or trace.startswith("sia:"):
+        _, _, rest = trace.partition(":")
+        cluster, _, number = rest.partition(":")
+        try:
+            path = sia_path(cluster or "philly", int(number or 1))
+        except ValueError:
+            raise ConfigError(f"trace: sia:CLUSTER:N needs an integer N, got {number!r}") from None
+        if not path.is_file():
+            raise ConfigError(f"trace: {path} not found (set AIOS_SHARED_DATA to the shared data folder)")
+        return read_sia_workload(path, seed=seed), None
     path = Path(trace)
     if not path.is_file():
-        raise ConfigError(f"trace: no such file {trace!r} (or use default, synthetic, alibaba[:variant])")
+        raise ConfigError(f"trace: no such file {trace!r} (or use default, synthetic, alibaba[:variant], dlrm, sia)")
     return read_jobs(path), None
 
 
@@ -59,6 +74,20 @@ def load_cluster(path: str) -> Cluster:
         raise ConfigError(f"{path}: {exc}") from None
 
 
+def split_policies(specs: list[str] | tuple[str, ...]) -> list[str]:
+    """Policy specs from repeated and comma-separated values; a piece that starts with a digit
+    continues the one before (the thresholds of ``las@3600,36000``)."""
+    out: list[str] = []
+    for spec in specs:
+        for piece in spec.split(","):
+            piece = piece.strip()
+            if piece[:1].isdigit() and out:
+                out[-1] += "," + piece
+            elif piece:
+                out.append(piece)
+    return out
+
+
 def _secs(x: float) -> str:
     return f"{x:.0f}" if x < 10_000 else f"{x / 1000:.0f}k"
 
@@ -78,9 +107,12 @@ def _table(results: list[SimResult]) -> Table:
 
 
 def simulate_cmd(
-    trace: Annotated[str, typer.Option(help="default | synthetic | synthetic-philly | alibaba[:variant] | path to a CSV/JSON job file")] = "default",
+    trace: Annotated[str, typer.Option(help="default | synthetic | synthetic-philly | alibaba[:variant] | dlrm | sia[:philly|saturn[:N]] | path to a CSV/JSON job file")] = "default",
     cluster: Annotated[str | None, typer.Option(help="cluster JSON (Cluster.from_json) or Alibaba node CSV")] = None,
-    policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help="order[+easy][:placement], repeatable")] = None,
+    policy: Annotated[list[str] | None, typer.Option(
+        "--policy", "-p", "--policies",
+        help="order[@args][+easy[@N]][+preempt][+predict][+rigid][:placement]; orders fifo, priority, sjf, drf, "
+             "fairtree, kueue, las; repeatable or comma-separated")] = None,
     seed: Annotated[int, typer.Option(help="seed of placement ties and synthetic traces")] = 0,
     jobs: Annotated[int | None, typer.Option(help="synthetic: number of jobs; files: keep the first N")] = None,
     compress: Annotated[int, typer.Option(help="divide arrival times by this factor (offer the jobs faster)")] = 1,
@@ -91,14 +123,14 @@ def simulate_cmd(
     """Replay a job trace under several scheduling policies; print a table, write JSON and plots."""
     try:
         tr, cl = load_trace(trace, seed, jobs)
-        if jobs is not None and trace not in ("synthetic", "synthetic-philly", "default"):
+        if jobs is not None and trace not in ("synthetic", "synthetic-philly", "default"):  # files: the first N
             tr = tr.head(jobs)
         if compress != 1:
             tr = tr.compress(compress)
         if cluster is not None:
             cl = load_cluster(cluster)
         cl = cl or synthetic_cluster()
-        policies = [Policy.parse(p) for p in (policy or DEFAULT_POLICIES)]
+        policies = [Policy.parse(p) for p in split_policies(policy or DEFAULT_POLICIES)]
         results = []
         with Progress(console=console, transient=True, disable=as_json) as progress:
             task = progress.add_task("simulating", total=len(policies))

@@ -2,7 +2,13 @@
 
 Python orchestrates; each placement, gang placement and release is one call into the placement
 engine (native by default). Events at the same second are handled together: completions first,
-then node events, then arrivals queue, then the policy starts what it can.
+then node events, then arrivals queue, then the policy starts what it can, then elastic jobs
+shrink (to let a waiting job in) or grow (when nothing waits).
+
+A job runs in segments of constant member count; its work left (`aios_core.sim.elastic` units)
+decreases by length x speed per segment, and its completion is re-planned whenever its members
+change. A job killed by preemption or a drain loses its work and restarts; a job suspended by LAS
+keeps it. Member k of job j is task id base[j] + k; members are added and removed at the top.
 """
 
 from __future__ import annotations
@@ -18,8 +24,12 @@ from aios_core._validate import int_array
 from aios_core.cluster import Cluster
 from aios_core.errors import ConfigError
 from aios_core.placer import Constraints, Placer
+from aios_core.sim.elastic import UNIT, Throughput, seconds_to_finish
+from aios_core.sim.kueue import KueueAdmission
+from aios_core.sim.orders import FairTreeQueue, LasLevels, LasQueue
 from aios_core.sim.policy import Policy
-from aios_core.sim.queues import DrfQueue, FifoQueue, KeyedQueue
+from aios_core.sim.predict import DurationPredictor
+from aios_core.sim.queues import DrfQueue, FifoQueue, KeyedQueue, UserQueues
 from aios_core.sim.result import SimResult
 from aios_core.sim.trace import JobTrace
 
@@ -77,38 +87,69 @@ class _Run:
         self.cids = np.array([cache.setdefault(m, self.placer.constraint_id(_models(m))) for m in trace.gpu_models],
                              dtype=np.int32)
         self.gang = trace.gang.tolist()
-        self.base = np.zeros(n, dtype=np.int64)  # task ids of job j: base[j] .. base[j] + gang[j] - 1
+        # Kueue charges quota for the minimum gang, so elastic jobs stay at it there
+        self.max_members = (trace.max_members if pol.elastic and pol.order != "kueue" else trace.gang).tolist()
+        self.base = np.zeros(n, dtype=np.int64)  # task ids of job j: base[j] .. base[j] + max_members[j] - 1
         if n:
-            self.base[1:] = np.cumsum(trace.gang)[:-1]
-        self.demand = self.req * trace.gang[:, None]  # whole-job totals
+            self.base[1:] = np.cumsum(self.max_members)[:-1]
+        self.demand = self.req * trace.gang[:, None]  # whole-job totals at the minimum gang
+        self.demand_l: list[list[int]] = self.demand.tolist()  # the same, for per-job checks in Python
         self.duration = trace.duration.tolist()
+        self.gpu_milli = (self.req[:, cluster.gpu_column] if cluster.gpu_column >= 0
+                          else np.zeros(n, dtype=np.int64)).tolist()
+        self.speed = Throughput(pol.elastic_alpha)
+        self.work_left = [d * UNIT for d in self.duration]
+        self.members = [0] * n  # running members (0: not running)
+        self.final_members = np.zeros(n, dtype=np.int64)  # members in a finished job's last segment
+        self.attained = [0] * n  # milli-GPU-seconds run so far (LAS)
         self.queued = np.zeros(n, dtype=np.bool_)
         self.is_running = np.zeros(n, dtype=np.bool_)
-        self.epoch = [0] * n  # bumped when a run is killed, so its completion event goes stale
-        self.start = np.full(n, -1, dtype=np.int64)
+        self.epoch = [0] * n  # bumped when a job's planned end changes, so its old completion event goes stale
+        self.start = np.full(n, -1, dtype=np.int64)  # start of the current (at the end: last) segment
+        self.first_start = np.full(n, -1, dtype=np.int64)
         self.end = np.full(n, -1, dtype=np.int64)
         self.node = np.full(n, -1, dtype=np.int32)
-        self.runs: list[tuple[int, int, int]] = []  # (job, start, stop) of killed runs
+        self.runs: list[tuple[int, int, int]] = []  # (job, start, stop) of killed segments
+        self.segments: list[tuple[int, int, int, int]] = []  # (job, start, stop, members), all but each job's last
         self.unschedulable: dict[int, str] = {}
-        self.preemptions = 0
-        self.drain_kills = 0
+        self.preemptions = self.drain_kills = self.suspensions = self.resizes = 0
         self.alloc = np.zeros(self.req.shape[1], dtype=np.int64)
+        self.alloc_by_priority = {int(q): np.zeros_like(self.alloc) for q in np.unique(trace.priority)}
         self.capacity_total = self.placer.capacity.sum(axis=0)
         self.running: list[tuple[int, int, int]] = []  # heap of (end time, job, epoch)
-        self.drf: DrfQueue | None = None
-        self.queue: FifoQueue | KeyedQueue | DrfQueue
+        self.running_set: set[int] = set()
+        self.elastic_running: set[int] = set()
+        self.grow_blocked = False  # growth failed and nothing was released since
+        self.timers: list[int] = []  # extra scheduling passes (LAS queue changes)
+        self.predictor: DurationPredictor | None = DurationPredictor() if pol.predict else None
+        self.pred = np.array(trace.duration, dtype=np.int64)  # what SJF and EASY plan with
+        self.est: list[tuple[int, int, int]] = []  # heap of (planned end by `pred`, job, epoch) for EASY
+        self.user_queue: UserQueues | None = None
+        self.kueue: KueueAdmission | None = None
+        self.las: LasLevels | None = None
+        self.queue: FifoQueue | KeyedQueue | UserQueues | KueueAdmission | LasQueue
+        users = len(trace.users)
+        w = np.ones(users, dtype=np.int64) if user_weights is None else int_array(user_weights, "user_weights", 1)
+        if w.shape != (users,) or (users and int(w.min()) < 1):
+            raise ConfigError(f"user_weights: expected {users} positive integers, got {list(user_weights or [])}")
         if pol.order == "fifo":
             self.queue = FifoQueue(self.queued)
         elif pol.order == "sjf":
-            self.queue = KeyedQueue(self.queued, trace.duration)
+            self.queue = KeyedQueue(self.queued, self.pred)
         elif pol.order == "priority":
             self.queue = KeyedQueue(self.queued, trace.arrival - trace.priority * pol.aging_s)
+        elif pol.order == "drf":
+            self.user_queue = self.queue = DrfQueue(self.queued, trace.user, self.demand, self.capacity_total, w)
+        elif pol.order == "fairtree":
+            self.user_queue = self.queue = FairTreeQueue(self.queued, trace.user, trace.users, self.capacity_total, w,
+                                                         pol.fairtree_half_life_s)
+        elif pol.order == "kueue":
+            self.kueue = self.queue = KueueAdmission(cluster.resources, self.capacity_total, trace.users, w,
+                                                     pol.preempt, self.queued, trace.user, trace.priority,
+                                                     trace.arrival, self.demand)
         else:
-            users = len(trace.users)
-            w = np.ones(users, dtype=np.int64) if user_weights is None else int_array(user_weights, "user_weights", 1)
-            if w.shape != (users,) or (users and int(w.min()) < 1):
-                raise ConfigError(f"user_weights: expected {users} positive integers, got {list(user_weights or [])}")
-            self.drf = self.queue = DrfQueue(self.queued, trace.user, self.demand, self.capacity_total, w)
+            self.las = LasLevels(pol.las_thresholds, self.attained)
+            self.queue = LasQueue(self.queued, trace.arrival, self.las)
         for ev in node_events:
             if ev.node not in cluster.names:
                 raise ConfigError(f"node_events: unknown node {ev.node!r}")
@@ -124,6 +165,8 @@ class _Run:
         # shrinks until a release (a lower-priority start turns free capacity into evictable).
         self.failed_preempts: set[tuple[int, int]] = set()
         self.next_backfill = 0
+        self.idle_head = -1  # head of the last EASY pass if it started nothing and nothing changed since
+        self.idle_window_full = False  # that pass's window was full (FIFO): new arrivals fall outside it
         self.wakeup = -1  # time of a pending backfill pass without another event then; -1: none
         self.gpu = cluster.gpu_column
         gpu_jobs = self.req[self.req[:, self.gpu] > 0] if self.gpu >= 0 else self.req[:0]
@@ -132,6 +175,50 @@ class _Run:
 
     # ------------------------------------------------------------------ job state changes
 
+    def _ids(self, j: int, lo: int, hi: int) -> np.ndarray:
+        return np.arange(self.base[j] + lo, self.base[j] + hi, dtype=np.int64)
+
+    def _released(self) -> None:
+        self.idle_head = -1
+        self.failed_shapes.clear()
+        self.failed_preempts.clear()
+        self.grow_blocked = False
+
+    def _charge(self, j: int, members: int) -> None:
+        """Job j now holds `members` more (negative: fewer) members."""
+        amount = self.req[j] * members
+        self.alloc += amount
+        if self.pol.preempt:
+            self.alloc_by_priority[int(self.trace.priority[j])] += amount
+        if self.user_queue is not None:
+            self.user_queue.charge(j, amount)
+
+    def _plan_end(self, j: int, t: int) -> None:
+        """(Re)plan job j's completion from its work left and speed now; old events go stale."""
+        self.epoch[j] += 1
+        end = t + seconds_to_finish(self.work_left[j], self.speed.speed(self.gang[j], self.members[j]))
+        self.end[j] = end
+        heapq.heappush(self.running, (end, j, self.epoch[j]))
+        if self.predictor is not None and self.pol.backfill:
+            heapq.heappush(self.est, (int(self.start[j]) + int(self.pred[j]), j, self.epoch[j]))
+        if self.las is not None and self.gpu_milli[j]:
+            rate = self.members[j] * self.gpu_milli[j]
+            bound = self.las.next_bound(self.attained[j])
+            if bound is not None:
+                cross = t + -(-(bound - self.attained[j]) // rate)
+                if cross < end:
+                    heapq.heappush(self.timers, cross)
+
+    def _close_segment(self, j: int, t: int) -> None:
+        """Account for job j's run since its segment began; a new segment begins at t."""
+        s = int(self.start[j])
+        if t > s:
+            m = self.members[j]
+            self.work_left[j] -= (t - s) * self.speed.speed(self.gang[j], m)
+            self.attained[j] += (t - s) * m * self.gpu_milli[j]
+            self.segments.append((j, s, t, m))
+        self.start[j] = t
+
     def try_start(self, j: int, t: int) -> bool:
         g = self.gang[j]
         if g == 1:
@@ -139,57 +226,151 @@ class _Run:
                                           self.trace.priority[j : j + 1], self.cids[j : j + 1])
             first = int(got[0])
         else:
-            ok, nodes = self.engine.place_gang(np.repeat(self.req[j : j + 1], g, axis=0),
-                                               np.arange(self.base[j], self.base[j] + g),
+            ok, nodes = self.engine.place_gang(np.repeat(self.req[j : j + 1], g, axis=0), self._ids(j, 0, g),
                                                int(self.trace.priority[j]), int(self.cids[j]), g, 0, -1, False)
             first = int(nodes[0]) if ok else -1
         if first < 0:
             return False
+        self.idle_head = -1
         self.node[j] = first
         self.queued[j] = False
         self.is_running[j] = True
+        self.running_set.add(j)
         self.start[j] = t
-        self.end[j] = t + self.duration[j]
-        heapq.heappush(self.running, (t + self.duration[j], j, self.epoch[j]))
-        self.alloc += self.demand[j]
-        if self.drf is not None:
-            self.drf.started(j)
+        if self.first_start[j] < 0:
+            self.first_start[j] = t
+        self.members[j] = g
+        self._charge(j, g)
+        if self.max_members[j] > g:
+            self.elastic_running.add(j)
+            self.grow_blocked = False
+        self._plan_end(j, t)
         return True
 
-    def finish(self, jobs: list[int]) -> None:
-        self.failed_shapes.clear()
-        self.failed_preempts.clear()
-        ids = np.concatenate([np.arange(self.base[j], self.base[j] + self.gang[j]) for j in jobs])
-        self.engine.release(ids)
+    def _stop(self, j: int, t: int, released: set[int] | None = None) -> None:
+        """Release job j's members (except task ids in `released`) and mark it not running."""
+        ids = self._ids(j, 0, self.members[j])
+        if released:
+            ids = np.array([i for i in ids.tolist() if i not in released], dtype=np.int64)
+        if ids.size:
+            self.engine.release(ids)
+        self._charge(j, -self.members[j])
+        self.members[j] = 0
+        self.epoch[j] += 1  # its planned end (completion event, EASY plan) goes stale
+        self.is_running[j] = False
+        self.running_set.discard(j)
+        self.elastic_running.discard(j)
+        if self.kueue is not None:
+            self.kueue.ended(j)
+
+    def finish(self, jobs: list[int], t: int) -> None:
+        self._released()
         for j in jobs:
-            self.is_running[j] = False
-            self.alloc -= self.demand[j]
-            if self.drf is not None:
-                self.drf.ended(j)
+            self.final_members[j] = self.members[j]
+            self._stop(j, t)
+            if self.predictor is not None:
+                self.predictor.observe(int(self.trace.user[j]), self.trace.job_types[j], self._gpus(j),
+                                       self.duration[j])
+
+    def _gpus(self, j: int) -> int:
+        return int(self.gang[j] * self.gpu_milli[j])
+
+    def _requeue(self, j: int) -> None:
+        self.epoch[j] += 1  # its completion event goes stale
+        self.end[j] = -1
+        self.node[j] = -1
+        self.queued[j] = True
+        self._arrived(j)
+
+    def _arrived(self, j: int) -> None:
+        if self.predictor is not None:
+            self.pred[j] = self.predictor.predict(int(self.trace.user[j]), self.trace.job_types[j], self._gpus(j))
+        self.queue.push(j)
+        if not self.idle_window_full:
+            self.idle_head = -1
 
     def kill(self, task_ids: np.ndarray, t: int) -> int:
         """Kill the jobs owning `task_ids` (already released by the caller), releasing the rest of
-        their gangs, and requeue them from the start. Returns how many jobs were killed."""
+        their members, and requeue them from the start. Returns how many jobs were killed."""
         gone = set(task_ids.tolist())  # already released by the engine (evicted or drained)
         jobs = sorted(set((np.searchsorted(self.base, task_ids, side="right") - 1).tolist()))
-        jobs = [j for j in jobs if self.is_running[j]]
-        self.failed_shapes.clear()
-        self.failed_preempts.clear()
+        return self.kill_jobs([j for j in jobs if self.is_running[j]], t, gone)
+
+    def kill_jobs(self, jobs: list[int], t: int, gone: set[int] | None = None) -> int:
+        self._released()
         for j in jobs:
-            ids = [i for i in range(int(self.base[j]), int(self.base[j]) + self.gang[j]) if i not in gone]
-            if ids:
-                self.engine.release(np.array(ids, dtype=np.int64))
-            self.is_running[j] = False
-            self.alloc -= self.demand[j]
-            if self.drf is not None:
-                self.drf.ended(j)
             self.runs.append((j, int(self.start[j]), t))
-            self.epoch[j] += 1
-            self.start[j] = self.end[j] = -1
-            self.node[j] = -1
-            self.queued[j] = True
-            self.queue.push(j)
+            self._close_segment(j, t)
+            self._stop(j, t, gone)
+            self.work_left[j] = self.duration[j] * UNIT  # restarts from the beginning
+            self.start[j] = -1
+            self._requeue(j)
         return len(jobs)
+
+    def suspend(self, j: int, t: int) -> None:
+        """Stop job j keeping its progress (LAS), and queue it again."""
+        self._released()
+        self._close_segment(j, t)
+        self._stop(j, t)
+        self.start[j] = -1
+        self.suspensions += 1
+        self._requeue(j)
+
+    # ------------------------------------------------------------------ elastic jobs
+
+    def _resize(self, j: int, t: int, members: int) -> None:
+        self.idle_head = -1
+        self._close_segment(j, t)
+        delta = members - self.members[j]
+        self.members[j] = members
+        self._charge(j, delta)
+        self.resizes += 1
+        self._plan_end(j, t)
+
+    def grow(self, t: int) -> None:
+        """While nothing waits, add members to running elastic jobs, one per job per round (fewest
+        members above the minimum first), until none fits."""
+        if self.grow_blocked or not self.elastic_running:
+            return
+        active = sorted(j for j in self.elastic_running if self.members[j] < self.max_members[j])
+        added = {j: 0 for j in active}
+        while active:
+            still = []
+            for j in active:
+                m = self.members[j] + added[j]
+                got = self.engine.place_batch(self.req[j : j + 1], self._ids(j, m, m + 1),
+                                              self.trace.priority[j : j + 1], self.cids[j : j + 1])
+                if int(got[0]) >= 0:
+                    added[j] += 1
+                    if m + 1 < self.max_members[j]:
+                        still.append(j)
+            active = still
+        for j, k in added.items():
+            if k:
+                self._resize(j, t, self.members[j] + k)
+        self.grow_blocked = True
+
+    def shrink_for(self, h: int, t: int) -> bool:
+        """Take members back from elastic jobs (most members above the minimum first) until the
+        waiting job h starts. False when even all of them would not make room by the totals (nothing
+        changes), or when fragmentation kept h out after all were shrunk (they stay shrunk)."""
+        extra = [(self.members[j] - self.gang[j], j) for j in self.elastic_running if self.members[j] > self.gang[j]]
+        if not extra:
+            return False
+        spare = sum((self.req[j] * k for k, j in extra), np.zeros_like(self.alloc))
+        if ((self.capacity_total - self.alloc + spare) < self.demand[h]).any():
+            return False
+        for k, j in sorted(extra, key=lambda e: (-e[0], e[1])):
+            m = self.members[j]
+            for _ in range(k):
+                m -= 1
+                self.engine.release(self._ids(j, m, m + 1))
+                self._released()
+                if self.try_start(h, t):
+                    self._resize(j, t, m)
+                    return True
+            self._resize(j, t, m)
+        return False
 
     # ------------------------------------------------------------------ policy steps
 
@@ -197,78 +378,177 @@ class _Run:
         key = (self.shape[j], int(self.trace.priority[j]))
         if key in self.failed_preempts:
             return False
-        reqs = np.repeat(self.req[j : j + 1], self.gang[j], axis=0)
-        got = self.placer.preempt(reqs, int(self.trace.priority[j]),
-                                  constraints=self.placer._constraint_list[int(self.cids[j])], evict=True)
-        if got is None:
+        prio = int(self.trace.priority[j])
+        # victims have strictly lower priority: without enough of those plus what is free, the
+        # engine cannot find any (a necessary condition on cluster totals, checked cheaply first)
+        lower = sum((a for q, a in self.alloc_by_priority.items() if q < prio), self.capacity_total - self.alloc)
+        if (lower < self.demand[j]).any():
             self.failed_preempts.add(key)
             return False
-        self.preemptions += self.kill(got.victims, t)
+        reqs = np.repeat(self.req[j : j + 1], self.gang[j], axis=0)
+        node, victims, _ = self.engine.preempt(reqs, prio, int(self.cids[j]), -1, True)
+        if node < 0:
+            self.failed_preempts.add(key)
+            return False
+        self.preemptions += self.kill(np.asarray(victims, dtype=np.int64), t)
         return self.try_start(j, t)
+
+    def _shadow(self, need: np.ndarray, t: int) -> tuple[int, np.ndarray]:
+        """When enough has been released for `need` (cluster totals) by the planned ends, and what
+        is left of `need` then (<= 0). Planned ends are the true ends (an oracle) or, with
+        predictions, start + predicted duration (at least t + 1)."""
+        predicted = self.predictor is not None
+        heap = list(self.est if predicted else self.running)
+        while heap:  # pop a copy until enough is released (usually a few jobs, not all)
+            end_t, k, e = heapq.heappop(heap)
+            if e != self.epoch[k]:
+                continue
+            need = need - self.req[k] * self.members[k]
+            if (need <= 0).all():
+                return (max(end_t, t + 1) if predicted else end_t), need
+        return -1, need
 
     def backfill(self, head: int, t: int) -> None:
         # EASY on cluster-wide totals: the head's shadow time is when enough has been released;
         # a job may start now if it ends by then or uses only what the head leaves spare.
-        if not self.running:
+        # A pass that starts nothing is remembered (`idle_head`): until something starts, is
+        # released or resized, or a job joins its window, a later pass for the same head finds
+        # nothing either (later passes only see fewer jobs end before the shadow), so it is skipped.
+        self.idle_head, self.idle_window_full = head, True
+        if not self.running_set:
             return
         free = self.capacity_total - self.alloc
         need = self.demand[head] - free
-        # pop a copy of the completion heap until enough is released (usually a few jobs, not all)
-        heap, shadow = list(self.running), -1
-        while heap:
-            end_t, k, e = heapq.heappop(heap)
-            if e != self.epoch[k]:
-                continue
-            need -= self.demand[k]
-            if (need <= 0).all():
-                shadow = end_t
-                break
+        shadow, need = self._shadow(need, t)
         if shadow < 0:
             return
         spare = -need  # what is free at the shadow time beyond the head's demand
-        cands = list(dict.fromkeys(self.queue.behind_head(self.pol.backfill_depth)))  # requeued jobs may repeat
+        window = list(self.queue.behind_head(self.pol.backfill_depth))
+        cands = list(dict.fromkeys(window))  # requeued jobs may repeat
+        # later pushes land behind a full window of a FIFO queue; keyed queues may insert anywhere
+        self.idle_window_full = len(window) >= self.pol.backfill_depth and isinstance(self.queue, FifoQueue)
         if not cands:
             return
-        dc = self.demand[cands]
-        early = t + self.trace.duration[cands] <= shadow
-        maybe = (dc <= free).all(axis=1) & (early | (dc <= spare).all(axis=1))
-        failed = self.failed_shapes
-        for i in np.flatnonzero(maybe).tolist():  # re-checked: earlier starts use up free/spare
-            k = cands[i]
-            if self.shape[k] in failed or not self.queued[k]:
+        # what fits the free totals now (numpy, all candidates at once); the loop re-checks the
+        # survivors in queue order, as each start uses up free (and spare, if it ends after the shadow)
+        ids = np.asarray(cands, dtype=np.int64)
+        fits = ids[(self.demand[ids] <= free).all(axis=1)].tolist()
+        failed, shape, queued, demand, pred = self.failed_shapes, self.shape, self.queued, self.demand_l, self.pred
+        free_l, spare_l = free.tolist(), spare.tolist()
+        started = False
+        for k in fits:
+            d = demand[k]
+            if shape[k] in failed or not queued[k] or not all(a <= b for a, b in zip(d, free_l)):
                 continue
-            if not (dc[i] <= free).all() or not (early[i] or (dc[i] <= spare).all()):
+            early = t + int(pred[k]) <= shadow
+            if not (early or all(a <= b for a, b in zip(d, spare_l))):
                 continue
             if self.try_start(k, t):
-                free -= dc[i]
-                if not early[i]:
-                    spare -= dc[i]
+                started = True
+                free_l = [b - a for a, b in zip(d, free_l)]
+                if not early:
+                    spare_l = [b - a for a, b in zip(d, spare_l)]
             else:
-                failed.add(self.shape[k])
+                failed.add(shape[k])
+        if started:
+            self.idle_head = -1
 
     def schedule(self, t: int) -> None:
-        queue = self.queue
+        if self.user_queue is not None:
+            self.user_queue.advance(t)
+        if self.kueue is not None:
+            self.kueue.cycle(t, self.try_start, self._kueue_kill)
+        elif self.las is not None:
+            self.schedule_las(t)
+        else:
+            self.schedule_strict(t)
+        if self.elastic_running:
+            h = self.queue.head()
+            while h is not None and self.shrink_for(h, t):
+                h = self.queue.head()
+            if h is None:
+                self.grow(t)
+
+    def _kueue_kill(self, jobs: list[int], t: int) -> None:
+        self.preemptions += self.kill_jobs(jobs, t)
+
+    def schedule_strict(self, t: int) -> None:
+        queue, failed = self.queue, self.failed_shapes
         while True:
             h = queue.head()
             if h is None:
                 return
-            if self.try_start(h, t):
-                continue
+            if self.shape[h] not in failed:
+                if self.try_start(h, t):
+                    continue
+                failed.add(self.shape[h])
             if self.pol.preempt and self.preempt_for(h, t):
                 continue
             if self.pol.backfill:
                 if t >= self.next_backfill:
                     self.next_backfill = t + self.pol.backfill_interval_s
-                    self.backfill(h, t)
+                    if h != self.idle_head:
+                        self.backfill(h, t)
                 else:  # Slurm's backfill runs on a timer: wake up for the next pass
                     self.wakeup = self.next_backfill
             return
 
+    def schedule_las(self, t: int) -> None:
+        """Queued jobs in LAS order start where they fit; one that does not may suspend running
+        jobs of strictly lower queues (lowest first) when together they free enough; else it is
+        skipped, up to `backfill_depth` skips per pass."""
+        las, queue = self.las, self.queue
+        assert las is not None and isinstance(queue, LasQueue)
+        skipped: list[tuple[int, int, int]] = []
+        victims: list[tuple[int, int]] | None = None  # (level, job) lowest priority first; None: to rebuild
+        while len(skipped) < self.pol.backfill_depth:
+            e = queue.pop_live()
+            if e is None:
+                break
+            level, _, j = e
+            if self.shape[j] not in self.failed_shapes and self.try_start(j, t):
+                continue
+            if victims is None:
+                victims = self._las_victims(t)
+            if victims and victims[0][0] > level:
+                started, suspended = self._suspend_for(j, level, victims, t)
+                if suspended:
+                    victims = None  # suspensions changed what runs
+                if started:
+                    continue
+            self.failed_shapes.add(self.shape[j])
+            skipped.append(e)
+        queue.put_back(skipped)
+
+    def _las_victims(self, t: int) -> list[tuple[int, int]]:
+        """Running jobs with their LAS queue now, lowest priority (highest queue, latest arrival) first."""
+        las = self.las
+        assert las is not None
+        out = []
+        for k in self.running_set:
+            now = self.attained[k] + (t - int(self.start[k])) * self.members[k] * self.gpu_milli[k]
+            out.append((las.level(now), int(self.trace.arrival[k]), k))
+        out.sort(reverse=True)
+        return [(lk, k) for lk, _, k in out]
+
+    def _suspend_for(self, j: int, level: int, victims: list[tuple[int, int]], t: int) -> tuple[bool, bool]:
+        """Suspend victims of queues above `level`, lowest first, until j starts; nothing changes
+        when all of them together would not free enough (cluster totals). Returns (j started,
+        anything suspended)."""
+        lower = [k for lk, k in victims if lk > level]
+        spare = sum((self.req[k] * self.members[k] for k in lower), np.zeros_like(self.alloc))
+        if ((self.capacity_total - self.alloc + spare) < self.demand[j]).any():
+            return False, False
+        for k in lower:
+            self.suspend(k, t)
+            if self.try_start(j, t):
+                return True, True
+        return False, True
+
     def node_event(self, ev: NodeEvent, t: int) -> None:
         if ev.up:
             self.placer.uncordon(ev.node)
-            self.failed_shapes.clear()
-            self.failed_preempts.clear()
+            self._released()
             return
         self.placer.cordon(ev.node)
         ids, nodes = self.placer.tasks()
@@ -287,7 +567,7 @@ class _Run:
     # ------------------------------------------------------------------ the loop
 
     def run(self, frag_samples: int) -> tuple[list[int], list[np.ndarray], list[tuple[int, int, int]], int]:
-        n, running, epoch = self.n, self.running, self.epoch
+        n, running, epoch, timers = self.n, self.running, self.epoch, self.timers
         arrival = self.trace.arrival.tolist()
         by_arrival = sorted(range(n), key=lambda j: (arrival[j], j))
         node_events = self.node_events
@@ -306,13 +586,17 @@ class _Run:
                 t = self.wakeup
             if self.wakeup <= t:
                 self.wakeup = -1
+            if timers and timers[0] < t:
+                t = timers[0]
+            while timers and timers[0] <= t:
+                heapq.heappop(timers)
             done: list[int] = []
             while running and running[0][0] == t:
                 _, j, e = heapq.heappop(running)
                 if e == epoch[j]:
                     done.append(j)
             if done:
-                self.finish(done)
+                self.finish(done, t)
                 events += len(done)
             while ni < len(node_events) and node_events[ni].time == t:  # after completions: those jobs are done
                 self.node_event(node_events[ni], t)
@@ -327,8 +611,11 @@ class _Run:
                     self.unschedulable[j] = why
                     continue
                 self.queued[j] = True
-                self.queue.push(j)
+                self._arrived(j)
             self.schedule(t)
+            if self.est and len(self.est) > 4 * len(self.running_set) + 64:  # drop stale plans
+                self.est = [x for x in self.est if x[2] == epoch[x[1]]]
+                heapq.heapify(self.est)
             timeline_t.append(t)
             timeline_a.append(self.alloc.copy())
             steps += 1
@@ -377,6 +664,11 @@ def simulate(
         fragmentation=np.asarray(frag, dtype=np.int64).reshape(-1, 3),
         gpu_column=cluster.gpu_column,
         killed_runs=np.asarray(sim.runs, dtype=np.int64).reshape(-1, 3),
+        first_start=sim.first_start,
+        members=sim.final_members,
+        segments=np.asarray(sim.segments, dtype=np.int64).reshape(-1, 4),
+        suspensions=sim.suspensions,
+        resizes=sim.resizes,
         preemptions=sim.preemptions,
         drain_kills=sim.drain_kills,
         events=events,

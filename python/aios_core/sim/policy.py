@@ -1,8 +1,9 @@
 """Scheduling policy = a queue order x a placement policy (+ EASY backfilling, + preemption).
 
-Spec strings: ``order[+easy[@N]][+preempt][:placement]``, e.g. ``fifo``, ``fifo+easy:best_fit``,
-``drf:most_allocated``, ``priority+preempt``, ``sjf``; ``easy`` alone is FIFO with EASY; ``easy@30``
-runs the backfill pass at most every 30 simulated seconds (Slurm's bf_interval). Orders:
+Spec strings: ``order[@args][+easy[@N]][+preempt][+predict][+rigid][:placement]``, e.g. ``fifo``,
+``fifo+easy:best_fit``, ``drf:most_allocated``, ``priority+preempt``, ``sjf+predict``,
+``las@3600,36000``, ``kueue+preempt``; ``easy`` alone is FIFO with EASY; ``easy@30`` runs the
+backfill pass at most every 30 simulated seconds (Slurm's bf_interval). Orders:
 
 - ``fifo``: arrival order.
 - ``priority``: highest priority first, aged: a job gains one priority point per `aging_s` seconds
@@ -10,6 +11,21 @@ runs the backfill pass at most every 30 simulated seconds (Slurm's bf_interval).
 - ``sjf``: shortest duration first (the trace's duration: an oracle, not a prediction).
 - ``drf``: the head job of the user with the lowest weighted dominant share of what runs now
   (Ghodsi et al.), each user's jobs in arrival order.
+- ``fairtree``: the head job of the user with the highest Slurm Fair Tree factor, from usage
+  accrued with a half-life of `fairtree_half_life_s` (see `aios_core.sim.orders`).
+- ``kueue``: one Kueue ClusterQueue per user in one cohort, nominal quota = the user's weighted
+  share of the cluster, borrowing unlimited; admission by Kueue's fair-sharing cycles (see
+  `aios_core.sim.kueue`). ``kueue+preempt`` adds Kueue's preemption: reclaim within the cohort
+  (any priority) and lower priority within a queue; victims are requeued and restart.
+- ``las``: Tiresias' discretised 2D-LAS: queues by attained GPU-seconds split at
+  `las_thresholds` (``las@T1,T2,...``), preemptive by suspension (jobs keep their progress); jobs
+  that do not fit are skipped, up to `backfill_depth` of them per pass.
+
+``+predict``: SJF orders by, and EASY plans with, durations predicted online from jobs already
+finished (`aios_core.sim.predict`) instead of the trace's true durations (an oracle).
+Elastic jobs (`JobTrace.max_gang`) grow while nothing waits and shrink to their minimum to let a
+waiting job in (`aios_core.sim.engine`); ``+rigid`` keeps them at their minimum. Their speed with m
+members is (m / gang) ** `elastic_alpha` times the speed at the minimum gang.
 
 All orders are strict: when the head does not fit, nothing behind it starts, except jobs EASY
 backfilling lets through (a reservation for the head, Slurm's rule). With ``+preempt`` a head that
@@ -24,7 +40,9 @@ from dataclasses import dataclass
 from aios_core.errors import ConfigError
 from aios_core.placer import POLICIES
 
-ORDERS = ("fifo", "priority", "sjf", "drf")
+ORDERS = ("fifo", "priority", "sjf", "drf", "fairtree", "kueue", "las")
+_NO_BACKFILL = ("drf", "fairtree", "kueue", "las")
+DEFAULT_LAS_THRESHOLDS: tuple[int, ...] = (3600,)  # GPU-seconds: two queues split at one GPU-hour (our default)
 
 
 @dataclass(frozen=True)
@@ -36,14 +54,30 @@ class Policy:
     aging_s: int = 3600  # priority: seconds of waiting worth one priority point
     backfill_depth: int = 100  # EASY: queued jobs tested per pass (Slurm's bf_max_job_test)
     backfill_interval_s: int = 0  # EASY: seconds between passes (Slurm's bf_interval); 0: every event
+    predict: bool = False  # SJF / EASY on online-predicted durations instead of the trace's
+    elastic: bool = True  # grow and shrink elastic jobs (False: they run at their minimum)
+    elastic_alpha: float = 0.8  # speed with m members = (m / gang) ** alpha at the minimum's speed
+    las_thresholds: tuple[int, ...] = DEFAULT_LAS_THRESHOLDS  # GPU-seconds between LAS queues
+    fairtree_half_life_s: int = 7 * 86400  # Slurm's default PriorityDecayHalfLife (7 days); 0: none
 
     def __post_init__(self) -> None:
         if self.order not in ORDERS:
             raise ConfigError(f"policy.order: unknown order {self.order!r} (known: {', '.join(ORDERS)})")
         if self.placement not in POLICIES:
             raise ConfigError(f"policy.placement: unknown placement {self.placement!r} (known: {', '.join(POLICIES)})")
-        if self.backfill and self.order == "drf":
-            raise ConfigError("policy.backfill: EASY backfilling needs a fifo, priority or sjf order, not drf")
+        if self.backfill and self.order in _NO_BACKFILL:
+            raise ConfigError(f"policy.backfill: EASY backfilling needs a fifo, priority or sjf order, not {self.order}")
+        if self.preempt and self.order == "las":
+            raise ConfigError("policy.preempt: las preempts by itself (suspending lower queues); drop +preempt")
+        if self.predict and not (self.order == "sjf" or self.backfill):
+            raise ConfigError(f"policy.predict: predictions serve sjf and EASY backfilling, not {self.order} alone")
+        if not all(isinstance(x, int) and x > 0 for x in self.las_thresholds) or list(self.las_thresholds) != sorted(
+                set(self.las_thresholds)):
+            raise ConfigError(f"policy.las_thresholds: expected increasing positive integers, got {self.las_thresholds}")
+        if self.fairtree_half_life_s < 0:
+            raise ConfigError(f"policy.fairtree_half_life_s: must be >= 0, got {self.fairtree_half_life_s}")
+        if not 0 < self.elastic_alpha <= 1:
+            raise ConfigError(f"policy.elastic_alpha: must be in (0, 1], got {self.elastic_alpha}")
         if self.aging_s < 1:
             raise ConfigError(f"policy.aging_s: must be >= 1, got {self.aging_s}")
         if self.backfill_depth < 1:
@@ -55,13 +89,27 @@ class Policy:
     def name(self) -> str:
         easy = f"+easy@{self.backfill_interval_s}" if self.backfill_interval_s else "+easy"
         flags = (easy if self.backfill else "") + ("+preempt" if self.preempt else "")
-        return f"{self.order}{flags}:{self.placement}"
+        flags += ("+predict" if self.predict else "") + ("" if self.elastic else "+rigid")
+        order = self.order
+        if order == "las" and self.las_thresholds != DEFAULT_LAS_THRESHOLDS:
+            order += "@" + ",".join(str(x) for x in self.las_thresholds)
+        return f"{order}{flags}:{self.placement}"
 
     @classmethod
     def parse(cls, spec: str) -> Policy:
-        """Read ``order[+easy][+preempt][:placement]``; bad specs raise ConfigError naming the spec."""
+        """Read ``order[@args][+easy[@N]][+preempt][+predict][+rigid][:placement]``; bad specs raise
+        ConfigError naming the spec."""
         head, _, placement = spec.strip().partition(":")
         order, *flags = head.split("+")
+        order, at, args = order.partition("@")
+        thresholds: tuple[int, ...] = DEFAULT_LAS_THRESHOLDS
+        if at and order != "las":
+            order = order + at + args  # easy@N shorthand, or an unknown order named in full below
+        elif at:
+            try:
+                thresholds = tuple(int(x) for x in args.split(","))
+            except ValueError:
+                raise ConfigError(f"policy {spec!r}: las@T1,T2,... needs integer GPU-seconds, got {args!r}") from None
         if order.startswith("easy"):  # shorthand: FIFO with EASY backfilling
             order, flags = "fifo", [*flags, order]
         interval = 0
@@ -72,12 +120,13 @@ class Policy:
                 except ValueError:
                     raise ConfigError(f"policy {spec!r}: easy@N needs an integer N (seconds), got {f!r}") from None
                 flags[i] = "easy"
-        unknown = [f for f in flags if f not in ("easy", "preempt")]
+        unknown = [f for f in flags if f not in ("easy", "preempt", "predict", "rigid")]
         if unknown:
-            raise ConfigError(f"policy {spec!r}: unknown flag(s) {unknown} (known: easy, easy@N, preempt)")
+            raise ConfigError(f"policy {spec!r}: unknown flag(s) {unknown} (known: easy, easy@N, preempt, predict, rigid)")
         try:
             return cls(order=order, placement=placement or "best_fit", backfill="easy" in flags,
-                       preempt="preempt" in flags, backfill_interval_s=interval)
+                       preempt="preempt" in flags, backfill_interval_s=interval, predict="predict" in flags,
+                       elastic="rigid" not in flags, las_thresholds=thresholds)
         except ConfigError as exc:
             raise ConfigError(f"policy {spec!r}: {exc}") from None
 

@@ -72,20 +72,13 @@ class KeyedQueue:
         return len(self._h)
 
 
-class DrfQueue:
-    """Per-user FIFO queues; the head is the head job of the user whose weighted dominant share of
-    the running allocation is lowest (ties: lower user index)."""
+class UserQueues:
+    """Per-user FIFO queues; the head is the head job of the user with the lowest `_key(u)` (ties:
+    lower user index). Subclasses define the key from what each user has running (`charge`)."""
 
-    def __init__(self, queued: np.ndarray, user: np.ndarray, demand: np.ndarray,
-                 capacity: np.ndarray, weights: np.ndarray) -> None:
+    def __init__(self, queued: np.ndarray, user: np.ndarray, users: int) -> None:
         self._queued = queued
         self._user = user
-        self._demand = demand  # int64 [jobs, resources], the whole job (members x request)
-        self._cap = np.maximum(capacity, 1).astype(np.float64)
-        self._weights = weights.astype(np.float64)
-        users = weights.shape[0]
-        self._alloc = np.zeros((users, capacity.shape[0]), dtype=np.int64)
-        self._share = np.zeros(users, dtype=np.float64)
         self._queues: list[deque[int]] = [deque() for _ in range(users)]
         self._waiting: set[int] = set()  # users with a non-empty queue
 
@@ -94,18 +87,14 @@ class DrfQueue:
         self._queues[u].append(j)
         self._waiting.add(u)
 
-    def _update(self, u: int) -> None:
-        self._share[u] = float((self._alloc[u] / self._cap).max()) / self._weights[u]
+    def charge(self, j: int, amount: np.ndarray) -> None:
+        """Job `j` now holds `amount` more (negative: less) of each resource."""
 
-    def started(self, j: int) -> None:
-        u = int(self._user[j])
-        self._alloc[u] += self._demand[j]
-        self._update(u)
+    def advance(self, t: int) -> None:
+        """Simulated time moved to `t` (usage-based orders accrue usage)."""
 
-    def ended(self, j: int) -> None:
-        u = int(self._user[j])
-        self._alloc[u] -= self._demand[j]
-        self._update(u)
+    def _key(self, u: int) -> float:
+        raise NotImplementedError
 
     def head(self) -> int | None:
         best_u, best_s = -1, 0.0
@@ -116,7 +105,7 @@ class DrfQueue:
             if not q:
                 self._waiting.discard(u)
                 continue
-            s = float(self._share[u])
+            s = self._key(u)
             if best_u < 0 or s < best_s or (s == best_s and u < best_u):
                 best_u, best_s = u, s
         return self._queues[best_u][0] if best_u >= 0 else None
@@ -126,3 +115,32 @@ class DrfQueue:
 
     def __len__(self) -> int:
         return sum(len(q) for q in self._queues)
+
+
+class DrfQueue(UserQueues):
+    """The head is the head job of the user whose weighted dominant share of the running
+    allocation is lowest (Ghodsi et al.)."""
+
+    def __init__(self, queued: np.ndarray, user: np.ndarray, demand: np.ndarray,
+                 capacity: np.ndarray, weights: np.ndarray) -> None:
+        super().__init__(queued, user, weights.shape[0])
+        self._demand = demand  # int64 [jobs, resources], the whole job (members x request)
+        self._cap = np.maximum(capacity, 1).astype(np.float64)
+        self._weights = weights.astype(np.float64)
+        self._alloc = np.zeros((weights.shape[0], capacity.shape[0]), dtype=np.int64)
+        self._share = np.zeros(weights.shape[0], dtype=np.float64)
+
+    def charge(self, j: int, amount: np.ndarray) -> None:
+        u = int(self._user[j])
+        self._alloc[u] += amount
+        self._share[u] = float((self._alloc[u] / self._cap).max()) / self._weights[u]
+
+    def started(self, j: int) -> None:
+        """Job j now runs with its whole `demand` (callers outside the simulator use this)."""
+        self.charge(j, self._demand[j])
+
+    def ended(self, j: int) -> None:
+        self.charge(j, -self._demand[j])
+
+    def _key(self, u: int) -> float:
+        return float(self._share[u])

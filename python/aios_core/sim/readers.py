@@ -16,6 +16,8 @@ gang       members, all placed together                                1
 user       user or queue name                                          default
 priority   integer, higher first                                       0
 gpu_models allowed GPU models, "A100|H100"                             any
+max_gang   elastic: the most members (>= gang; duration is at gang)    gang
+type       job type (application, model) for duration prediction      ""
 ========== =========================================================== =======
 
 Every malformed row raises ConfigError naming the file, the line (or JSON index), the column and
@@ -39,7 +41,8 @@ from aios_core.sim.synthetic import RESOURCES
 from aios_core.sim.trace import JobTrace
 
 MIB = 1 << 20
-JOB_COLUMNS = ("name", "arrival", "duration", "cpu", "memory", "gpu", "gang", "user", "priority", "gpu_models")
+JOB_COLUMNS = ("name", "arrival", "duration", "cpu", "memory", "gpu", "gang", "user", "priority", "gpu_models",
+               "max_gang", "type")
 _INT_COLUMNS = {"arrival": None, "duration": None, "cpu": 0, "memory": 0, "gpu": 0, "gang": 1, "priority": 0}
 
 
@@ -76,6 +79,8 @@ def _build(rows: Iterable[tuple[str, Mapping[str, Any]]], source: str) -> JobTra
     user_idx: list[int] = []
     names: list[str] = []
     models: list[str | None] = []
+    max_gang: list[int] = []
+    types: list[str] = []
     for where, row in rows:
         unknown = set(row) - set(JOB_COLUMNS)
         if unknown:
@@ -89,6 +94,11 @@ def _build(rows: Iterable[tuple[str, Mapping[str, Any]]], source: str) -> JobTra
             raise ConfigError(f"{where}: column 'gpu' is milli-GPU, a share below 1000 or a multiple of 1000 up to 64000, got {g}")
         for c in _INT_COLUMNS:
             cols[c].append(vals[c])
+        mg = _int(row.get("max_gang"), where, "max_gang", vals["gang"])
+        if mg < vals["gang"]:
+            raise ConfigError(f"{where}: column 'max_gang' must be >= gang ({vals['gang']}), got {mg}")
+        max_gang.append(mg)
+        types.append(str(row.get("type") or ""))
         user = str(row.get("user") or "default")
         user_idx.append(users.setdefault(user, len(users)))
         names.append(str(row.get("name") or f"job-{len(names)}"))
@@ -109,6 +119,8 @@ def _build(rows: Iterable[tuple[str, Mapping[str, Any]]], source: str) -> JobTra
         users=tuple(users),
         gpu_models=tuple(models),
         names=tuple(names),
+        max_gang=np.array(max_gang, dtype=np.int64),
+        job_types=tuple(types),
     )
 
 

@@ -31,7 +31,11 @@ def _stats(x: np.ndarray) -> dict[str, float]:
 @dataclass(frozen=True)
 class SimResult:
     """Per-job start/end (-1: never started), node of the first member, unschedulable jobs with
-    kube-scheduler's reasons, and the cluster's allocation after every event time."""
+    kube-scheduler's reasons, and the cluster's allocation after every event time.
+
+    A job runs in segments of constant member count: `start[j]`..`end[j]` is its last one, with
+    `members[j]` members; every earlier one (before a resize, a suspension or a kill) is a row of
+    `segments`. `first_start[j]` is when it first ran."""
 
     policy: str
     seed: int
@@ -47,6 +51,11 @@ class SimResult:
     fragmentation: np.ndarray  # int64 [samples, 3]: time, free milli-GPU, free milli-GPU stranded
     gpu_column: int
     killed_runs: np.ndarray  # int64 [runs, 3]: job, start, stop of runs killed by preemption or drain
+    first_start: np.ndarray  # int64 [jobs], -1: never started
+    members: np.ndarray  # int64 [jobs]: members in the last segment (0: never finished)
+    segments: np.ndarray  # int64 [k, 4]: job, start, stop, members of every segment but each job's last
+    suspensions: int  # runs suspended with their progress kept (LAS)
+    resizes: int  # member-count changes of elastic jobs
     preemptions: int  # jobs killed to make room for higher-priority ones
     drain_kills: int  # jobs killed by node drains
     events: int
@@ -67,28 +76,29 @@ class SimResult:
         cap = float(self.capacity[k])
         return float((used * dt).sum() / (span * cap)) if span > 0 and cap > 0 else 0.0
 
+    def intervals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(job, start, stop, members) of every segment any job ran, the last ones included."""
+        done = np.flatnonzero(self.start >= 0)
+        sj, ss, st, sm = self.segments.T if len(self.segments) else (np.zeros(0, np.int64),) * 4
+        return (np.concatenate([done, sj]), np.concatenate([self.start[done], ss]),
+                np.concatenate([self.end[done], st]), np.concatenate([self.members[done], sm]))
+
     def user_shares(self, t0: int, t1: int, resource: str = "nvidia.com/gpu") -> np.ndarray:
         """Each user's fraction of the `resource`-seconds allocated within [t0, t1)."""
         k = self.trace.resources.index(resource)
-        done = self.start >= 0
-        s = np.clip(self.start[done], t0, t1)
-        e = np.clip(self.end[done], t0, t1)
-        amount = (e - s) * self.trace.requests[done, k] * self.trace.gang[done]
-        per_user = np.bincount(self.trace.user[done], weights=amount.astype(np.float64), minlength=len(self.trace.users))
+        jobs, s, e, m = self.intervals()
+        amount = (np.clip(e, t0, t1) - np.clip(s, t0, t1)) * self.trace.requests[jobs, k] * m
+        per_user = np.bincount(self.trace.user[jobs], weights=amount.astype(np.float64), minlength=len(self.trace.users))
         total = per_user.sum()
         return per_user / total if total > 0 else per_user
 
     def user_allocation(self, times: np.ndarray, resource: str = "nvidia.com/gpu") -> np.ndarray:
         """float64 [users, len(times)]: each user's allocated fraction of `resource` at each time
-        (killed runs included while they ran)."""
+        (killed, suspended and resized segments included while they ran)."""
         k = self.trace.resources.index(resource)
         cap = float(self.capacity[self.resources.index(resource)]) if resource in self.resources else 0.0
-        done = self.start >= 0
-        kj, ks, kt = (self.killed_runs.T if len(self.killed_runs) else (np.zeros(0, np.int64),) * 3)
-        jobs = np.concatenate([np.flatnonzero(done), kj])
-        s = np.concatenate([self.start[done], ks])
-        e = np.concatenate([self.end[done], kt])
-        amount = (self.trace.requests[jobs, k] * self.trace.gang[jobs]).astype(np.float64)
+        jobs, s, e, m = self.intervals()
+        amount = (self.trace.requests[jobs, k] * m).astype(np.float64)
         users = self.trace.user[jobs]
         out = np.zeros((len(self.trace.users), len(times)))
         for u in np.unique(users):
@@ -105,7 +115,7 @@ class SimResult:
         fin = self.finished
         arr = self.trace.arrival
         jct = (self.end[fin] - arr[fin]).astype(np.float64)
-        wait = (self.start[fin] - arr[fin]).astype(np.float64)
+        wait = (self.first_start[fin] - arr[fin]).astype(np.float64)
         slowdown = jct / self.trace.duration[fin]
         users = self.trace.user[fin]
         per_user = [slowdown[users == u].mean() for u in np.unique(users)]
@@ -131,6 +141,8 @@ class SimResult:
             "jain_slowdown": jain_index(np.asarray(per_user)),
             "preemptions": self.preemptions,
             "drain_kills": self.drain_kills,
+            "suspensions": self.suspensions,
+            "resizes": self.resizes,
             "events": self.events,
             "wall_s": self.wall_s,
             "events_per_s": self.events / self.wall_s if self.wall_s > 0 else 0.0,

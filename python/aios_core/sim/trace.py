@@ -3,6 +3,11 @@
 A job is a gang of `gang` identical members; `requests[j]` is what one member asks for, in the
 trace's `resources` order (GPU in milli-GPU: below 1000 a share of one GPU, else whole GPUs).
 Times are integer seconds.
+
+An elastic job has `max_gang[j] > gang[j]`: it starts with `gang[j]` members (its minimum) and the
+scheduler may add members up to `max_gang[j]` and take them away again; `duration[j]` is its run
+time at the minimum (see `aios_core.sim.elastic` for the throughput model). `job_types[j]` names the
+kind of job (an application or model name; "" when unknown) for duration prediction.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ class JobTrace:
     users: tuple[str, ...]
     gpu_models: tuple[str | None, ...] = ()
     names: tuple[str, ...] = field(default=())
+    max_gang: np.ndarray | None = None  # int64 [jobs], >= gang; None: every job rigid
+    job_types: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         n = int_array(self.arrival, "arrival", 1).shape[0]
@@ -58,6 +65,17 @@ class JobTrace:
             object.__setattr__(self, "gpu_models", (None,) * n)
         elif len(self.gpu_models) != n:
             raise ConfigError(f"gpu_models: expected {n} entries, got {len(self.gpu_models)}")
+        mg = self.gang if self.max_gang is None else int_array(self.max_gang, "max_gang", 1)
+        if mg.shape[0] != n:
+            raise ConfigError(f"max_gang: expected {n} entries, got {mg.shape[0]}")
+        if n and (mg < self.gang).any():
+            j = int(np.flatnonzero(mg < self.gang)[0])
+            raise ConfigError(f"max_gang[{j}]: must be >= gang ({int(self.gang[j])}), got {int(mg[j])}")
+        object.__setattr__(self, "max_gang", mg)
+        if not self.job_types:
+            object.__setattr__(self, "job_types", ("",) * n)
+        elif len(self.job_types) != n:
+            raise ConfigError(f"job_types: expected {n} entries, got {len(self.job_types)}")
         if not self.names:
             object.__setattr__(self, "names", tuple(f"job-{j}" for j in range(n)))
         elif len(self.names) != n:
@@ -65,6 +83,17 @@ class JobTrace:
 
     def __len__(self) -> int:
         return int(self.arrival.shape[0])
+
+    @property
+    def max_members(self) -> np.ndarray:
+        """int64 [jobs]: the most members each job may run with (`gang` for rigid jobs)."""
+        assert self.max_gang is not None  # set in __post_init__
+        return self.max_gang
+
+    @property
+    def elastic(self) -> np.ndarray:
+        """bool [jobs]: jobs that may grow beyond their minimum gang."""
+        return self.max_members > self.gang
 
     def requests_for(self, cluster: Cluster) -> np.ndarray:
         """Requests in the cluster's resource order (resources the trace lacks are 0)."""
@@ -84,7 +113,7 @@ class JobTrace:
         s = slice(0, count)
         return JobTrace(
             self.resources, self.arrival[s], self.duration[s], self.requests[s], self.gang[s], self.user[s],
-            self.priority[s], self.users, self.gpu_models[s], self.names[s],
+            self.priority[s], self.users, self.gpu_models[s], self.names[s], self.max_members[s], self.job_types[s],
         )
 
     def compress(self, factor: int) -> JobTrace:
@@ -94,5 +123,5 @@ class JobTrace:
             raise ConfigError(f"compress: expected an integer >= 1, got {factor!r}")
         return JobTrace(
             self.resources, self.arrival // factor, self.duration, self.requests, self.gang, self.user,
-            self.priority, self.users, self.gpu_models, self.names,
+            self.priority, self.users, self.gpu_models, self.names, self.max_members, self.job_types,
         )

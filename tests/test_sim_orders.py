@@ -1,0 +1,114 @@
+"""Fair Tree, Kueue and LAS queue orders, and elastic jobs, on small hand-checked cases."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from aios_core.sim import JobTrace, Policy, simulate
+from aios_core.sim.synthetic import RESOURCES, synthetic_cluster
+
+GIB = 1 << 30
+
+
+def _trace(arrival: list[int], duration: list[int], gpus: list[int], user: list[int] | None = None,
+           priority: list[int] | None = None, max_gang: list[int] | None = None, users: int = 1) -> JobTrace:
+    n = len(arrival)
+    req = np.array([[1000, GIB, g * 1000] for g in gpus], dtype=np.int64)
+    return JobTrace(RESOURCES, np.array(arrival), np.array(duration), req, np.ones(n, dtype=np.int64),
+                    np.array(user or [0] * n), np.array(priority or [0] * n), tuple(f"u{u}" for u in range(users)),
+                    max_gang=None if max_gang is None else np.array(max_gang))
+
+
+def _saturating(users: int, per_user: int) -> JobTrace:
+    n = users * per_user
+    rng = np.random.default_rng(1)
+    return JobTrace(RESOURCES, np.zeros(n, dtype=np.int64), rng.integers(50, 150, n),
+                    np.tile(np.array([[2000, 4 * GIB, 1000]], dtype=np.int64), (n, 1)), np.ones(n, dtype=np.int64),
+                    np.repeat(np.arange(users), per_user), np.zeros(n, dtype=np.int64),
+                    tuple(f"u{u}" for u in range(users)))
+
+
+# ---------------------------------------------------------------- LAS (Tiresias)
+
+def test_las_demotes_at_threshold_and_suspends_for_new_jobs() -> None:
+    # one 8-GPU node; threshold 3600 GPU-s: job0 (8 GPUs) reaches it at t=450 and drops to the
+    # second queue; job1 (arrived at 100, no service yet) then suspends it; job2 (arrived at 500)
+    # waits for job1 (same queue: arrival order); job0 resumes with its progress at 650.
+    trace = _trace([0, 100, 500], [1000, 100, 100], [8, 8, 8])
+    r = simulate(trace, synthetic_cluster(nodes=1), "las")
+    assert r.first_start.tolist() == [0, 450, 550]
+    assert r.start.tolist() == [650, 450, 550] and r.end.tolist() == [1200, 550, 650]
+    assert r.segments.tolist() == [[0, 0, 450, 1]]
+    assert r.suspensions == 1 and r.preemptions == 0
+    fifo = simulate(trace, synthetic_cluster(nodes=1), "fifo")
+    assert fifo.end.tolist() == [1000, 1100, 1200]
+
+
+def test_las_thresholds_from_the_spec() -> None:
+    trace = _trace([0, 100, 500], [1000, 100, 100], [8, 8, 8])
+    # threshold 8000 GPU-s: job0 reaches it at t=1000, when it ends: nothing is ever suspended
+    r = simulate(trace, synthetic_cluster(nodes=1), "las@8000")
+    assert r.suspensions == 0 and r.end.tolist() == [1000, 1100, 1200]
+
+
+# ---------------------------------------------------------------- Kueue
+
+def test_kueue_reclaims_nominal_quota_with_preemption() -> None:
+    # one 8-GPU node, two users of equal weight (nominal 4 GPUs each): u0 borrows the whole node
+    # with 2-GPU jobs at t=0; u1 asks for 4 GPUs at t=10.
+    trace = _trace([0, 0, 0, 0, 10], [100, 100, 100, 100, 50], [2, 2, 2, 2, 4], user=[0, 0, 0, 0, 1], users=2)
+    cluster = synthetic_cluster(nodes=1)
+    plain = simulate(trace, cluster, "kueue")
+    assert plain.start.tolist()[:4] == [0, 0, 0, 0] and plain.start[4] == 100  # waits for the borrowed GPUs
+    r = simulate(trace, cluster, "kueue+preempt")
+    assert r.start[4] == 10 and r.preemptions == 2  # reclaims its 4 GPUs: two of u0's jobs go
+    assert sorted(r.killed_runs[:, 2].tolist()) == [10, 10]
+
+
+def test_kueue_shares_converge_to_weights() -> None:
+    weights = [1, 3]
+    r = simulate(_saturating(2, 1500), synthetic_cluster(nodes=4), "kueue", user_weights=weights)
+    horizon = int(r.end.max()) // 3
+    np.testing.assert_allclose(r.user_shares(horizon // 10, horizon), np.array(weights) / sum(weights), atol=0.03)
+
+
+# ---------------------------------------------------------------- Fair Tree
+
+def test_fairtree_converges_to_shares() -> None:
+    weights = [1, 2, 5]
+    r = simulate(_saturating(3, 2000), synthetic_cluster(nodes=4), "fairtree:best_fit", user_weights=weights)
+    horizon = int(r.end.max()) // 4
+    shares = r.user_shares(horizon // 10, horizon)
+    np.testing.assert_allclose(shares, np.array(weights) / sum(weights), atol=0.02)
+
+
+def test_fairtree_accounts_share_first_between_accounts() -> None:
+    # accounts a (two users) and b (one user), one share each: b's user gets half, a's users a quarter
+    trace = _saturating(3, 1500)
+    trace = JobTrace(trace.resources, trace.arrival, trace.duration, trace.requests, trace.gang, trace.user,
+                     trace.priority, ("a/x", "a/y", "b/z"))
+    r = simulate(trace, synthetic_cluster(nodes=4), "fairtree")
+    horizon = int(r.end.max()) // 3
+    np.testing.assert_allclose(r.user_shares(horizon // 10, horizon), [0.25, 0.25, 0.5], atol=0.03)
+
+
+# ---------------------------------------------------------------- elastic jobs
+
+def test_elastic_job_grows_when_alone_and_shrinks_for_a_newcomer() -> None:
+    # one 8-GPU node; job0 wants 1..8 one-GPU members, 800 s at one member, linear scaling:
+    # alone it runs 8 wide (100 s); job1 (4 GPUs) at t=50 takes 4 of them back, so job0 does the
+    # remaining 400 s of work 4 wide: ends at 150.
+    trace = _trace([0, 50], [800, 100], [1, 4], max_gang=[8, 1])
+    pol = Policy(order="fifo", elastic_alpha=1.0)
+    r = simulate(trace, synthetic_cluster(nodes=1), pol)
+    assert r.segments.tolist() == [[0, 0, 50, 8]]
+    assert r.start.tolist() == [50, 50] and r.members.tolist() == [4, 1] and r.end.tolist() == [150, 150]
+    rigid = simulate(trace, synthetic_cluster(nodes=1), Policy(order="fifo", elastic=False))
+    assert rigid.end.tolist() == [800, 150] and rigid.resizes == 0
+
+
+def test_elastic_sublinear_scaling_finishes_later() -> None:
+    trace = _trace([0], [800], [1], max_gang=[8])
+    r = simulate(trace, synthetic_cluster(nodes=1), Policy(order="fifo", elastic_alpha=0.5))
+    # speed at 8 members = round(1000 * 8 ** 0.5) = 2828 units/s: ceil(800000 / 2828) = 283 s
+    assert r.end.tolist() == [283] and r.members.tolist() == [8]
