@@ -2,6 +2,10 @@
 
 #include <cmath>
 #include <cstddef>
+#include <limits>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace aios::partition {
 
@@ -28,6 +32,97 @@ struct ChainKey {
   }
 };
 
+#if defined(__SSE2__)
+// One row of the bandwidth chain, branch-free over the row (SSE2; max, min and compares are exact,
+// so lanes and accumulators may be combined in any order): validates the links of x (the slow
+// path, link_row, names a bad pair), returns the fastest of them in row_max, and returns the
+// unused device with the fastest link to x, then the lowest latency, then the lowest index.
+// avail[y] is 0.0 for an unused device, NaN for a used one (x included), so that brow[y] + avail[y]
+// is brow[y] exactly or NaN, and NaN never compares greater/equal.
+int64_t chain_row(const DeviceArrays& dev, int64_t x, const double* avail, const char* used, double& row_max) {
+  const int64_t n = dev.count;
+  const double* brow = dev.bandwidth + x * n;
+  const double* lrow = dev.latency + x * n;
+  constexpr int kAcc = 4;  // independent accumulators of 2 lanes: no long loop-carried chains
+  const __m128d zero = _mm_setzero_pd(), big = _mm_set1_pd(std::numeric_limits<double>::max());
+  const __m128d ninf = _mm_set1_pd(-std::numeric_limits<double>::infinity());
+  __m128d ok[kAcc], mx[kAcc], top[kAcc];
+  for (int k = 0; k < kAcc; ++k) {
+    ok[k] = _mm_cmpeq_pd(zero, zero);
+    mx[k] = zero;
+    top[k] = ninf;
+  }
+  bool tail_ok = true;
+  double tail_mx = 0, tail_top = -std::numeric_limits<double>::infinity();
+  auto scalar = [&](int64_t y) {
+    const double b = brow[y], l = lrow[y];
+    tail_ok = tail_ok & (b > 0.0) & (b <= std::numeric_limits<double>::max()) & (l >= 0.0) &
+              (l <= std::numeric_limits<double>::max());
+    tail_mx = b > tail_mx ? b : tail_mx;
+    const double v = b + avail[y];
+    tail_top = v > tail_top ? v : tail_top;
+  };
+  // Pass 1: validity, the fastest link, the fastest link to an unused device.
+  auto pass1 = [&](int64_t from, int64_t to) {
+    int64_t y = from;
+    for (; y + 2 * kAcc <= to; y += 2 * kAcc) {
+      for (int k = 0; k < kAcc; ++k) {
+        const __m128d b = _mm_loadu_pd(brow + y + 2 * k), l = _mm_loadu_pd(lrow + y + 2 * k);
+        const __m128d good = _mm_and_pd(_mm_and_pd(_mm_cmpgt_pd(b, zero), _mm_cmple_pd(b, big)),
+                                        _mm_and_pd(_mm_cmpge_pd(l, zero), _mm_cmple_pd(l, big)));
+        ok[k] = _mm_and_pd(ok[k], good);
+        mx[k] = _mm_max_pd(b, mx[k]);
+        top[k] = _mm_max_pd(_mm_add_pd(b, _mm_loadu_pd(avail + y + 2 * k)), top[k]);  // NaN: keeps top
+      }
+    }
+    for (; y < to; ++y) scalar(y);
+  };
+  pass1(0, x);
+  pass1(x + 1, n);
+  for (int k = 1; k < kAcc; ++k) {
+    ok[0] = _mm_and_pd(ok[0], ok[k]);
+    mx[0] = _mm_max_pd(mx[k], mx[0]);
+    top[0] = _mm_max_pd(top[k], top[0]);
+  }
+  if (_mm_movemask_pd(ok[0]) != 3 || !tail_ok) link_row(dev, x);  // throws: names the bad pair
+  double lanes[2];
+  _mm_storeu_pd(lanes, mx[0]);
+  row_max = std::max(std::max(lanes[0], lanes[1]), tail_mx);
+  _mm_storeu_pd(lanes, top[0]);
+  const double best_bw = std::max(std::max(lanes[0], lanes[1]), tail_top);
+  if (!(best_bw > 0.0)) return -1;  // no unused device
+  // Pass 2: the lowest latency among the unused devices at best_bw.
+  const __m128d want = _mm_set1_pd(best_bw), pinf = _mm_set1_pd(std::numeric_limits<double>::infinity());
+  __m128d lo[kAcc];
+  for (int k = 0; k < kAcc; ++k) lo[k] = pinf;
+  double tail_lo = std::numeric_limits<double>::infinity();
+  auto pass2 = [&](int64_t from, int64_t to) {
+    int64_t y = from;
+    for (; y + 2 * kAcc <= to; y += 2 * kAcc) {
+      for (int k = 0; k < kAcc; ++k) {
+        const __m128d v = _mm_add_pd(_mm_loadu_pd(brow + y + 2 * k), _mm_loadu_pd(avail + y + 2 * k));
+        const __m128d hit = _mm_cmpeq_pd(v, want);
+        const __m128d l = _mm_or_pd(_mm_and_pd(hit, _mm_loadu_pd(lrow + y + 2 * k)), _mm_andnot_pd(hit, pinf));
+        lo[k] = _mm_min_pd(l, lo[k]);
+      }
+    }
+    for (; y < to; ++y) {
+      if (brow[y] + avail[y] == best_bw && lrow[y] < tail_lo) tail_lo = lrow[y];
+    }
+  };
+  pass2(0, x);
+  pass2(x + 1, n);
+  for (int k = 1; k < kAcc; ++k) lo[0] = _mm_min_pd(lo[k], lo[0]);
+  _mm_storeu_pd(lanes, lo[0]);
+  const double best_lat = std::min(std::min(lanes[0], lanes[1]), tail_lo);
+  // Pass 3: the first such device (-0.0 == 0.0, as the scalar scan's strict < had it).
+  for (int64_t y = 0; y < n; ++y) {
+    if (!used[y] && brow[y] == best_bw && lrow[y] == best_lat) return y;
+  }
+  return -1;
+}
+#endif
+
 // The bandwidth chain, one pass over each row of the link matrices (the largest input, so the same
 // pass validates them and finds the fastest link): the fastest link among unused devices, then the
 // lowest latency, first index on ties.
@@ -38,6 +133,19 @@ std::vector<int64_t> bandwidth_chain(const DeviceArrays& dev, double& max_bw) {
   order.reserve(static_cast<size_t>(n));
   max_bw = 0;
   int64_t last = 0;
+#if defined(__SSE2__)
+  std::vector<double> avail(static_cast<size_t>(n), 0.0);
+  while (true) {
+    used[static_cast<size_t>(last)] = 1;
+    avail[static_cast<size_t>(last)] = std::numeric_limits<double>::quiet_NaN();
+    order.push_back(last);
+    double row_max = 0;
+    const int64_t next = chain_row(dev, last, avail.data(), used.data(), row_max);
+    max_bw = std::max(max_bw, row_max);
+    if (static_cast<int64_t>(order.size()) == n) return order;
+    last = next;
+  }
+#else
   while (true) {
     used[static_cast<size_t>(last)] = 1;
     order.push_back(last);
@@ -57,6 +165,7 @@ std::vector<int64_t> bandwidth_chain(const DeviceArrays& dev, double& max_bw) {
     }
     last = arg;
   }
+#endif
 }
 
 // The speed-first chain (heterogeneous device sets only).
