@@ -39,17 +39,22 @@ struct ChainKey {
 // unused device with the fastest link to x, then the lowest latency, then the lowest index.
 // avail[y] is 0.0 for an unused device, NaN for a used one (x included), so that brow[y] + avail[y]
 // is brow[y] exactly or NaN, and NaN never compares greater/equal.
-int64_t chain_row(const DeviceArrays& dev, int64_t x, const double* avail, const char* used, double& row_max) {
+// Every device before first_unused is used.
+int64_t chain_row(const DeviceArrays& dev, int64_t x, const double* avail, const char* used, int64_t first_unused,
+                  double& row_max) {
   const int64_t n = dev.count;
   const double* brow = dev.bandwidth + x * n;
   const double* lrow = dev.latency + x * n;
   constexpr int kAcc = 4;  // independent accumulators of 2 lanes: no long loop-carried chains
   const __m128d zero = _mm_setzero_pd(), big = _mm_set1_pd(std::numeric_limits<double>::max());
   const __m128d ninf = _mm_set1_pd(-std::numeric_limits<double>::infinity());
-  __m128d ok[kAcc], mx[kAcc], top[kAcc];
+  // A row is valid iff it has no NaN, its smallest bandwidth is > 0, its largest <= DBL_MAX, its
+  // smallest latency >= 0 and its largest <= DBL_MAX: min/max accumulators instead of four compares.
+  __m128d nan[kAcc], bmin[kAcc], mx[kAcc], lmin[kAcc], lmax[kAcc], top[kAcc];
   for (int k = 0; k < kAcc; ++k) {
-    ok[k] = _mm_cmpeq_pd(zero, zero);
-    mx[k] = zero;
+    nan[k] = zero;
+    bmin[k] = lmin[k] = _mm_set1_pd(std::numeric_limits<double>::infinity());
+    mx[k] = lmax[k] = zero;
     top[k] = ninf;
   }
   bool tail_ok = true;
@@ -68,10 +73,11 @@ int64_t chain_row(const DeviceArrays& dev, int64_t x, const double* avail, const
     for (; y + 2 * kAcc <= to; y += 2 * kAcc) {
       for (int k = 0; k < kAcc; ++k) {
         const __m128d b = _mm_loadu_pd(brow + y + 2 * k), l = _mm_loadu_pd(lrow + y + 2 * k);
-        const __m128d good = _mm_and_pd(_mm_and_pd(_mm_cmpgt_pd(b, zero), _mm_cmple_pd(b, big)),
-                                        _mm_and_pd(_mm_cmpge_pd(l, zero), _mm_cmple_pd(l, big)));
-        ok[k] = _mm_and_pd(ok[k], good);
+        nan[k] = _mm_or_pd(nan[k], _mm_cmpunord_pd(b, l));  // min/max below drop a NaN b or l
+        bmin[k] = _mm_min_pd(b, bmin[k]);
         mx[k] = _mm_max_pd(b, mx[k]);
+        lmin[k] = _mm_min_pd(l, lmin[k]);
+        lmax[k] = _mm_max_pd(l, lmax[k]);
         top[k] = _mm_max_pd(_mm_add_pd(b, _mm_loadu_pd(avail + y + 2 * k)), top[k]);  // NaN: keeps top
       }
     }
@@ -80,11 +86,16 @@ int64_t chain_row(const DeviceArrays& dev, int64_t x, const double* avail, const
   pass1(0, x);
   pass1(x + 1, n);
   for (int k = 1; k < kAcc; ++k) {
-    ok[0] = _mm_and_pd(ok[0], ok[k]);
+    nan[0] = _mm_or_pd(nan[0], nan[k]);
+    bmin[0] = _mm_min_pd(bmin[k], bmin[0]);
     mx[0] = _mm_max_pd(mx[k], mx[0]);
+    lmin[0] = _mm_min_pd(lmin[k], lmin[0]);
+    lmax[0] = _mm_max_pd(lmax[k], lmax[0]);
     top[0] = _mm_max_pd(top[k], top[0]);
   }
-  if (_mm_movemask_pd(ok[0]) != 3 || !tail_ok) link_row(dev, x);  // throws: names the bad pair
+  const __m128d good = _mm_and_pd(_mm_and_pd(_mm_cmpgt_pd(bmin[0], zero), _mm_cmple_pd(mx[0], big)),
+                                  _mm_and_pd(_mm_cmpge_pd(lmin[0], zero), _mm_cmple_pd(lmax[0], big)));
+  if (_mm_movemask_pd(nan[0]) != 0 || _mm_movemask_pd(good) != 3 || !tail_ok) link_row(dev, x);  // throws
   double lanes[2];
   _mm_storeu_pd(lanes, mx[0]);
   row_max = std::max(std::max(lanes[0], lanes[1]), tail_mx);
@@ -110,13 +121,13 @@ int64_t chain_row(const DeviceArrays& dev, int64_t x, const double* avail, const
       if (brow[y] + avail[y] == best_bw && lrow[y] < tail_lo) tail_lo = lrow[y];
     }
   };
-  pass2(0, x);
-  pass2(x + 1, n);
+  pass2(first_unused, std::max(x, first_unused));  // devices before first_unused are used: no hit
+  pass2(std::max(x + 1, first_unused), n);
   for (int k = 1; k < kAcc; ++k) lo[0] = _mm_min_pd(lo[k], lo[0]);
   _mm_storeu_pd(lanes, lo[0]);
   const double best_lat = std::min(std::min(lanes[0], lanes[1]), tail_lo);
   // Pass 3: the first such device (-0.0 == 0.0, as the scalar scan's strict < had it).
-  for (int64_t y = 0; y < n; ++y) {
+  for (int64_t y = first_unused; y < n; ++y) {
     if (!used[y] && brow[y] == best_bw && lrow[y] == best_lat) return y;
   }
   return -1;
@@ -135,12 +146,14 @@ std::vector<int64_t> bandwidth_chain(const DeviceArrays& dev, double& max_bw) {
   int64_t last = 0;
 #if defined(__SSE2__)
   std::vector<double> avail(static_cast<size_t>(n), 0.0);
+  int64_t first_unused = 0;
   while (true) {
     used[static_cast<size_t>(last)] = 1;
     avail[static_cast<size_t>(last)] = std::numeric_limits<double>::quiet_NaN();
     order.push_back(last);
+    while (first_unused < n && used[static_cast<size_t>(first_unused)]) ++first_unused;
     double row_max = 0;
-    const int64_t next = chain_row(dev, last, avail.data(), used.data(), row_max);
+    const int64_t next = chain_row(dev, last, avail.data(), used.data(), first_unused, row_max);
     max_bw = std::max(max_bw, row_max);
     if (static_cast<int64_t>(order.size()) == n) return order;
     last = next;
