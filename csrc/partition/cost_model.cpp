@@ -4,6 +4,9 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "common/error.hpp"
 
@@ -128,6 +131,53 @@ Block block_properties(const DeviceArrays& dev, const int64_t* order, int64_t st
     bw = std::min(b0, b1);
     lat = std::max(l0, l1);
   };
+#if defined(__SSE2__)
+  // Where the stage and the next one sit on consecutive devices (topology order, and chains that
+  // follow it), the rows are contiguous: min/max with SSE2 (exact, so any grouping gives the same
+  // values; a latency of -0.0 against 0.0 may come out either way, which no cost can tell apart).
+  const int64_t span = std::min(stage + 1 < stages ? 2 * g : g, n - base);
+  bool contiguous = links_between_rows;
+  for (int64_t k = 0; contiguous && k < span; ++k) contiguous = order[base + k] == order[base] + k;
+  if (contiguous) {
+    const int64_t first = order[base];
+    auto vscan = [&](int64_t x, int64_t from, int64_t to, double& bw, double& lat) {
+      // order[k] == k + first - base: shift the range, not the row pointer (it would leave the array).
+      const double* brow = dev.bandwidth + x * n;
+      const double* lrow = dev.latency + x * n;
+      from += first - base;
+      to += first - base;
+      __m128d b0 = _mm_set1_pd(bw), b1 = _mm_set1_pd(inf), l0 = _mm_set1_pd(lat), l1 = _mm_setzero_pd();
+      int64_t k = from;
+      for (; k + 4 <= to; k += 4) {
+        b0 = _mm_min_pd(_mm_loadu_pd(brow + k), b0);
+        b1 = _mm_min_pd(_mm_loadu_pd(brow + k + 2), b1);
+        l0 = _mm_max_pd(_mm_loadu_pd(lrow + k), l0);
+        l1 = _mm_max_pd(_mm_loadu_pd(lrow + k + 2), l1);
+      }
+      b0 = _mm_min_pd(b1, b0);
+      l0 = _mm_max_pd(l1, l0);
+      double lb[2], ll[2];
+      _mm_storeu_pd(lb, b0);
+      _mm_storeu_pd(ll, l0);
+      bw = std::min(lb[0], lb[1]);
+      lat = std::max(ll[0], ll[1]);
+      for (; k < to; ++k) {
+        bw = std::min(bw, brow[k]);
+        lat = std::max(lat, lrow[k]);
+      }
+    };
+    for (int64_t k = 0; k < g; ++k) {
+      const int64_t x = first + k;
+      b.speed = std::min(b.speed, dev.flops_per_s[x]);
+      b.memory = std::min(b.memory, dev.memory[x]);
+      const int64_t row_end = base + (k / t + 1) * t;
+      vscan(x, base + k + 1, row_end, b.tp_bw, b.tp_lat);
+      vscan(x, row_end, base + g, b.dp_bw, b.dp_lat);
+      if (stage + 1 < stages) vscan(x, base + g, base + 2 * g, b.pp_bw, b.pp_lat);
+    }
+    return b;
+  }
+#endif
   for (int64_t k = 0; k < g; ++k) {
     const int64_t x = order[base + k];
     b.speed = std::min(b.speed, dev.flops_per_s[x]);
