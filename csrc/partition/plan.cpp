@@ -57,29 +57,39 @@ struct Config {
         k_fwd(1.0 + opt_.backward_factor), two_tm1(2.0 * static_cast<double>(t_ - 1)),
         two_dm1(2.0 * static_cast<double>(d_ - 1)), td(static_cast<double>(t_ * d_)) {}
 
-  StageCost cost(int64_t a, int64_t b, int64_t s) const {
+  // compute and memory of layers [a, b] as stage s (time left at 0): enough for the DP's break test.
+  StageCost bound(int64_t a, int64_t b, int64_t s) const {
     const Block& blk = blocks[static_cast<size_t>(s)];
     StageCost c;
     c.compute = k_fwd * (px.flops[b + 1] - px.flops[a]) / (td * blk.speed);
-    double time = c.compute;
-    if (t > 1) {
-      const double bytes = by_d(static_cast<double>(px.tp_comm[b + 1] - px.tp_comm[a]));
-      time += bytes <= 0 ? 0.0 : two_tm1 * (by_t(bytes) / blk.tp_bw + blk.tp_lat);
-    }
-    if (s + 1 < p) time += 2.0 * (by_td(static_cast<double>(px.output[b])) / blk.pp_bw + blk.pp_lat);
-    const int64_t params = px.params[b + 1] - px.params[a];
-    const int64_t state = by_t.ceil(params);
-    if (d > 1) {
-      const double grads = static_cast<double>(state) * static_cast<double>(opt.grad_bytes_per_param);
-      time += by_B(grads <= 0 ? 0.0 : two_dm1 * (by_d(grads) / blk.dp_bw + blk.dp_lat));
-    }
-    c.time = time;
+    const int64_t state = by_t.ceil(px.params[b + 1] - px.params[a]);
     const int64_t inflight = std::min<int64_t>(opt.microbatches, p - s);
     const int64_t act = by_td.ceil(px.activation[b + 1] - px.activation[a]);
     const int64_t cap = std::numeric_limits<int64_t>::max() / 4;
     const double mem = static_cast<double>(state) * static_cast<double>(opt.state_bytes_per_param) +
                        static_cast<double>(inflight) * static_cast<double>(act);
     c.memory = mem >= static_cast<double>(cap) ? cap : state * opt.state_bytes_per_param + inflight * act;
+    return c;
+  }
+  // The stage time, given its compute from bound().
+  double time(int64_t a, int64_t b, int64_t s, double compute) const {
+    const Block& blk = blocks[static_cast<size_t>(s)];
+    double time = compute;
+    if (t > 1) {
+      const double bytes = by_d(static_cast<double>(px.tp_comm[b + 1] - px.tp_comm[a]));
+      time += bytes <= 0 ? 0.0 : two_tm1 * (by_t(bytes) / blk.tp_bw + blk.tp_lat);
+    }
+    if (s + 1 < p) time += 2.0 * (by_td(static_cast<double>(px.output[b])) / blk.pp_bw + blk.pp_lat);
+    if (d > 1) {
+      const int64_t state = by_t.ceil(px.params[b + 1] - px.params[a]);
+      const double grads = static_cast<double>(state) * static_cast<double>(opt.grad_bytes_per_param);
+      time += by_B(grads <= 0 ? 0.0 : two_dm1 * (by_d(grads) / blk.dp_bw + blk.dp_lat));
+    }
+    return time;
+  }
+  StageCost cost(int64_t a, int64_t b, int64_t s) const {
+    StageCost c = bound(a, b, s);
+    c.time = time(a, b, s, c.compute);
     return c;
   }
 
@@ -99,11 +109,14 @@ struct Config {
         double best = kInf;
         int64_t arg = -1;
         for (int64_t a = j; a >= i; --a) {  // stage i = layers a..j; previous stage ends at a-1
-          const StageCost sc = cost(a, j, i);
+          const StageCost sc = bound(a, j, i);
           if (sc.compute > c || sc.memory > mem) break;  // both only grow as the stage widens
           const double prev = G[(i - 1) * span + (a - 1 - (i - 1))];
-          if (sc.time <= c && prev < kInf) {
-            const double cand = prev + sc.time;
+          // Stage times are >= 0, so prev + time >= prev: nothing to gain unless prev < best.
+          if (!(prev < best)) continue;
+          const double ti = time(a, j, i, sc.compute);
+          if (ti <= c && prev < kInf) {
+            const double cand = prev + ti;
             if (cand < best) { best = cand; arg = a; }
           }
         }
@@ -148,9 +161,12 @@ struct Config {
       for (int64_t j = i; j < i + span; ++j) {
         double best = kInf;
         for (int64_t a = j; a >= i; --a) {
-          const StageCost sc = cost(a, j, i);
+          const StageCost sc = bound(a, j, i);
           if (sc.compute > c || sc.memory > mem) break;
-          if (sc.time <= c) best = std::min(best, std::max(G[(i - 1) * span + (a - 1 - (i - 1))], sc.time));
+          const double prev = G[(i - 1) * span + (a - 1 - (i - 1))];
+          if (!(prev < best)) continue;  // max(prev, time) >= prev >= best
+          const double ti = time(a, j, i, sc.compute);
+          if (ti <= c) best = std::min(best, std::max(prev, ti));
         }
         G[i * span + (j - i)] = best;
       }

@@ -154,10 +154,10 @@ _DEVICE_ARRAYS: weakref.WeakKeyDictionary[Topology, tuple[np.ndarray, ...]] = we
 _ORDERS: weakref.WeakKeyDictionary[Topology, tuple[np.ndarray, float]] = weakref.WeakKeyDictionary()
 
 
-def _candidate_orders(devices: Topology) -> tuple[np.ndarray, float]:
+def _candidate_orders(devices: Topology, arrays: tuple[np.ndarray, ...] | None = None) -> tuple[np.ndarray, float]:
     got = _ORDERS.get(devices)
     if got is None:
-        speed, memory, bw, lat = plan_arrays(LayerGraph.chain([0.0]), devices)
+        speed, memory, bw, lat = arrays if arrays is not None else plan_arrays(LayerGraph.chain([0.0]), devices)
         orders, max_bw = _core.candidate_orders(speed, memory, bw, lat)
         orders.setflags(write=False)
         got = _ORDERS[devices] = (orders, float(max_bw))
@@ -210,7 +210,7 @@ def plan(model: LayerGraph, devices: Topology, microbatches: int, *, max_tensor_
             a.setflags(write=False)
         _DEVICE_ARRAYS[devices] = arrays
     speed, memory, bw, lat = arrays
-    orders, max_bw = _candidate_orders(devices)  # the first plan on a topology computes them
+    orders, max_bw = _candidate_orders(devices, arrays)  # the first plan on a topology computes them
     out = _core.plan_pipeline(model.flops, model.params, model.activation_bytes, model.output_bytes,
                               model.tp_comm_bytes, speed, memory, bw, lat, B, grad, state, max_tp,
                               float(backward_factor), fixed_p, fixed_t, limit, orders, max_bw)
