@@ -4,6 +4,9 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "common/error.hpp"
 
@@ -20,14 +23,6 @@ int64_t checked_add(int64_t a, int64_t b, const char* field, int64_t layer) {
     throw ConfigError(field_msg(field, "sum overflows int64 at layer " + std::to_string(layer)));
   }
   return a + b;
-}
-
-int64_t ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0); }
-
-// Ring all-reduce of `bytes` over n ranks: 2(n-1)/n of the data crosses the slowest link.
-double ring_allreduce(double bytes, int64_t n, double bw, double lat) {
-  if (n <= 1 || bytes <= 0) return 0.0;
-  return 2.0 * static_cast<double>(n - 1) * (bytes / static_cast<double>(n) / bw + lat);
 }
 
 }  // namespace
@@ -136,6 +131,53 @@ Block block_properties(const DeviceArrays& dev, const int64_t* order, int64_t st
     bw = std::min(b0, b1);
     lat = std::max(l0, l1);
   };
+#if defined(__SSE2__)
+  // Where the stage and the next one sit on consecutive devices (topology order, and chains that
+  // follow it), the rows are contiguous: min/max with SSE2 (exact, so any grouping gives the same
+  // values; a latency of -0.0 against 0.0 may come out either way, which no cost can tell apart).
+  const int64_t span = std::min(stage + 1 < stages ? 2 * g : g, n - base);
+  bool contiguous = links_between_rows;
+  for (int64_t k = 0; contiguous && k < span; ++k) contiguous = order[base + k] == order[base] + k;
+  if (contiguous) {
+    const int64_t first = order[base];
+    auto vscan = [&](int64_t x, int64_t from, int64_t to, double& bw, double& lat) {
+      // order[k] == k + first - base: shift the range, not the row pointer (it would leave the array).
+      const double* brow = dev.bandwidth + x * n;
+      const double* lrow = dev.latency + x * n;
+      from += first - base;
+      to += first - base;
+      __m128d b0 = _mm_set1_pd(bw), b1 = _mm_set1_pd(inf), l0 = _mm_set1_pd(lat), l1 = _mm_setzero_pd();
+      int64_t k = from;
+      for (; k + 4 <= to; k += 4) {
+        b0 = _mm_min_pd(_mm_loadu_pd(brow + k), b0);
+        b1 = _mm_min_pd(_mm_loadu_pd(brow + k + 2), b1);
+        l0 = _mm_max_pd(_mm_loadu_pd(lrow + k), l0);
+        l1 = _mm_max_pd(_mm_loadu_pd(lrow + k + 2), l1);
+      }
+      b0 = _mm_min_pd(b1, b0);
+      l0 = _mm_max_pd(l1, l0);
+      double lb[2], ll[2];
+      _mm_storeu_pd(lb, b0);
+      _mm_storeu_pd(ll, l0);
+      bw = std::min(lb[0], lb[1]);
+      lat = std::max(ll[0], ll[1]);
+      for (; k < to; ++k) {
+        bw = std::min(bw, brow[k]);
+        lat = std::max(lat, lrow[k]);
+      }
+    };
+    for (int64_t k = 0; k < g; ++k) {
+      const int64_t x = first + k;
+      b.speed = std::min(b.speed, dev.flops_per_s[x]);
+      b.memory = std::min(b.memory, dev.memory[x]);
+      const int64_t row_end = base + (k / t + 1) * t;
+      vscan(x, base + k + 1, row_end, b.tp_bw, b.tp_lat);
+      vscan(x, row_end, base + g, b.dp_bw, b.dp_lat);
+      if (stage + 1 < stages) vscan(x, base + g, base + 2 * g, b.pp_bw, b.pp_lat);
+    }
+    return b;
+  }
+#endif
   for (int64_t k = 0; k < g; ++k) {
     const int64_t x = order[base + k];
     b.speed = std::min(b.speed, dev.flops_per_s[x]);
@@ -159,38 +201,6 @@ Block block_properties(const DeviceArrays& dev, int64_t stage, int64_t stages, i
   std::vector<int64_t> identity(static_cast<size_t>(dev.count));
   for (int64_t i = 0; i < dev.count; ++i) identity[static_cast<size_t>(i)] = i;
   return block_properties(dev, identity.data(), stage, stages, t, d);
-}
-
-StageCost stage_cost(const Prefix& px, const Block& blk, const Options& opt, int64_t a, int64_t b, int64_t stage,
-                     int64_t stages, int64_t t, int64_t d) {
-  StageCost c;
-  const double td = static_cast<double>(t * d);
-  const double fwd = px.flops[b + 1] - px.flops[a];
-  c.compute = (1.0 + opt.backward_factor) * fwd / (td * blk.speed);
-  double time = c.compute;
-  if (t > 1) {
-    time += ring_allreduce(static_cast<double>(px.tp_comm[b + 1] - px.tp_comm[a]) / static_cast<double>(d), t,
-                           blk.tp_bw, blk.tp_lat);
-  }
-  if (stage + 1 < stages) {  // activation forward, its gradient backward; each TP rank sends its 1/t
-    time += 2.0 * (static_cast<double>(px.output[b]) / td / blk.pp_bw + blk.pp_lat);
-  }
-  const int64_t params = px.params[b + 1] - px.params[a];
-  if (d > 1) {  // one gradient all-reduce per iteration, spread over the B micro-batches
-    const double grads = static_cast<double>(ceil_div(params, t)) * static_cast<double>(opt.grad_bytes_per_param);
-    time += ring_allreduce(grads, d, blk.dp_bw, blk.dp_lat) / static_cast<double>(opt.microbatches);
-  }
-  c.time = time;
-  const int64_t inflight = std::min<int64_t>(opt.microbatches, stages - stage);
-  const int64_t act = ceil_div(px.activation[b + 1] - px.activation[a], t * d);
-  const int64_t state = ceil_div(params, t);
-  // Saturate instead of overflowing: anything above the device memory is infeasible anyway.
-  const int64_t cap = std::numeric_limits<int64_t>::max() / 4;
-  const double mem = static_cast<double>(state) * static_cast<double>(opt.state_bytes_per_param) +
-                     static_cast<double>(inflight) * static_cast<double>(act);
-  c.memory = mem >= static_cast<double>(cap) ? cap
-                                             : state * opt.state_bytes_per_param + inflight * act;
-  return c;
 }
 
 }  // namespace aios::partition

@@ -2,7 +2,9 @@
 // all-reduces and point-to-point sends over the bandwidth of the links the chosen devices share,
 // memory per device with the activations 1F1B keeps in flight.
 #pragma once
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace aios::partition {
@@ -83,8 +85,46 @@ struct StageCost {
   int64_t memory = 0;   // bytes per device
 };
 
-// Layers [a, b] (inclusive) as stage `stage` of `stages`. O(1).
-StageCost stage_cost(const Prefix& px, const Block& blk, const Options& opt, int64_t a, int64_t b, int64_t stage,
-                     int64_t stages, int64_t t, int64_t d);
+namespace detail {
+inline int64_t ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0); }
+// Ring all-reduce of `bytes` over n ranks: 2(n-1)/n of the data crosses the slowest link.
+inline double ring_allreduce(double bytes, int64_t n, double bw, double lat) {
+  if (n <= 1 || bytes <= 0) return 0.0;
+  return 2.0 * static_cast<double>(n - 1) * (bytes / static_cast<double>(n) / bw + lat);
+}
+}  // namespace detail
+
+// Layers [a, b] (inclusive) as stage `stage` of `stages`. O(1). Inline: the DP's innermost call.
+inline StageCost stage_cost(const Prefix& px, const Block& blk, const Options& opt, int64_t a, int64_t b, int64_t stage,
+                     int64_t stages, int64_t t, int64_t d) {
+  StageCost c;
+  const double td = static_cast<double>(t * d);
+  const double fwd = px.flops[b + 1] - px.flops[a];
+  c.compute = (1.0 + opt.backward_factor) * fwd / (td * blk.speed);
+  double time = c.compute;
+  if (t > 1) {
+    time += detail::ring_allreduce(static_cast<double>(px.tp_comm[b + 1] - px.tp_comm[a]) / static_cast<double>(d), t,
+                           blk.tp_bw, blk.tp_lat);
+  }
+  if (stage + 1 < stages) {  // activation forward, its gradient backward; each TP rank sends its 1/t
+    time += 2.0 * (static_cast<double>(px.output[b]) / td / blk.pp_bw + blk.pp_lat);
+  }
+  const int64_t params = px.params[b + 1] - px.params[a];
+  if (d > 1) {  // one gradient all-reduce per iteration, spread over the B micro-batches
+    const double grads = static_cast<double>(detail::ceil_div(params, t)) * static_cast<double>(opt.grad_bytes_per_param);
+    time += detail::ring_allreduce(grads, d, blk.dp_bw, blk.dp_lat) / static_cast<double>(opt.microbatches);
+  }
+  c.time = time;
+  const int64_t inflight = std::min<int64_t>(opt.microbatches, stages - stage);
+  const int64_t act = detail::ceil_div(px.activation[b + 1] - px.activation[a], t * d);
+  const int64_t state = detail::ceil_div(params, t);
+  // Saturate instead of overflowing: anything above the device memory is infeasible anyway.
+  const int64_t cap = std::numeric_limits<int64_t>::max() / 4;
+  const double mem = static_cast<double>(state) * static_cast<double>(opt.state_bytes_per_param) +
+                     static_cast<double>(inflight) * static_cast<double>(act);
+  c.memory = mem >= static_cast<double>(cap) ? cap
+                                             : state * opt.state_bytes_per_param + inflight * act;
+  return c;
+}
 
 }  // namespace aios::partition

@@ -29,7 +29,69 @@ struct Config {
   std::vector<double> G;
   std::vector<int64_t> start;
 
-  StageCost cost(int64_t a, int64_t b, int64_t s) const { return stage_cost(px, blocks[s], opt, a, b, s, p, t, d); }
+  // stage_cost's arithmetic with the per-configuration constants taken out of the DP's inner loop.
+  // A division by a power of two y is the multiplication by 1/y (exact: both round the same real),
+  // and an integer one a shift (the prefix differences are >= 0), so every value is bit-identical
+  // to stage_cost's (tests/test_partition_* compare it with the reference and an oracle).
+  struct Div {
+    double y = 1, inv = 1;
+    bool pow2 = false;
+    int shift = 0;
+    int64_t mask = 0, iy = 1;
+    explicit Div(int64_t v) : y(static_cast<double>(v)), iy(v) {
+      pow2 = v > 0 && (v & (v - 1)) == 0;
+      if (pow2) {
+        inv = 1.0 / y;
+        while ((int64_t{1} << shift) != v) ++shift;
+        mask = v - 1;
+      }
+    }
+    double operator()(double x) const { return pow2 ? x * inv : x / y; }
+    int64_t ceil(int64_t a) const { return pow2 ? (a >> shift) + ((a & mask) != 0) : a / iy + (a % iy != 0); }
+  };
+  Div by_d, by_t, by_td, by_B;
+  double k_fwd, two_tm1, two_dm1, td;
+
+  Config(const Prefix& px_, const Options& opt_, int64_t L_, int64_t p_, int64_t t_, int64_t d_)
+      : px(px_), opt(opt_), L(L_), p(p_), t(t_), d(d_), by_d(d_), by_t(t_), by_td(t_ * d_), by_B(opt_.microbatches),
+        k_fwd(1.0 + opt_.backward_factor), two_tm1(2.0 * static_cast<double>(t_ - 1)),
+        two_dm1(2.0 * static_cast<double>(d_ - 1)), td(static_cast<double>(t_ * d_)) {}
+
+  // compute and memory of layers [a, b] as stage s (time left at 0): enough for the DP's break test.
+  StageCost bound(int64_t a, int64_t b, int64_t s) const {
+    const Block& blk = blocks[static_cast<size_t>(s)];
+    StageCost c;
+    c.compute = k_fwd * (px.flops[b + 1] - px.flops[a]) / (td * blk.speed);
+    const int64_t state = by_t.ceil(px.params[b + 1] - px.params[a]);
+    const int64_t inflight = std::min<int64_t>(opt.microbatches, p - s);
+    const int64_t act = by_td.ceil(px.activation[b + 1] - px.activation[a]);
+    const int64_t cap = std::numeric_limits<int64_t>::max() / 4;
+    const double mem = static_cast<double>(state) * static_cast<double>(opt.state_bytes_per_param) +
+                       static_cast<double>(inflight) * static_cast<double>(act);
+    c.memory = mem >= static_cast<double>(cap) ? cap : state * opt.state_bytes_per_param + inflight * act;
+    return c;
+  }
+  // The stage time, given its compute from bound().
+  double time(int64_t a, int64_t b, int64_t s, double compute) const {
+    const Block& blk = blocks[static_cast<size_t>(s)];
+    double time = compute;
+    if (t > 1) {
+      const double bytes = by_d(static_cast<double>(px.tp_comm[b + 1] - px.tp_comm[a]));
+      time += bytes <= 0 ? 0.0 : two_tm1 * (by_t(bytes) / blk.tp_bw + blk.tp_lat);
+    }
+    if (s + 1 < p) time += 2.0 * (by_td(static_cast<double>(px.output[b])) / blk.pp_bw + blk.pp_lat);
+    if (d > 1) {
+      const int64_t state = by_t.ceil(px.params[b + 1] - px.params[a]);
+      const double grads = static_cast<double>(state) * static_cast<double>(opt.grad_bytes_per_param);
+      time += by_B(grads <= 0 ? 0.0 : two_dm1 * (by_d(grads) / blk.dp_bw + blk.dp_lat));
+    }
+    return time;
+  }
+  StageCost cost(int64_t a, int64_t b, int64_t s) const {
+    StageCost c = bound(a, b, s);
+    c.time = time(a, b, s, c.compute);
+    return c;
+  }
 
   // One pass with threshold c. O(p * L * window).
   Candidate pass(double c) {
@@ -47,11 +109,14 @@ struct Config {
         double best = kInf;
         int64_t arg = -1;
         for (int64_t a = j; a >= i; --a) {  // stage i = layers a..j; previous stage ends at a-1
-          const StageCost sc = cost(a, j, i);
+          const StageCost sc = bound(a, j, i);
           if (sc.compute > c || sc.memory > mem) break;  // both only grow as the stage widens
           const double prev = G[(i - 1) * span + (a - 1 - (i - 1))];
-          if (sc.time <= c && prev < kInf) {
-            const double cand = prev + sc.time;
+          // Stage times are >= 0, so prev + time >= prev: nothing to gain unless prev < best.
+          if (!(prev < best)) continue;
+          const double ti = time(a, j, i, sc.compute);
+          if (ti <= c && prev < kInf) {
+            const double cand = prev + ti;
             if (cand < best) { best = cand; arg = a; }
           }
         }
@@ -96,9 +161,12 @@ struct Config {
       for (int64_t j = i; j < i + span; ++j) {
         double best = kInf;
         for (int64_t a = j; a >= i; --a) {
-          const StageCost sc = cost(a, j, i);
+          const StageCost sc = bound(a, j, i);
           if (sc.compute > c || sc.memory > mem) break;
-          if (sc.time <= c) best = std::min(best, std::max(G[(i - 1) * span + (a - 1 - (i - 1))], sc.time));
+          const double prev = G[(i - 1) * span + (a - 1 - (i - 1))];
+          if (!(prev < best)) continue;  // max(prev, time) >= prev >= best
+          const double ti = time(a, j, i, sc.compute);
+          if (ti <= c) best = std::min(best, std::max(prev, ti));
         }
         G[i * span + (j - i)] = best;
       }
@@ -309,7 +377,7 @@ PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& dev, cons
   for (const Entry& e : entries) {
     if (e.lb.key >= best) break;  // sorted: no later configuration can do better
     ++res.configs_searched;
-    Config cfg{px, opt, L, e.p, e.t, e.d, {}, {}, {}};
+    Config cfg(px, opt, L, e.p, e.t, e.d);
     std::vector<std::vector<Block>> seen;
     for (const auto& order : orders) {
       if (!fill_blocks(cfg, e.need, order)) continue;
@@ -325,7 +393,7 @@ PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& dev, cons
       res.exact = false;
       continue;
     }
-    Config cfg{px, opt, L, e.p, e.t, e.d, {}, {}, {}};
+    Config cfg(px, opt, L, e.p, e.t, e.d);
     for_each_placement(N, e.p, e.t, e.d, [&](const std::vector<int64_t>& order) {
       if (fill_blocks(cfg, e.need, order)) search(cfg, e.need, order);
       return true;
@@ -333,7 +401,7 @@ PlanResult plan_pipeline(const ModelArrays& model, const DeviceArrays& dev, cons
   }
   if (!res.feasible) return res;
   // Per-stage facts of the winner.
-  Config cfg{px, opt, L, res.pipeline, res.tensor, res.data, {}, {}, {}};
+  Config cfg(px, opt, L, res.pipeline, res.tensor, res.data);
   for (int64_t s = 0; s < cfg.p; ++s) {
     cfg.blocks.push_back(block_properties(dev, res.placement.data(), s, cfg.p, cfg.t, cfg.d));
   }

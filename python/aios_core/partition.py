@@ -147,14 +147,17 @@ def plan_arrays(model: LayerGraph, devices: Topology) -> tuple[np.ndarray, ...]:
     return speed, memory, devices.bandwidth, devices.latency
 
 
+# Speed and memory columns per topology (validated: every device runs layers), built once.
+_DEVICE_ARRAYS: weakref.WeakKeyDictionary[Topology, tuple[np.ndarray, ...]] = weakref.WeakKeyDictionary()
+
 # Candidate device orders per topology (an O(n^2) pass over its bandwidths; topologies are immutable).
 _ORDERS: weakref.WeakKeyDictionary[Topology, tuple[np.ndarray, float]] = weakref.WeakKeyDictionary()
 
 
-def _candidate_orders(devices: Topology) -> tuple[np.ndarray, float]:
+def _candidate_orders(devices: Topology, arrays: tuple[np.ndarray, ...] | None = None) -> tuple[np.ndarray, float]:
     got = _ORDERS.get(devices)
     if got is None:
-        speed, memory, bw, lat = plan_arrays(LayerGraph.chain([0.0]), devices)
+        speed, memory, bw, lat = arrays if arrays is not None else plan_arrays(LayerGraph.chain([0.0]), devices)
         orders, max_bw = _core.candidate_orders(speed, memory, bw, lat)
         orders.setflags(write=False)
         got = _ORDERS[devices] = (orders, float(max_bw))
@@ -197,11 +200,17 @@ def plan(model: LayerGraph, devices: Topology, microbatches: int, *, max_tensor_
     limit = _int_arg("max_placements", max_placements, 0)
     if not np.isfinite(backward_factor) or backward_factor < 0:
         raise ConfigError(f"backward_factor: must be finite and >= 0, got {backward_factor}")
-    for i, dev in enumerate(devices.devices):
-        if not dev.tflops > 0:
-            raise ConfigError(f"devices[{i}] ({dev.name}): tflops must be > 0 to run layers, got {dev.tflops}")
-    speed, memory, bw, lat = plan_arrays(model, devices)
-    orders, max_bw = _candidate_orders(devices)  # the first plan on a topology computes them
+    arrays = _DEVICE_ARRAYS.get(devices)
+    if arrays is None:
+        for i, dev in enumerate(devices.devices):
+            if not dev.tflops > 0:
+                raise ConfigError(f"devices[{i}] ({dev.name}): tflops must be > 0 to run layers, got {dev.tflops}")
+        arrays = plan_arrays(model, devices)
+        for a in arrays[:2]:
+            a.setflags(write=False)
+        _DEVICE_ARRAYS[devices] = arrays
+    speed, memory, bw, lat = arrays
+    orders, max_bw = _candidate_orders(devices, arrays)  # the first plan on a topology computes them
     out = _core.plan_pipeline(model.flops, model.params, model.activation_bytes, model.output_bytes,
                               model.tp_comm_bytes, speed, memory, bw, lat, B, grad, state, max_tp,
                               float(backward_factor), fixed_p, fixed_t, limit, orders, max_bw)
@@ -210,13 +219,16 @@ def plan(model: LayerGraph, devices: Topology, microbatches: int, *, max_tensor_
         raise UnschedulableError(_why_nothing_fits(model, devices, state, max_tp, fixed_t))
     g = t * d
     stages = []
+    order = np.asarray(order, dtype=np.int64)
+    order_list = order.tolist()  # Python ints
+    held = memory[order].reshape(p, g).min(axis=1).tolist() if p * g else []
     for s in range(p):
-        devs = tuple(int(x) for x in order[s * g:(s + 1) * g])
+        devs = tuple(order_list[s * g:(s + 1) * g])
         lay = range(int(bounds[s]), int(bounds[s + 1]))
         stages.append(Stage(s, lay, model.names[lay.start:lay.stop], devs, float(stage_time[s]), int(stage_mem[s]),
-                            int(min(devices.devices[x].memory_bytes for x in devs))))
+                            int(held[s])))
     return Plan(int(p), int(t), int(d), B, float(T), tuple(stages), int(configs), int(passes),
-                tuple(int(x) for x in order), int(searched), bool(exact))
+                tuple(order_list), int(searched), bool(exact))
 
 
 def _why_nothing_fits(model: LayerGraph, devices: Topology, state: int, max_tp: int, fixed_t: int) -> str:
