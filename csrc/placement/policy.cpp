@@ -460,6 +460,7 @@ bool prepare_fast_bound(const Policy& p, const int64_t* cap, const int64_t* req,
     if (scored(p, r, cap[r], req[r], basic)) {
       f.cap[f.n] = cap[r];
       f.inv_cap[f.n] = 1.0 / static_cast<double>(cap[r]);
+      f.inv_cap_up[f.n] = f.inv_cap[f.n] * (1.0 + 0x1p-40);
       f.req[f.n] = req[r];
       f.w[f.n] = p.weights[r];
       f.res[f.n++] = r;
@@ -472,6 +473,7 @@ bool prepare_fast_bound(const Policy& p, const int64_t* cap, const int64_t* req,
   f.term = c.term;
   f.wsum = c.wsum;
   f.inv_wsum = c.wsum > 0 ? 1.0 / static_cast<double>(c.wsum) : 0.0;
+  f.inv_wsum_up = f.inv_wsum * (1.0 + 0x1p-40);
   f.div = c.div;
   f.inv_div = 1.0 / static_cast<double>(c.div);
   f.ok = true;

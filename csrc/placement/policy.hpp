@@ -143,6 +143,7 @@ struct FastBound {
   int res[64];
   int64_t cap[64], req[64], w[64];
   double inv_cap[64];
+  double inv_cap_up[64], inv_wsum_up = 0.0;  // the inverses raised by 2^-40: products never fall short
   // The scalar bound, from the set's policy scalar.
   int64_t scalar(int64_t set_scalar) const {
     if (kind == PolicyKind::BestFit) return term - set_scalar;
@@ -150,6 +151,17 @@ struct FastBound {
     const int64_t x = set_scalar + term;
     if (wsum == 0) return 0;
     return x >= 0 ? fast_div(x, div, inv_div) : x / div;
+  }
+  // most_allocated's exact bound below for an inner vertex, where any upper bound will do: each
+  // division a multiplication by an inverse raised enough (2^-40, far above the doubles' error)
+  // that no quotient falls short, without fast_div's correction steps; at most a point higher.
+  int64_t exact_upper(const int64_t* min_free) const {
+    int64_t sum = 0;
+    for (int i = 0; i < n; ++i) {
+      const int64_t used = cap[i] - std::max<int64_t>(min_free[res[i]] - req[i], 0);
+      sum += w[i] * static_cast<int64_t>(static_cast<double>(used * 100) * inv_cap_up[i]);
+    }
+    return static_cast<int64_t>(static_cast<double>(sum) * inv_wsum_up);
   }
   // least/most allocated: the exact bound from the set's free extremes (score_node on
   // uniform_bound's virtual node); at a leaf, the node's score.
