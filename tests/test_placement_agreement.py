@@ -147,3 +147,31 @@ def test_agree_after_adding_a_node_of_another_shape(
     assert engines[0].place_batch(after).tolist() == engines[1].place_batch(after).tolist()
     for row in after[:5]:
         assert engines[0].scores(row).tolist() == engines[1].scores(row).tolist()
+
+
+def test_most_allocated_agrees_on_many_tied_nodes() -> None:
+    # Identical nodes filled by a GPU cluster mix: many nodes tie at the top score, which the
+    # engine's most_allocated bound (in 1/4096 percent) must not cut wrongly.
+    cap = np.tile(np.array([[64_000, 512 << 30, 8_000, 640 << 30]], dtype=np.int64), (300, 1))
+    cluster = Cluster.from_arrays(cap, ("cpu", "memory", "nvidia.com/gpu", "gpu-memory"))
+    rng = np.random.default_rng(7)
+    req = np.zeros((900, 4), dtype=np.int64)
+    req[:, 0] = rng.choice([500, 1000, 2000, 4000, 8000], size=900)
+    req[:, 1] = rng.choice([1, 2, 4, 8, 16, 32], size=900) << 30
+    req[:, 2] = rng.choice([0, 250, 500, 1000, 2000, 4000, 8000], size=900)
+    req[:, 3] = req[:, 2] * (80 << 30) // 1000
+    native = Placer(cluster, policy="most_allocated", seed=3)
+    ref = Placer(cluster, policy="most_allocated", seed=3, backend="reference")
+    assert native.place_batch(req).tolist() == ref.place_batch(req).tolist()
+
+
+def test_most_allocated_request_far_above_the_smallest_capacity() -> None:
+    # One node has 1 unit of a heavily weighted resource, the other 10^15: the request's share of
+    # the smallest capacity (10^12 times 100%) must not overflow the bound and hide the node that fits.
+    cap = np.array([[1000, 1 << 30, 1], [1000, 1 << 30, 10**15]], dtype=np.int64)
+    cluster = Cluster.from_arrays(cap, ("cpu", "memory", "example.com/x"))
+    weights = {"cpu": 1, "memory": 1, "example.com/x": 1_000_000}
+    req = np.array([[100, 1 << 20, 10**12]] * 3, dtype=np.int64)
+    native = Placer(cluster, policy="most_allocated", weights=weights)
+    ref = Placer(cluster, policy="most_allocated", weights=weights, backend="reference")
+    assert native.place_batch(req).tolist() == ref.place_batch(req).tolist() == [1, 1, 1]

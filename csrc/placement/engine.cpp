@@ -80,10 +80,13 @@ Engine::Engine(const ClusterArrays& c, const Policy& policy, uint64_t seed)
         if ((top >> j) > 0) second_thresholds_.push_back(top >> j);
       }
     }
-    // Scalars are at most sum(w) * 1e6 (fit policies) or sum(w) * 100: int32 when that fits.
+    // Scalars are at most sum(w) * 1e6 (fit policies), sum(w) * 100 * kFineUnits (most allocated) or
+    // sum(w) * 100: int32 when that fits.
     int64_t wsum = 0;
     for (int r = 0; r < R_; ++r) wsum += policy_.weights[r];
-    const int64_t scale = (policy_.kind == PolicyKind::BestFit || policy_.kind == PolicyKind::WorstFit) ? 1000000 : 100;
+    const int64_t scale = policy_.kind == PolicyKind::BestFit || policy_.kind == PolicyKind::WorstFit ? 1000000
+                          : policy_.kind == PolicyKind::MostAllocated                                 ? 100 * kFineUnits
+                                                                                                      : 100;
     narrow_scalars_ = wsum * scale < INT32_MAX - 1;
     int64_t leaves = 1;
     while (leaves < c.nodes) leaves <<= 1;

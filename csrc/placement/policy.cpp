@@ -310,6 +310,7 @@ void scalar_terms(const Policy& p, const SetBounds& s, const int64_t* req, const
   c.usable = true;
   c.term = 0;
   c.wsum = 0;
+  c.div = 1;
   for (int r = 0; r < R; ++r) {
     const int64_t w = p.weights[r];
     if (w <= 0 || s.min_pos_cap[r] == INT64_MAX) continue;
@@ -330,9 +331,11 @@ void scalar_terms(const Policy& p, const SetBounds& s, const int64_t* req, const
         c.wsum += w;
         if (p.kind == PolicyKind::LeastAllocated) {
           c.term -= w * floor_div_scaled(req[r], kMaxNodeScore, s.max_cap[r]);
-        } else {  // ceil(req * 100 / min cap)
+        } else {  // ceil(req * 100 * kFineUnits / min cap): the request's share in fine units, at
+                  // most 100% on a node that can hold it (which also keeps the sum from overflowing)
           const int64_t cap = s.min_pos_cap[r];
-          c.term += w * static_cast<int64_t>((static_cast<i128>(req[r]) * kMaxNodeScore + cap - 1) / cap);
+          const i128 share = (static_cast<i128>(req[r]) * kMaxNodeScore * kFineUnits + cap - 1) / cap;
+          c.term += w * static_cast<int64_t>(std::min<i128>(share, kMaxNodeScore * kFineUnits));
         }
         break;
       }
@@ -340,6 +343,15 @@ void scalar_terms(const Policy& p, const SetBounds& s, const int64_t* req, const
         c.usable = false;
         return;
     }
+  }
+  c.div = c.wsum > 0 ? c.wsum : 1;
+  if (p.kind == PolicyKind::MostAllocated && c.wsum > 0) {
+    // A node's numerator N = sum_r w_r floor(u_r + q_r) (u, q: used and requested percent) is at
+    // most sum_r w_r (u_r + q_r); K times that (K = kFineUnits) is below its fine scalar + wsum +
+    // the request term, so N K, an integer, is at most scalar + term + wsum - 1, and the score
+    // floor(N / wsum) at most floor((scalar + term + wsum - 1) / (K wsum)).
+    c.term += c.wsum - 1;
+    c.div = kFineUnits * c.wsum;
   }
 }
 
@@ -386,7 +398,7 @@ bool scalar_bound(const Policy& p, const SetBounds& s, const int64_t* req, const
       *out = s.scalar[0] + c.term;
       return true;
     default:
-      *out = c.wsum == 0 ? 0 : (s.scalar[mask] + c.term) / c.wsum;
+      *out = c.wsum == 0 ? 0 : (s.scalar[mask] + c.term) / c.div;
       return true;
   }
 }
@@ -448,6 +460,7 @@ bool prepare_fast_bound(const Policy& p, const int64_t* cap, const int64_t* req,
     if (scored(p, r, cap[r], req[r], basic)) {
       f.cap[f.n] = cap[r];
       f.inv_cap[f.n] = 1.0 / static_cast<double>(cap[r]);
+      f.inv_cap_up[f.n] = f.inv_cap[f.n] * (1.0 + 0x1p-40);
       f.req[f.n] = req[r];
       f.w[f.n] = p.weights[r];
       f.res[f.n++] = r;
@@ -460,6 +473,9 @@ bool prepare_fast_bound(const Policy& p, const int64_t* cap, const int64_t* req,
   f.term = c.term;
   f.wsum = c.wsum;
   f.inv_wsum = c.wsum > 0 ? 1.0 / static_cast<double>(c.wsum) : 0.0;
+  f.inv_wsum_up = f.inv_wsum * (1.0 + 0x1p-40);
+  f.div = c.div;
+  f.inv_div = 1.0 / static_cast<double>(c.div);
   f.ok = true;
   return true;
 }
@@ -486,8 +502,11 @@ void policy_node_scalars(const Policy& p, const uint8_t* basic, int R, const int
         if (p.weights[r] <= 0) continue;
         int64_t t = 0;
         if (cap[r] > 0) {
-          const int64_t amount = p.kind == PolicyKind::LeastAllocated ? free[r] : cap[r] - free[r];
-          t = p.weights[r] * floor_div_scaled(amount, kMaxNodeScore, cap[r]);
+          if (p.kind == PolicyKind::LeastAllocated) {
+            t = p.weights[r] * floor_div_scaled(free[r], kMaxNodeScore, cap[r]);
+          } else {
+            t = p.weights[r] * floor_div_scaled(cap[r] - free[r], kMaxNodeScore * kFineUnits, cap[r]);
+          }
         }
         if (basic[r]) {
           base += t;

@@ -85,8 +85,15 @@ struct SetBounds {
 
 // Per-node scalars whose extremes over a set bound a policy's score tightly; 0 when the policy
 // has none. best/worst fit: the weighted free ppm; least/most allocated: the weighted free/used
-// percentages, one per subset of the non-basic weighted resources a request may ask for.
+// percentages, one per subset of the non-basic weighted resources a request may ask for;
+// most_allocated's in units of 1/kFineUnits percent (see kFineUnits).
 int policy_scalar_count(const Policy& policy, const uint8_t* basic, int resources);
+// most_allocated's scalar unit. Whole percents floored per resource would make the bound round
+// each request's term up (floor(u) + ceil(q) >= floor(u + q)), by up to a point per resource, and
+// many nodes that only tie would look better; in fine units the bound is the weighted mean of
+// u + q to within wsum / kFineUnits, which cuts such subtrees (at 100,000 nodes a search visits a
+// third fewer vertices).
+constexpr int64_t kFineUnits = 4096;
 bool policy_scalar_keeps_max(const Policy& policy);
 // Whether score_upper_bound may read a set's min_free or free fractions: not first/best/worst
 // fit (their scalar bound always applies) nor fgd (no bound).
@@ -105,6 +112,7 @@ struct BoundCache {
   bool usable = false;  // the scalar bound applies to sets with these capacities
   int64_t term = 0;     // best_fit: +B_max; worst_fit: -B_min; least/most: the request term
   int64_t wsum = 0;     // least/most: the weight sum
+  int64_t div = 1;      // least/most: the bound is (scalar + term) / div
 };
 
 // An upper bound (as a real) on score_node over every feasible node of the set.
@@ -129,19 +137,31 @@ inline int64_t fast_div(int64_t x, int64_t d, double inv_d) {
 struct FastBound {
   bool ok = false;
   PolicyKind kind = PolicyKind::BestFit;
-  int64_t term = 0, wsum = 0;
-  double inv_wsum = 0.0;
+  int64_t term = 0, wsum = 0, div = 1;
+  double inv_wsum = 0.0, inv_div = 0.0;
   int n = 0;  // resources the score reads, and per such resource:
   int res[64];
   int64_t cap[64], req[64], w[64];
   double inv_cap[64];
+  double inv_cap_up[64], inv_wsum_up = 0.0;  // the inverses raised by 2^-40: products never fall short
   // The scalar bound, from the set's policy scalar.
   int64_t scalar(int64_t set_scalar) const {
     if (kind == PolicyKind::BestFit) return term - set_scalar;
     if (kind == PolicyKind::WorstFit) return set_scalar + term;
     const int64_t x = set_scalar + term;
     if (wsum == 0) return 0;
-    return x >= 0 ? fast_div(x, wsum, inv_wsum) : x / wsum;
+    return x >= 0 ? fast_div(x, div, inv_div) : x / div;
+  }
+  // most_allocated's exact bound below for an inner vertex, where any upper bound will do: each
+  // division a multiplication by an inverse raised enough (2^-40, far above the doubles' error)
+  // that no quotient falls short, without fast_div's correction steps; at most a point higher.
+  int64_t exact_upper(const int64_t* min_free) const {
+    int64_t sum = 0;
+    for (int i = 0; i < n; ++i) {
+      const int64_t used = cap[i] - std::max<int64_t>(min_free[res[i]] - req[i], 0);
+      sum += w[i] * static_cast<int64_t>(static_cast<double>(used * 100) * inv_cap_up[i]);
+    }
+    return static_cast<int64_t>(static_cast<double>(sum) * inv_wsum_up);
   }
   // least/most allocated: the exact bound from the set's free extremes (score_node on
   // uniform_bound's virtual node); at a leaf, the node's score.

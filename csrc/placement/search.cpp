@@ -78,6 +78,7 @@ int32_t Engine::find_best(const int64_t* req, int32_t cid) {
     if (v >= leaves && exact_bound) return fast.exact(index_.min_free(v), index_.max_free(v));
     const int64_t scalar = fast.scalar(index_.value(v, column));
     if (!exact_bound || scalar < enough(v)) return scalar;
+    if (policy_.kind == PolicyKind::MostAllocated) return std::min(scalar, fast.exact_upper(index_.min_free(v)));
     return std::min(scalar, fast.exact(index_.min_free(v), index_.max_free(v)));
   };
 
