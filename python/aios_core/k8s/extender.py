@@ -10,6 +10,7 @@ and Prometheus metrics.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import ssl
 import time
@@ -429,6 +430,10 @@ def serve(core: ExtenderCore, host: str = "127.0.0.1", port: int = 8888, prefix:
     from aiohttp import web
 
     app = make_app(core, prefix, body_limit, read_timeout, ready)
+    # The cluster model and snapshot are long-lived: move them out of the collector's generations so
+    # a full collection does not rescan thousands of node objects in the middle of a request.
+    gc.collect()
+    gc.freeze()
 
     async def main() -> None:
         runner = web.AppRunner(app, access_log=None, keepalive_timeout=75)
