@@ -215,6 +215,7 @@ class Engine {
   FreeIndex index_;
   mutable uint64_t visits_ = 0;
   int32_t last_best_ = -1;  // the node the last search chose (its first incumbent)
+  TermMemo term_memo_;       // prepare_fast_bound's request terms by request shape
   // fgd state: node models, each node's current weighted F, and the score cache. A cache entry of
   // (request shape, node) is valid while its stamp equals the node's stamp, which every change renews.
   struct FgdCacheEntry {

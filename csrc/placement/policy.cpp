@@ -440,7 +440,7 @@ int policy_scalar_index(const Policy& p, const uint8_t* basic, int R, const int6
 }
 
 bool prepare_fast_bound(const Policy& p, const int64_t* cap, const int64_t* req, const uint8_t* basic, int R,
-                        FastBound* out) {
+                        FastBound* out, TermMemo* memo) {
   FastBound& f = *out;
   f.ok = false;
   f.kind = p.kind;
@@ -466,16 +466,48 @@ bool prepare_fast_bound(const Policy& p, const int64_t* cap, const int64_t* req,
       f.res[f.n++] = r;
     }
   }
-  const SetBounds s{nullptr, nullptr, min_pos_cap, max_cap, nullptr, nullptr, has_zero, nullptr, 0};
-  BoundCache c;
-  scalar_terms(p, s, req, basic, R, c);
-  if (!c.usable) return false;
-  f.term = c.term;
-  f.wsum = c.wsum;
-  f.inv_wsum = c.wsum > 0 ? 1.0 / static_cast<double>(c.wsum) : 0.0;
+  TermMemo::Slot* slot = nullptr;
+  bool hit = false;
+  if (memo != nullptr && R <= TermMemo::kMaxResources) {
+    uint64_t h = 1469598103934665603ULL;  // FNV-1a over the request and the capacities
+    for (int r = 0; r < R; ++r) {
+      h = (h ^ static_cast<uint64_t>(req[r])) * 1099511628211ULL;
+      h = (h ^ static_cast<uint64_t>(cap[r])) * 1099511628211ULL;
+    }
+    slot = &memo->slots[(h ^ (h >> 32)) % TermMemo::kSlots];
+    hit = slot->valid;
+    for (int r = 0; r < R && hit; ++r) hit = slot->key[r] == req[r] && slot->key[R + r] == cap[r];
+  }
+  if (!hit) {
+    const SetBounds s{nullptr, nullptr, min_pos_cap, max_cap, nullptr, nullptr, has_zero, nullptr, 0};
+    BoundCache c;
+    scalar_terms(p, s, req, basic, R, c);
+    if (slot != nullptr) {
+      slot->valid = true;
+      for (int r = 0; r < R; ++r) {
+        slot->key[r] = req[r];
+        slot->key[R + r] = cap[r];
+      }
+      slot->usable = c.usable;
+      slot->term = c.term;
+      slot->wsum = c.wsum;
+      slot->div = c.div;
+    } else {
+      if (!c.usable) return false;
+      f.term = c.term;
+      f.wsum = c.wsum;
+      f.div = c.div;
+    }
+  }
+  if (slot != nullptr) {
+    if (!slot->usable) return false;
+    f.term = slot->term;
+    f.wsum = slot->wsum;
+    f.div = slot->div;
+  }
+  f.inv_wsum = f.wsum > 0 ? 1.0 / static_cast<double>(f.wsum) : 0.0;
   f.inv_wsum_up = f.inv_wsum * (1.0 + 0x1p-40);
-  f.div = c.div;
-  f.inv_div = 1.0 / static_cast<double>(c.div);
+  f.inv_div = 1.0 / static_cast<double>(f.div);
   f.ok = true;
   return true;
 }

@@ -184,8 +184,22 @@ struct FastBound {
 
 // `cap`: the capacities of every node (0 where a node has none of a resource). False (and out->ok
 // false) when the policy has no fast bound or the capacities are too large for it.
+// The request terms of recent (request, capacities) pairs: a batch repeats a few request shapes,
+// and each term costs wide divisions per resource. Direct-mapped; a slot is overwritten on a clash.
+struct TermMemo {
+  static constexpr int kSlots = 256;
+  static constexpr int kMaxResources = 8;  // wider requests are not memoized
+  struct Slot {
+    bool valid = false;
+    bool usable = false;
+    int64_t key[2 * kMaxResources] = {};  // the request, then the capacities
+    int64_t term = 0, wsum = 0, div = 1;
+  };
+  std::vector<Slot> slots = std::vector<Slot>(kSlots);
+};
+
 bool prepare_fast_bound(const Policy& policy, const int64_t* cap, const int64_t* req, const uint8_t* basic,
-                        int resources, FastBound* out);
+                        int resources, FastBound* out, TermMemo* memo = nullptr);
 
 const char* policy_name(PolicyKind kind);
 PolicyKind policy_from_name(const std::string& name);

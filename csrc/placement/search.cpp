@@ -57,7 +57,7 @@ int32_t Engine::find_best(const int64_t* req, int32_t cid) {
       uniform = uniform && (zero ? lo == INT64_MAX : lo == hi);
       cap[r] = zero ? 0 : hi;
     }
-    if (uniform) prepare_fast_bound(policy_, cap, req, basic, R_, &fast);
+    if (uniform) prepare_fast_bound(policy_, cap, req, basic, R_, &fast, &term_memo_);
   }
   const bool exact_bound = policy_.kind == PolicyKind::LeastAllocated || policy_.kind == PolicyKind::MostAllocated;
   // Any bound below `enough` prunes v, so a cheap one suffices there.
