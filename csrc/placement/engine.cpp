@@ -503,6 +503,15 @@ void Engine::place_batch(const int64_t* req, int m, const int64_t* ids, const in
   }
   check_new_ids(ids, m);
   task_slot_.reserve(task_slot_.size() + static_cast<size_t>(m));
+  // Room for every task of the batch at once, so the task table grows by one copy, not by doublings.
+  if (free_slots_.size() < static_cast<size_t>(m)) {
+    const size_t want = slots_.size() + static_cast<size_t>(m) - free_slots_.size();
+    if (want > slots_.capacity()) {  // at least doubling, so one-task batches stay amortised O(1)
+      const size_t cap = std::max(want, 2 * slots_.capacity());
+      slots_.reserve(cap);
+      slot_req_.reserve(cap * static_cast<size_t>(R_));
+    }
+  }
   for (int i = 0; i < m; ++i) {
     const int64_t* q = req + static_cast<size_t>(i) * R_;
     const int32_t node = find_best(q, cids[i]);
