@@ -17,8 +17,9 @@ import copy
 import json
 import threading
 import uuid
-from typing import Any
+from typing import Any, Iterator
 
+import pytest
 from aiohttp import web
 
 KINDS = {  # (group path, plural) -> kind
@@ -302,3 +303,11 @@ class FakeApiServer:
             self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread is not None:
             self._thread.join(10)
+
+
+@pytest.fixture
+def api() -> Iterator[FakeApiServer]:
+    server = FakeApiServer()
+    server.start()
+    yield server
+    server.stop()

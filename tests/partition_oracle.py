@@ -10,6 +10,7 @@ from itertools import combinations, permutations
 
 import numpy as np
 
+from aios_core import topology as T
 from aios_core._reference.partition import CostModel
 
 
@@ -83,3 +84,21 @@ def best_time(cm: CostModel, max_tp: int = 8, perms: np.ndarray | None = None) -
             if ok.any():
                 best = min(best, float((total + (cm.B - 1) * mx)[ok].min()))
     return None if best == math.inf else best
+
+
+def random_devices(rng, n):
+    # Heterogeneous: mixed GPU models, random link levels and NVLink counts, one or two nodes.
+    level = np.full((n, n), T.Level.SYS, dtype=np.int8)
+    nv = np.zeros((n, n), dtype=np.int32)
+    for i in range(n):
+        for j in range(i + 1, n):
+            level[i, j] = level[j, i] = rng.choice([T.Level.PIX, T.Level.PHB, T.Level.SYS])
+            nv[i, j] = nv[j, i] = rng.integers(0, 3)
+    np.fill_diagonal(level, T.Level.SELF)
+    base = T.Topology.from_matrix(level, nv, "A100-SXM4-80GB")
+    models = [T.GPU_SPECS[m] for m in ("A100-SXM4-80GB", "V100-SXM2-32GB", "H100-SXM5-80GB")]
+    devs = []
+    for d in base.devices:
+        spec = models[rng.integers(len(models))]
+        devs.append(T.Device(d.name, spec.model, int(rng.integers(1, 8)) * 10**9, spec.tflops))
+    return T.Topology(tuple(devs), base.level, base.nvlinks, base.bandwidth, base.latency)

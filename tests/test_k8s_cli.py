@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,16 +16,8 @@ pytest.importorskip("kubernetes", reason="the k8s extra is not installed")
 pytest.importorskip("aiohttp", reason="the k8s extra is not installed")
 pytest.importorskip("typer", reason="the cli extra is not installed")
 
-from k8s_fake_api import FakeApiServer  # noqa: E402
+from k8s_fake_api import FakeApiServer, api  # noqa: E402,F401 (api: the fixture)
 from k8s_objects import extender_args, node, pod  # noqa: E402
-
-
-@pytest.fixture
-def api() -> Iterator[FakeApiServer]:
-    server = FakeApiServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def until(cond: object, timeout: float = 30.0) -> bool:

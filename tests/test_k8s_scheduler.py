@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,18 +16,10 @@ pytest.importorskip("aiohttp", reason="the k8s extra is not installed")
 from aios_core.k8s.connect import api_client  # noqa: E402
 from aios_core.k8s.convert import Options  # noqa: E402
 from aios_core.k8s.scheduler import KubeScheduler  # noqa: E402
-from k8s_fake_api import FakeApiServer  # noqa: E402
+from k8s_fake_api import FakeApiServer, api  # noqa: E402,F401 (api: the fixture)
 from k8s_objects import GPU_PRODUCTS, node, pod  # noqa: E402
 
 RACK, BLOCK = "example.com/rack", "example.com/block"
-
-
-@pytest.fixture
-def api() -> Iterator[FakeApiServer]:
-    server = FakeApiServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def scheduler(api: FakeApiServer, **kwargs: Any) -> KubeScheduler:

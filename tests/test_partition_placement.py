@@ -15,7 +15,7 @@ from aios_core import topology as T
 from aios_core._reference.partition import CostModel, placement_count, placements
 from aios_core._reference.partition import plan_pipeline as ref_plan
 from aios_core.errors import ConfigError
-from partition_oracle import best_time
+from partition_oracle import best_time, random_devices
 
 
 def cost_model(model, topo, B):
@@ -109,23 +109,6 @@ def test_shuffled_cluster_is_planned_as_well_as_the_sorted_one():
             assert len({shuffled.devices[x].node for x in row}) == 1  # tensor parallelism inside a node
 
 
-def random_topology(rng, n):
-    level = np.full((n, n), T.Level.SYS, dtype=np.int8)
-    nv = np.zeros((n, n), dtype=np.int32)
-    for i in range(n):
-        for j in range(i + 1, n):
-            level[i, j] = level[j, i] = rng.choice([T.Level.PIX, T.Level.PHB, T.Level.SYS])
-            nv[i, j] = nv[j, i] = rng.integers(0, 3)
-    np.fill_diagonal(level, T.Level.SELF)
-    base = T.Topology.from_matrix(level, nv, "A100-SXM4-80GB")
-    models = [T.GPU_SPECS[m] for m in ("A100-SXM4-80GB", "V100-SXM2-32GB", "H100-SXM5-80GB")]
-    devs = []
-    for d in base.devices:
-        spec = models[rng.integers(len(models))]
-        devs.append(T.Device(d.name, spec.model, int(rng.integers(1, 8)) * 10**9, spec.tflops))
-    return T.Topology(tuple(devs), base.level, base.nvlinks, base.bandwidth, base.latency)
-
-
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(1, 6), st.sampled_from([9, 10, 12]), st.integers(1, 16),
        st.sampled_from([0, 200]))
@@ -134,7 +117,7 @@ def test_bounded_search_never_worse_than_topology_order_and_matches_reference(se
     model = P.LayerGraph.chain(flops=rng.integers(1, 100, L).astype(float) * 1e12,
                                params=rng.integers(0, 50, L) * 10**6, activation_bytes=rng.integers(0, 50, L) * 10**6,
                                output_bytes=rng.integers(0, 50, L) * 10**6, tp_comm_bytes=rng.integers(0, 50, L) * 10**6)
-    topo = random_topology(rng, n)
+    topo = random_devices(rng, n)
     cm = cost_model(model, topo, B)
     old = old_time(model, topo, B)
     ref = ref_plan(cm, max_placements=limit)
@@ -180,7 +163,7 @@ def _native(model, topo, B, **kw):
 @pytest.mark.parametrize("seed", range(4))
 def test_cached_candidate_orders_give_the_same_plan_as_computing_them(seed):
     rng = np.random.default_rng(seed)
-    topo = random_topology(rng, 12)
+    topo = random_devices(rng, 12)
     model = P.LayerGraph.chain(rng.integers(1, 100, 6) * 1e12, params=rng.integers(0, 50, 6) * 10**6,
                                activation_bytes=rng.integers(0, 50, 6) * 10**6)
     fresh = _native(model, topo, 8)  # no orders given: the native code computes them

@@ -10,7 +10,7 @@ from aios_core import partition as P
 from aios_core import topology as T
 from aios_core._reference.partition import CostModel, plan_pipeline as ref_plan
 from aios_core.errors import ConfigError, TopologyError, UnschedulableError
-from partition_oracle import best_time
+from partition_oracle import best_time, random_devices
 
 
 def random_model(rng, L):
@@ -21,24 +21,6 @@ def random_model(rng, L):
         output_bytes=rng.integers(0, 50, L) * 10**6,
         tp_comm_bytes=rng.integers(0, 50, L) * 10**6,
     )
-
-
-def random_devices(rng, n):
-    # Heterogeneous: mixed GPU models, random link levels and NVLink counts, one or two nodes.
-    level = np.full((n, n), T.Level.SYS, dtype=np.int8)
-    nv = np.zeros((n, n), dtype=np.int32)
-    for i in range(n):
-        for j in range(i + 1, n):
-            level[i, j] = level[j, i] = rng.choice([T.Level.PIX, T.Level.PHB, T.Level.SYS])
-            nv[i, j] = nv[j, i] = rng.integers(0, 3)
-    np.fill_diagonal(level, T.Level.SELF)
-    base = T.Topology.from_matrix(level, nv, "A100-SXM4-80GB")
-    models = [T.GPU_SPECS[m] for m in ("A100-SXM4-80GB", "V100-SXM2-32GB", "H100-SXM5-80GB")]
-    devs = []
-    for i, d in enumerate(base.devices):
-        spec = models[rng.integers(len(models))]
-        devs.append(T.Device(d.name, spec.model, int(rng.integers(1, 8)) * 10**9, spec.tflops))
-    return T.Topology(tuple(devs), base.level, base.nvlinks, base.bandwidth, base.latency)
 
 
 def cost_model(model, topo, B, **kw):

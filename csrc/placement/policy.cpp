@@ -466,7 +466,9 @@ bool prepare_fast_bound(const Policy& p, const int64_t* cap, const int64_t* req,
       f.res[f.n++] = r;
     }
   }
-  TermMemo::Slot* slot = nullptr;
+  // The request terms, from the memo when this (request, capacities) pair was seen before.
+  TermMemo::Slot fresh;
+  TermMemo::Slot* slot = &fresh;
   bool hit = false;
   if (memo != nullptr && R <= TermMemo::kMaxResources) {
     uint64_t h = 1469598103934665603ULL;  // FNV-1a over the request and the capacities
@@ -482,29 +484,16 @@ bool prepare_fast_bound(const Policy& p, const int64_t* cap, const int64_t* req,
     const SetBounds s{nullptr, nullptr, min_pos_cap, max_cap, nullptr, nullptr, has_zero, nullptr, 0};
     BoundCache c;
     scalar_terms(p, s, req, basic, R, c);
-    if (slot != nullptr) {
-      slot->valid = true;
-      for (int r = 0; r < R; ++r) {
-        slot->key[r] = req[r];
-        slot->key[R + r] = cap[r];
-      }
-      slot->usable = c.usable;
-      slot->term = c.term;
-      slot->wsum = c.wsum;
-      slot->div = c.div;
-    } else {
-      if (!c.usable) return false;
-      f.term = c.term;
-      f.wsum = c.wsum;
-      f.div = c.div;
+    *slot = TermMemo::Slot{true, c.usable, {}, c.term, c.wsum, c.div};
+    if (slot != &fresh) {
+      std::copy(req, req + R, slot->key);
+      std::copy(cap, cap + R, slot->key + R);
     }
   }
-  if (slot != nullptr) {
-    if (!slot->usable) return false;
-    f.term = slot->term;
-    f.wsum = slot->wsum;
-    f.div = slot->div;
-  }
+  if (!slot->usable) return false;
+  f.term = slot->term;
+  f.wsum = slot->wsum;
+  f.div = slot->div;
   f.inv_wsum = f.wsum > 0 ? 1.0 / static_cast<double>(f.wsum) : 0.0;
   f.inv_wsum_up = f.inv_wsum * (1.0 + 0x1p-40);
   f.inv_div = 1.0 / static_cast<double>(f.div);

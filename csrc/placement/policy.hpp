@@ -192,7 +192,7 @@ struct TermMemo {
   struct Slot {
     bool valid = false;
     bool usable = false;
-    int64_t key[2 * kMaxResources] = {};  // the request, then the capacities
+    int64_t key[2 * kMaxResources];  // the request, then the capacities (read only where valid)
     int64_t term = 0, wsum = 0, div = 1;
   };
   std::vector<Slot> slots = std::vector<Slot>(kSlots);
