@@ -178,11 +178,11 @@ bool Engine::fits(int32_t node, const int64_t* req) const {
   return gpu_col_ < 0 || gpu_fits(node, req[gpu_col_]);
 }
 
-bool Engine::group_room(int32_t cid, int32_t node) const {
+bool Engine::group_room(int32_t cid, int32_t node, int32_t delta) const {
   const Constraint& c = constraints_[cid];
   if (c.group < 0) return true;
   const auto it = group_count_.find((static_cast<uint64_t>(c.group) << 32) | static_cast<uint32_t>(node));
-  return it == group_count_.end() || it->second < c.max_per_node;
+  return (it == group_count_.end() ? 0 : it->second) + delta < c.max_per_node;
 }
 
 int64_t Engine::copies_that_fit(int32_t node, const int64_t* unit) const {

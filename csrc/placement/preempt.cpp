@@ -25,17 +25,35 @@ struct Key {
   }
 };
 
+// Whether `req` fits free capacity `f` and per-GPU use `used` (G GPUs), as Engine::fits decides.
+bool fits_state(const int64_t* req, const int64_t* f, const int32_t* used, int G, int R, int gpu_col) {
+  for (int r = 0; r < R; ++r) {
+    if (req[r] > f[r]) return false;
+  }
+  const int64_t gpu = gpu_col >= 0 ? req[gpu_col] : 0;
+  if (gpu <= 0) return true;
+  int32_t whole = 0, share = 0;
+  for (int g = 0; g < G; ++g) {
+    whole += used[g] == 0;
+    share = std::max<int32_t>(share, static_cast<int32_t>(kGpuMilli) - used[g]);
+  }
+  return gpu >= kGpuMilli ? whole >= gpu / kGpuMilli : share >= gpu;
+}
+
 }  // namespace
 
-Victims Engine::preempt_one(const int64_t* req, int64_t priority, int32_t cid,
-                            const std::vector<uint8_t>* allowed) const {
+Victims Engine::preempt_one(const int64_t* req, int64_t priority, int32_t cid, const std::vector<uint8_t>* allowed,
+                            const PreemptScratch* scratch) const {
   Victims best;
   Key best_key;
   const int64_t gpu = gpu_col_ >= 0 ? req[gpu_col_] : 0;
   for (int32_t node = 0; node < n_; ++node) {
-    if (!eligible(cid, node) || (allowed && !(*allowed)[node]) || !group_room(cid, node)) continue;
+    const PreemptScratch::Node* s = scratch ? scratch->find(node) : nullptr;
+    if (!eligible(cid, node) || (allowed && !(*allowed)[node]) || !group_room(cid, node, s ? s->group_delta : 0))
+      continue;
     const uint64_t tie = tie_key(node);
-    if (fits(node, req)) {
+    const int G = gpu_count_[node];
+    if (s ? fits_state(req, s->free.data(), s->used.data(), G, R_, gpu_col_) : fits(node, req)) {
       const Key k{0, INT64_MIN, 0, tie};
       if (k < best_key) {
         best_key = k;
@@ -45,16 +63,21 @@ Victims Engine::preempt_one(const int64_t* req, int64_t priority, int32_t cid,
     }
     std::vector<int32_t> cand;
     for (int32_t slot : node_tasks_[node]) {
-      if (slots_[slot].priority < priority) cand.push_back(slot);
+      if (slots_[slot].priority < priority && !(s && std::count(s->evicted.begin(), s->evicted.end(), slot)))
+        cand.push_back(slot);
     }
     if (cand.empty()) continue;
     // Scratch copy of the node: free capacity and per-GPU use.
     const int64_t* cap = &cap_[static_cast<size_t>(node) * R_];
-    std::vector<int64_t> f(free_.begin() + static_cast<ptrdiff_t>(node) * R_,
-                           free_.begin() + static_cast<ptrdiff_t>(node + 1) * R_);
-    const int G = gpu_count_[node];
+    std::vector<int64_t> f(R_);
     std::vector<int32_t> used(static_cast<size_t>(G));
-    for (int g = 0; g < G; ++g) used[g] = gpu_used_[gpu_offset_[node] + g];
+    if (s) {
+      f = s->free;
+      used = s->used;
+    } else {
+      std::copy(&free_[static_cast<size_t>(node) * R_], &free_[static_cast<size_t>(node + 1) * R_], f.begin());
+      for (int g = 0; g < G; ++g) used[g] = gpu_used_[gpu_offset_[node] + g];
+    }
     auto change = [&](int32_t slot, int sign) {  // sign -1 evicts, +1 gives back
       const int64_t* q = &slot_req_[static_cast<size_t>(slot) * R_];
       for (int r = 0; r < R_; ++r) f[r] -= sign * q[r];
@@ -162,6 +185,100 @@ Victims Engine::preempt_one(const int64_t* req, int64_t priority, int32_t cid,
   return best;
 }
 
+Engine::PreemptScratch::Node& Engine::scratch_node(PreemptScratch& s, int32_t node) const {
+  if (s.at[node] < 0) {
+    PreemptScratch::Node x{node, {}, {}, {}, 0};
+    x.free.assign(&free_[static_cast<size_t>(node) * R_], &free_[static_cast<size_t>(node + 1) * R_]);
+    x.used.assign(&gpu_used_[gpu_offset_[node]], &gpu_used_[gpu_offset_[node]] + gpu_count_[node]);
+    s.at[node] = static_cast<int32_t>(s.nodes.size());
+    s.nodes.push_back(std::move(x));
+  }
+  return s.nodes[s.at[node]];
+}
+
+// What unapply(slot) would do to the node, on the scratch.
+void Engine::scratch_evict(PreemptScratch::Node& s, int32_t slot, int32_t cid) const {
+  const TaskSlot& t = slots_[slot];
+  const int64_t* q = &slot_req_[static_cast<size_t>(slot) * R_];
+  for (int r = 0; r < R_; ++r) s.free[r] += q[r];
+  for (size_t g = 0; g < s.used.size(); ++g) {
+    if (t.gpu_mask >> g & 1) s.used[g] = 0;
+  }
+  if (t.share_gpu >= 0) s.used[t.share_gpu] -= t.share_milli;
+  if (constraints_[cid].group >= 0 && constraints_[t.cid].group == constraints_[cid].group) --s.group_delta;
+  s.evicted.push_back(slot);
+}
+
+// What apply() would do to the node for a member, on the scratch (GPU choice as apply makes it).
+void Engine::scratch_place(PreemptScratch::Node& s, const int64_t* req, int32_t cid) const {
+  for (int r = 0; r < R_; ++r) s.free[r] -= req[r];
+  const int64_t g = gpu_col_ >= 0 ? req[gpu_col_] : 0;
+  const int G = static_cast<int>(s.used.size());
+  if (g >= kGpuMilli) {  // lowest-index free GPUs
+    int64_t need = g / kGpuMilli;
+    for (int k = 0; k < G && need > 0; ++k) {
+      if (s.used[k] == 0) {
+        s.used[k] = static_cast<int32_t>(kGpuMilli);
+        --need;
+      }
+    }
+  } else if (g > 0) {  // tightest GPU that holds the share, lowest index on ties
+    int best = -1;
+    for (int k = 0; k < G; ++k) {
+      if (s.used[k] + g <= kGpuMilli && (best < 0 || s.used[k] > s.used[best])) best = k;
+    }
+    s.used[best] += static_cast<int32_t>(g);
+  }
+  if (constraints_[cid].group >= 0) ++s.group_delta;
+}
+
+bool Engine::gang_victims(const int64_t* req, const std::vector<int>& order, int64_t priority, int32_t cid,
+                          const std::vector<uint8_t>& allowed, Victims& got, int64_t& max_priority,
+                          int64_t& priority_sum) const {
+  auto take = [&](const Engine& e, int32_t slot, size_t k, const Victims& v) {
+    max_priority = std::max(max_priority, e.slots_[slot].priority);
+    priority_sum += e.slots_[slot].priority;
+    got.task_ids.push_back(v.task_ids[k]);
+    got.task_nodes.push_back(v.task_nodes[k]);
+  };
+  if (policy_.kind == PolicyKind::Fgd) {
+    // fgd picks a share's GPU by its fragmentation measure over the whole node state, which the
+    // scratch does not model: place the members on a copy of the engine instead.
+    Engine copy = *this;
+    int64_t temp_id = INT64_MIN;
+    for (int j : order) {
+      const int64_t* q = req + static_cast<size_t>(j) * R_;
+      const Victims v = copy.preempt_one(q, priority, cid, &allowed, nullptr);
+      if (v.node < 0) return false;
+      for (size_t k = 0; k < v.task_ids.size(); ++k) {
+        const int32_t slot = copy.task_slot_.at(v.task_ids[k]);
+        take(copy, slot, k, v);
+        copy.unapply(slot);
+      }
+      while (copy.task_slot_.count(temp_id)) ++temp_id;
+      copy.apply(v.node, q, temp_id, priority, cid);
+      if (got.node < 0) got.node = v.node;
+    }
+    return true;
+  }
+  PreemptScratch scratch;
+  scratch.at.assign(static_cast<size_t>(n_), -1);
+  for (int j : order) {
+    const int64_t* q = req + static_cast<size_t>(j) * R_;
+    const Victims v = preempt_one(q, priority, cid, &allowed, &scratch);
+    if (v.node < 0) return false;
+    PreemptScratch::Node& s = scratch_node(scratch, v.node);
+    for (size_t k = 0; k < v.task_ids.size(); ++k) {
+      const int32_t slot = task_slot_.at(v.task_ids[k]);
+      take(*this, slot, k, v);
+      scratch_evict(s, slot, cid);
+    }
+    scratch_place(s, q, cid);
+    if (got.node < 0) got.node = v.node;
+  }
+  return true;
+}
+
 Victims Engine::preempt(const int64_t* req, int m, int64_t priority, int32_t cid, int level, bool evict) {
   if (m < 1) throw ConfigError("requests: need at least one task, got " + std::to_string(m));
   if (level < -1 || level >= L_) throw ConfigError("level: topology level " + std::to_string(level) + " out of range");
@@ -170,7 +287,7 @@ Victims Engine::preempt(const int64_t* req, int m, int64_t priority, int32_t cid
 
   Victims best;
   if (m == 1 && level < 0) {
-    best = preempt_one(req, priority, cid, nullptr);
+    best = preempt_one(req, priority, cid, nullptr, nullptr);
   } else {
     // A gang: place members one by one on a scratch copy, evicting as each needs, per domain.
     std::vector<std::vector<int32_t>> domains;
@@ -193,31 +310,9 @@ Victims Engine::preempt(const int64_t* req, int m, int64_t priority, int32_t cid
     for (size_t d = 0; d < domains.size(); ++d) {
       std::vector<uint8_t> allowed(static_cast<size_t>(n_), 0);
       for (int32_t i : domains[d]) allowed[i] = 1;
-      Engine scratch = *this;
       Victims got;
       Key key{0, INT64_MIN, 0, d};
-      bool ok = true;
-      int64_t temp_id = INT64_MIN;
-      for (int j : order) {
-        const int64_t* q = req + static_cast<size_t>(j) * R_;
-        Victims v = scratch.preempt_one(q, priority, cid, &allowed);
-        if (v.node < 0) {
-          ok = false;
-          break;
-        }
-        for (size_t k = 0; k < v.task_ids.size(); ++k) {
-          const int32_t slot = scratch.task_slot_.at(v.task_ids[k]);
-          key.max_priority = std::max(key.max_priority, scratch.slots_[slot].priority);
-          key.priority_sum += scratch.slots_[slot].priority;
-          scratch.unapply(slot);
-          got.task_ids.push_back(v.task_ids[k]);
-          got.task_nodes.push_back(v.task_nodes[k]);
-        }
-        while (scratch.task_slot_.count(temp_id)) ++temp_id;
-        scratch.apply(v.node, q, temp_id, priority, cid);
-        if (got.node < 0) got.node = v.node;
-      }
-      if (!ok) continue;
+      if (!gang_victims(req, order, priority, cid, allowed, got, key.max_priority, key.priority_sum)) continue;
       key.victims = static_cast<int64_t>(got.task_ids.size());
       if (key < best_key) {
         best_key = key;
