@@ -230,6 +230,7 @@ class Engine {
   std::vector<int16_t> gpu_used_;  // milli used per physical GPU, flat
   std::vector<int32_t> whole_free_, share_free_;
   std::vector<std::vector<int32_t>> node_tasks_;  // task slots per node
+  std::vector<int64_t> node_min_priority_;        // lowest task priority per node (INT64_MAX: none)
   std::vector<Constraint> constraints_;
   std::vector<TaskSlot> slots_;
   std::vector<int32_t> free_slots_;

@@ -49,6 +49,8 @@ Victims Engine::preempt_one(const int64_t* req, int64_t priority, int32_t cid, c
   const int64_t gpu = gpu_col_ >= 0 ? req[gpu_col_] : 0;
   for (int32_t node = 0; node < n_; ++node) {
     const PreemptScratch::Node* s = scratch ? scratch->find(node) : nullptr;
+    const bool may_evict = node_min_priority_[node] < priority;
+    if (!s && !may_evict && !fits(node, req)) continue;  // most nodes: the cheapest test first
     if (!eligible(cid, node) || (allowed && !(*allowed)[node]) || !group_room(cid, node, s ? s->group_delta : 0))
       continue;
     const uint64_t tie = tie_key(node);
@@ -61,6 +63,7 @@ Victims Engine::preempt_one(const int64_t* req, int64_t priority, int32_t cid, c
       }
       continue;
     }
+    if (!may_evict) continue;  // nothing there may be evicted
     std::vector<int32_t> cand;
     for (int32_t slot : node_tasks_[node]) {
       if (slots_[slot].priority < priority && !(s && std::count(s->evicted.begin(), s->evicted.end(), slot)))
