@@ -112,7 +112,10 @@ class Engine {
                   int min_count, GangStrategy strategy, int level, bool required, int32_t* out_nodes);
   // Victims of strictly lower priority whose eviction lets the request (a task, or a gang when
   // m > 1) fit. Changes nothing unless evict is true.
-  Victims preempt(const int64_t* req, int m, int64_t priority, int32_t cid, int level, bool evict);
+  // `only` (one flag per node slot; a single task without a topology level) limits the search to
+  // those nodes, for a caller that knows the others cannot help.
+  Victims preempt(const int64_t* req, int m, int64_t priority, int32_t cid, int level, bool evict,
+                  const std::vector<uint8_t>* only = nullptr);
 
   // --- queries ---
   std::vector<std::pair<int, int64_t>> explain(const int64_t* req, int32_t cid) const;

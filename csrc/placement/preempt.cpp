@@ -48,11 +48,11 @@ Victims Engine::preempt_one(const int64_t* req, int64_t priority, int32_t cid, c
   Key best_key;
   const int64_t gpu = gpu_col_ >= 0 ? req[gpu_col_] : 0;
   for (int32_t node = 0; node < n_; ++node) {
+    if (allowed && !(*allowed)[node]) continue;
     const PreemptScratch::Node* s = scratch ? scratch->find(node) : nullptr;
     const bool may_evict = node_min_priority_[node] < priority;
     if (!s && !may_evict && !fits(node, req)) continue;  // most nodes: the cheapest test first
-    if (!eligible(cid, node) || (allowed && !(*allowed)[node]) || !group_room(cid, node, s ? s->group_delta : 0))
-      continue;
+    if (!eligible(cid, node) || !group_room(cid, node, s ? s->group_delta : 0)) continue;
     const uint64_t tie = tie_key(node);
     const int G = gpu_count_[node];
     if (s ? fits_state(req, s->free.data(), s->used.data(), G, R_, gpu_col_) : fits(node, req)) {
@@ -282,15 +282,18 @@ bool Engine::gang_victims(const int64_t* req, const std::vector<int>& order, int
   return true;
 }
 
-Victims Engine::preempt(const int64_t* req, int m, int64_t priority, int32_t cid, int level, bool evict) {
+Victims Engine::preempt(const int64_t* req, int m, int64_t priority, int32_t cid, int level, bool evict,
+                        const std::vector<uint8_t>* only) {
   if (m < 1) throw ConfigError("requests: need at least one task, got " + std::to_string(m));
   if (level < -1 || level >= L_) throw ConfigError("level: topology level " + std::to_string(level) + " out of range");
   check_cid(cid);
   for (int j = 0; j < m; ++j) check_request(req + static_cast<size_t>(j) * R_, "requests", j);
 
   Victims best;
+  if (only && (m != 1 || level >= 0 || only->size() != static_cast<size_t>(n_)))
+    throw ConfigError("only: a node subset needs a single task, no topology level and one flag per node slot");
   if (m == 1 && level < 0) {
-    best = preempt_one(req, priority, cid, nullptr, nullptr);
+    best = preempt_one(req, priority, cid, only, nullptr);
   } else {
     // A gang: place members one by one on a scratch copy, evicting as each needs, per domain.
     std::vector<std::vector<int32_t>> domains;

@@ -81,7 +81,20 @@ class Loop {
   // A shape (request, gang, constraint) that failed stays failed until something is released.
   std::vector<uint32_t> failed_stamp_;
   uint32_t release_stamp_ = 1;
-  std::vector<std::pair<int32_t, int64_t>> failed_preempts_;  // (shape, priority) since the last release
+  std::vector<std::pair<int32_t, int64_t>> failed_preempts_;  // gangs: (shape, priority) since the last release
+  // A single task whose preemption failed can later succeed only on a node that released something
+  // since: elsewhere evicting everything of lower priority was not enough and stays so (a start of
+  // lower priority is evictable again, anything else only takes room). So each failed (shape,
+  // priority) keeps the nodes released on since, and the next search looks at those alone.
+  struct FailedSingle {
+    int32_t shape;
+    int64_t priority;
+    std::vector<uint8_t> released;  // per node slot
+    int32_t count = 0;
+  };
+  std::vector<FailedSingle> failed_singles_;
+  void released_on(int32_t node);
+  bool preempt_single(int32_t j, int64_t t);
   int64_t next_backfill_ = 0, wakeup_ = -1;
   int32_t idle_head_ = -1;         // head of the last EASY pass that started nothing, until a change
   bool idle_window_full_ = false;  // that pass's FIFO window was full: arrivals land behind it
@@ -188,7 +201,10 @@ void Loop::stop(int32_t j, const std::vector<int64_t>* gone) {
   ids_.clear();
   for (int64_t k = 0; k < members_[j]; ++k) {
     const int64_t id = in_.task_base[j] + k;
-    if (!gone || !std::binary_search(gone->begin(), gone->end(), id)) ids_.push_back(id);
+    if (!gone || !std::binary_search(gone->begin(), gone->end(), id)) {
+      ids_.push_back(id);
+      if (!failed_singles_.empty()) released_on(in_.gang[j] == 1 ? out_.node[j] : engine_.task(id).node);
+    }
   }
   if (!ids_.empty()) engine_.release(ids_.data(), static_cast<int>(ids_.size()));
   charge(j, -members_[j]);
@@ -248,7 +264,17 @@ int64_t Loop::kill(const std::vector<int64_t>& task_ids, int64_t t) {
 
 // ---------------------------------------------------------------- policy steps
 
+void Loop::released_on(int32_t node) {
+  for (auto& f : failed_singles_) {
+    if (!f.released[node]) {
+      f.released[node] = 1;
+      ++f.count;
+    }
+  }
+}
+
 bool Loop::preempt_for(int32_t j, int64_t t) {
+  if (in_.gang[j] == 1) return preempt_single(j, t);
   const int64_t prio = in_.priority[j];
   const std::pair<int32_t, int64_t> key{in_.shape[j], prio};
   if (std::find(failed_preempts_.begin(), failed_preempts_.end(), key) != failed_preempts_.end()) return false;
@@ -272,6 +298,43 @@ bool Loop::preempt_for(int32_t j, int64_t t) {
     failed_preempts_.push_back(key);
     return false;
   }
+  out_.preemptions += kill(v.task_ids, t);
+  return try_start(j, t);
+}
+
+// preempt_for of a single task: the same answer, searching only where it may have changed.
+bool Loop::preempt_single(int32_t j, int64_t t) {
+  const int64_t prio = in_.priority[j];
+  FailedSingle* failed = nullptr;
+  for (auto& f : failed_singles_)
+    if (f.shape == in_.shape[j] && f.priority == prio) failed = &f;
+  if (failed && failed->count == 0) return false;
+  free_.resize(R_);
+  for (int k = 0; k < R_; ++k) free_[k] = in_.capacity_total[k] - alloc_[k];
+  for (auto it = alloc_by_priority_.begin(); it != alloc_by_priority_.end() && it->first < prio; ++it)
+    for (int k = 0; k < R_; ++k) free_[k] += it->second[k];
+  bool possible = true;
+  for (int k = 0; k < R_; ++k) possible = possible && free_[k] >= demand(j)[k];
+  placement::Victims v;
+  if (possible) {
+    const bool narrow = failed && failed->count <= engine_.node_slots() / 4;
+    v = engine_.preempt(req(j), 1, prio, in_.constraint[j], -1, true, narrow ? &failed->released : nullptr);
+  }
+  if (!possible || v.node < 0) {
+    if (!failed) {
+      failed_singles_.push_back({in_.shape[j], prio, std::vector<uint8_t>(engine_.node_slots(), 0), 0});
+    } else {
+      std::fill(failed->released.begin(), failed->released.end(), 0);
+      failed->count = 0;
+    }
+    return false;
+  }
+  if (failed) {  // no longer failed
+    std::swap(*failed, failed_singles_.back());
+    failed_singles_.pop_back();
+  }
+  for (int32_t node : v.task_nodes)
+    if (!failed_singles_.empty()) released_on(node);
   out_.preemptions += kill(v.task_ids, t);
   return try_start(j, t);
 }
@@ -363,6 +426,7 @@ void Loop::node_event(int k, int64_t t) {
   if (in_.event_up[k]) {
     engine_.set_cordoned(node, false);
     released();
+    failed_singles_.clear();  // a node came back: anything may fit again
     return;
   }
   engine_.set_cordoned(node, true);
@@ -374,6 +438,7 @@ void Loop::node_event(int k, int64_t t) {
     if (nodes[i] == node) victims.push_back(ids[i]);
   if (victims.empty()) return;
   engine_.release(victims.data(), static_cast<int>(victims.size()));
+  if (!failed_singles_.empty()) released_on(node);
   out_.drain_kills += kill(victims, t);
 }
 
