@@ -110,6 +110,10 @@ class Engine {
   // Returns true if placed; out_nodes gets -1 for members left out (only when min_count < m).
   bool place_gang(const int64_t* req, int m, const int64_t* ids, int64_t priority, int32_t cid,
                   int min_count, GangStrategy strategy, int level, bool required, int32_t* out_nodes);
+  // Members shaped like `unit` (constraint cid) that the node takes now, as place_gang counts them.
+  int64_t member_capacity(int32_t node, const int64_t* unit, int32_t cid) const {
+    return member_copies(node, unit, cid, GangStrategy::Pack);
+  }
   // Victims of strictly lower priority whose eviction lets the request (a task, or a gang when
   // m > 1) fit. Changes nothing unless evict is true.
   // `only` (one flag per node slot; a single task without a topology level) limits the search to

@@ -93,7 +93,18 @@ class Loop {
     int32_t count = 0;
   };
   std::vector<FailedSingle> failed_singles_;
+  // Likewise a gang that did not fit (it fits when its nodes together take all its members, and a
+  // node that released nothing takes no more than before) is tried again only when a node
+  // released on since takes a member now.
+  struct FailedGang {
+    int32_t shape;
+    std::vector<uint8_t> released;  // per node slot
+    std::vector<int32_t> nodes;
+  };
+  std::vector<FailedGang> failed_gangs_;
+  bool gang_may_fit(int32_t j);
   void released_on(int32_t node);
+  bool tracking() const { return !failed_singles_.empty() || !failed_gangs_.empty(); }
   bool preempt_single(int32_t j, int64_t t);
   int64_t next_backfill_ = 0, wakeup_ = -1;
   int32_t idle_head_ = -1;         // head of the last EASY pass that started nothing, until a change
@@ -179,9 +190,24 @@ bool Loop::try_start(int32_t j, int64_t t) {
       std::copy(req(j), req(j) + R_, gang_req_.begin() + k * R_);
       ids_[k] = in_.task_base[j] + k;
     }
-    if (engine_.place_gang(gang_req_.data(), static_cast<int>(g), ids_.data(), in_.priority[j], in_.constraint[j],
-                           static_cast<int>(g), placement::GangStrategy::Pack, -1, false, gang_nodes_.data()))
+    if (!gang_may_fit(j)) return false;
+    const bool placed = engine_.place_gang(gang_req_.data(), static_cast<int>(g), ids_.data(), in_.priority[j],
+                                           in_.constraint[j], static_cast<int>(g), placement::GangStrategy::Pack, -1,
+                                           false, gang_nodes_.data());
+    auto it = std::find_if(failed_gangs_.begin(), failed_gangs_.end(),
+                           [&](const FailedGang& f) { return f.shape == in_.shape[j]; });
+    if (placed) {
       first = gang_nodes_[0];
+      if (it != failed_gangs_.end()) {
+        std::swap(*it, failed_gangs_.back());
+        failed_gangs_.pop_back();
+      }
+    } else if (it == failed_gangs_.end()) {
+      failed_gangs_.push_back({in_.shape[j], std::vector<uint8_t>(engine_.node_slots(), 0), {}});
+    } else {
+      for (int32_t node : it->nodes) it->released[node] = 0;
+      it->nodes.clear();
+    }
   }
   if (first < 0) return false;
   idle_head_ = -1;
@@ -196,6 +222,17 @@ bool Loop::try_start(int32_t j, int64_t t) {
   return true;
 }
 
+// False when gang j failed to fit and no node released on since takes one of its members now.
+bool Loop::gang_may_fit(int32_t j) {
+  for (const auto& f : failed_gangs_) {
+    if (f.shape != in_.shape[j]) continue;
+    for (int32_t node : f.nodes)
+      if (engine_.member_capacity(node, req(j), in_.constraint[j]) > 0) return true;
+    return false;
+  }
+  return true;
+}
+
 // Releases job j's members (except task ids in the sorted `gone`, already released by the engine).
 void Loop::stop(int32_t j, const std::vector<int64_t>* gone) {
   ids_.clear();
@@ -203,7 +240,7 @@ void Loop::stop(int32_t j, const std::vector<int64_t>* gone) {
     const int64_t id = in_.task_base[j] + k;
     if (!gone || !std::binary_search(gone->begin(), gone->end(), id)) {
       ids_.push_back(id);
-      if (!failed_singles_.empty()) released_on(in_.gang[j] == 1 ? out_.node[j] : engine_.task(id).node);
+      if (tracking()) released_on(in_.gang[j] == 1 ? out_.node[j] : engine_.task(id).node);
     }
   }
   if (!ids_.empty()) engine_.release(ids_.data(), static_cast<int>(ids_.size()));
@@ -265,6 +302,12 @@ int64_t Loop::kill(const std::vector<int64_t>& task_ids, int64_t t) {
 // ---------------------------------------------------------------- policy steps
 
 void Loop::released_on(int32_t node) {
+  for (auto& f : failed_gangs_) {
+    if (!f.released[node]) {
+      f.released[node] = 1;
+      f.nodes.push_back(node);
+    }
+  }
   for (auto& f : failed_singles_) {
     if (!f.released[node]) {
       f.released[node] = 1;
@@ -298,6 +341,8 @@ bool Loop::preempt_for(int32_t j, int64_t t) {
     failed_preempts_.push_back(key);
     return false;
   }
+  for (int32_t node : v.task_nodes)
+    if (tracking()) released_on(node);
   out_.preemptions += kill(v.task_ids, t);
   return try_start(j, t);
 }
@@ -334,7 +379,7 @@ bool Loop::preempt_single(int32_t j, int64_t t) {
     failed_singles_.pop_back();
   }
   for (int32_t node : v.task_nodes)
-    if (!failed_singles_.empty()) released_on(node);
+    if (tracking()) released_on(node);
   out_.preemptions += kill(v.task_ids, t);
   return try_start(j, t);
 }
@@ -427,6 +472,7 @@ void Loop::node_event(int k, int64_t t) {
     engine_.set_cordoned(node, false);
     released();
     failed_singles_.clear();  // a node came back: anything may fit again
+    failed_gangs_.clear();
     return;
   }
   engine_.set_cordoned(node, true);
@@ -438,7 +484,7 @@ void Loop::node_event(int k, int64_t t) {
     if (nodes[i] == node) victims.push_back(ids[i]);
   if (victims.empty()) return;
   engine_.release(victims.data(), static_cast<int>(victims.size()));
-  if (!failed_singles_.empty()) released_on(node);
+  if (tracking()) released_on(node);
   out_.drain_kills += kill(victims, t);
 }
 
