@@ -16,6 +16,12 @@ namespace {
 
 __extension__ typedef __int128 i128;
 
+// x * 10^6 / cap in parts per million (x, cap >= 0), in 64-bit arithmetic when the product fits.
+int64_t ppm(int64_t x, int64_t cap) {
+  if (x <= INT64_MAX / 1000000) return x * 1000000 / cap;
+  return static_cast<int64_t>(static_cast<i128>(x) * 1000000 / cap);
+}
+
 struct Key {
   int64_t victims = INT64_MAX, max_priority = INT64_MAX, priority_sum = INT64_MAX;
   uint64_t tie = UINT64_MAX;
@@ -127,7 +133,7 @@ Victims Engine::preempt_one(const int64_t* req, int64_t priority, int32_t cid, c
         for (int r = 0; r < R_; ++r) {
           if (r == gpu_col_ || cap[r] <= 0) continue;
           const int64_t missing = std::max<int64_t>(0, req[r] - f[r]);
-          gain += static_cast<int64_t>(static_cast<i128>(std::min(q[r], missing)) * 1000000 / cap[r]);
+          gain += ppm(std::min(q[r], missing), cap[r]);
         }
         if (gpu > 0) {
           int64_t helps = 0;
@@ -141,7 +147,7 @@ Victims Engine::preempt_one(const int64_t* req, int64_t priority, int32_t cid, c
             const int64_t after = t.gpu_mask ? kGpuMilli : kGpuMilli - (used[t.share_gpu] - t.share_milli);
             helps = std::min(std::max<int64_t>(0, after - sf), missing);
           }
-          gain += static_cast<int64_t>(static_cast<i128>(helps) * 1000000 / cap[gpu_col_]);
+          gain += ppm(helps, cap[gpu_col_]);
         }
         const bool better = pick < 0 || gain > pick_gain ||
                             (gain == pick_gain && (t.priority < slots_[cand[pick]].priority ||
