@@ -114,6 +114,11 @@ class Engine {
   int64_t member_capacity(int32_t node, const int64_t* unit, int32_t cid) const {
     return member_copies(node, unit, cid, GangStrategy::Pack);
   }
+  // Members shaped like `unit` that would fit on the node once every task of priority below
+  // `priority` were gone (0 where cid may not go; group limits not counted): what a preemption
+  // for such members can get there at most.
+  int64_t capacity_after_eviction(int32_t node, const int64_t* unit, int64_t priority, int32_t cid) const;
+  int32_t constraint_group(int32_t cid) const { return constraints_[cid].group; }
   // Victims of strictly lower priority whose eviction lets the request (a task, or a gang when
   // m > 1) fit. Changes nothing unless evict is true.
   // `only` (one flag per node slot; a single task without a topology level) limits the search to

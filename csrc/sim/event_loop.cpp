@@ -102,9 +102,23 @@ class Loop {
     std::vector<int32_t> nodes;
   };
   std::vector<FailedGang> failed_gangs_;
+  // And a gang whose preemption failed: when its members ask for whole GPUs (or none) and no
+  // group limit, it failed because all nodes together, with everything of lower priority
+  // evicted, hold fewer than all its members; that sum grows only on nodes released on since.
+  struct FailedGangPreempt {
+    int32_t shape;
+    int64_t priority;
+    std::vector<uint8_t> released;  // per node slot
+    std::vector<int32_t> nodes;
+  };
+  std::vector<FailedGangPreempt> failed_gang_preempts_;
+  bool gang_preempt_may_succeed(int32_t j);
+  void gang_preempt_failed(int32_t j);
   bool gang_may_fit(int32_t j);
   void released_on(int32_t node);
-  bool tracking() const { return !failed_singles_.empty() || !failed_gangs_.empty(); }
+  bool tracking() const {
+    return !failed_singles_.empty() || !failed_gangs_.empty() || !failed_gang_preempts_.empty();
+  }
   bool preempt_single(int32_t j, int64_t t);
   int64_t next_backfill_ = 0, wakeup_ = -1;
   int32_t idle_head_ = -1;         // head of the last EASY pass that started nothing, until a change
@@ -302,6 +316,12 @@ int64_t Loop::kill(const std::vector<int64_t>& task_ids, int64_t t) {
 // ---------------------------------------------------------------- policy steps
 
 void Loop::released_on(int32_t node) {
+  for (auto& f : failed_gang_preempts_) {
+    if (!f.released[node]) {
+      f.released[node] = 1;
+      f.nodes.push_back(node);
+    }
+  }
   for (auto& f : failed_gangs_) {
     if (!f.released[node]) {
       f.released[node] = 1;
@@ -321,6 +341,7 @@ bool Loop::preempt_for(int32_t j, int64_t t) {
   const int64_t prio = in_.priority[j];
   const std::pair<int32_t, int64_t> key{in_.shape[j], prio};
   if (std::find(failed_preempts_.begin(), failed_preempts_.end(), key) != failed_preempts_.end()) return false;
+  if (!gang_preempt_may_succeed(j)) return false;
   // Victims have strictly lower priority: free plus all of theirs must cover the demand (totals).
   free_.resize(R_);
   for (int k = 0; k < R_; ++k) free_[k] = in_.capacity_total[k] - alloc_[k];
@@ -329,6 +350,7 @@ bool Loop::preempt_for(int32_t j, int64_t t) {
   for (int k = 0; k < R_; ++k) {
     if (free_[k] < demand(j)[k]) {
       failed_preempts_.push_back(key);
+      gang_preempt_failed(j);
       return false;
     }
   }
@@ -339,12 +361,42 @@ bool Loop::preempt_for(int32_t j, int64_t t) {
       engine_.preempt(gang_req_.data(), static_cast<int>(g), prio, in_.constraint[j], -1, true);
   if (v.node < 0) {
     failed_preempts_.push_back(key);
+    gang_preempt_failed(j);
     return false;
+  }
+  auto it = std::find_if(failed_gang_preempts_.begin(), failed_gang_preempts_.end(), [&](const auto& f) {
+    return f.shape == in_.shape[j] && f.priority == prio;
+  });
+  if (it != failed_gang_preempts_.end()) {  // no longer failed
+    std::swap(*it, failed_gang_preempts_.back());
+    failed_gang_preempts_.pop_back();
   }
   for (int32_t node : v.task_nodes)
     if (tracking()) released_on(node);
   out_.preemptions += kill(v.task_ids, t);
   return try_start(j, t);
+}
+
+bool Loop::gang_preempt_may_succeed(int32_t j) {
+  for (const auto& f : failed_gang_preempts_) {
+    if (f.shape != in_.shape[j] || f.priority != in_.priority[j]) continue;
+    for (int32_t node : f.nodes)
+      if (engine_.capacity_after_eviction(node, req(j), in_.priority[j], in_.constraint[j]) > 0) return true;
+    return false;
+  }
+  return true;
+}
+
+void Loop::gang_preempt_failed(int32_t j) {
+  const int64_t gpu = in_.gpu_column >= 0 ? req(j)[in_.gpu_column] : 0;
+  if (gpu % placement::kGpuMilli != 0 || engine_.constraint_group(in_.constraint[j]) >= 0) return;  // not counted
+  for (auto& f : failed_gang_preempts_) {
+    if (f.shape != in_.shape[j] || f.priority != in_.priority[j]) continue;
+    for (int32_t node : f.nodes) f.released[node] = 0;
+    f.nodes.clear();
+    return;
+  }
+  failed_gang_preempts_.push_back({in_.shape[j], in_.priority[j], std::vector<uint8_t>(engine_.node_slots(), 0), {}});
 }
 
 // preempt_for of a single task: the same answer, searching only where it may have changed.
@@ -473,6 +525,7 @@ void Loop::node_event(int k, int64_t t) {
     released();
     failed_singles_.clear();  // a node came back: anything may fit again
     failed_gangs_.clear();
+    failed_gang_preempts_.clear();
     return;
   }
   engine_.set_cordoned(node, true);
