@@ -2,7 +2,9 @@
 // out as numpy arrays that own the loop's vectors (no copy). The GIL is released for the loop.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -115,7 +117,7 @@ void register_sim(py::module_& m) {
           py::gil_scoped_release release;
           out = aios::sim::run_event_loop(engine, in);
         }
-        py::dict d;
+        std::map<std::string, py::object> d;
         d["start"] = give(std::move(out.start));
         d["end"] = give(std::move(out.end));
         d["first_start"] = give(std::move(out.first_start));
@@ -127,9 +129,9 @@ void register_sim(py::module_& m) {
         d["timeline_t"] = give(std::move(out.timeline_t));
         d["timeline_alloc"] = give(std::move(out.timeline_alloc), R);
         d["fragmentation"] = give(std::move(out.fragmentation), 3);
-        d["preemptions"] = out.preemptions;
-        d["drain_kills"] = out.drain_kills;
-        d["events"] = out.events;
+        d["preemptions"] = py::int_(out.preemptions);
+        d["drain_kills"] = py::int_(out.drain_kills);
+        d["events"] = py::int_(out.events);
         return d;
       },
       py::arg("engine"), py::arg("request"), py::arg("demand"), py::arg("gang"), py::arg("priority"),

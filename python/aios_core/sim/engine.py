@@ -658,7 +658,9 @@ def simulate(
     if why is None:
         timeline_t, timeline_a, frag, events, runs, segments = native_loop.run_native(sim, frag_samples)
     else:
-        timeline_t, timeline_a, frag, events = sim.run(frag_samples)
+        steps, allocs, samples, events = sim.run(frag_samples)
+        timeline_t, timeline_a = np.asarray(steps, dtype=np.int64), np.asarray(allocs, dtype=np.int64)
+        frag = np.asarray(samples, dtype=np.int64)
         runs, segments = np.asarray(sim.runs, dtype=np.int64), np.asarray(sim.segments, dtype=np.int64)
     res_count = sim.req.shape[1]
     return SimResult(
