@@ -1,4 +1,5 @@
-"""pytest-benchmark: the simulator's event loop on a synthetic trace, native vs reference engine."""
+"""pytest-benchmark: the simulator on a synthetic trace: the native event loop, the Python loop over
+the native engine, and the Python loop over the plain-Python reference engine."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ TRACE = synthetic_trace(WorkloadSpec(jobs=1000, mean_interarrival_s=10.0), seed=
 CLUSTER = synthetic_cluster(nodes=32)
 
 
-@pytest.mark.parametrize("backend", ["native", "reference"])
-@pytest.mark.parametrize("policy", ["fifo:best_fit", "fifo+easy:best_fit", "drf:best_fit"])
-def test_simulate(benchmark: Any, backend: str, policy: str) -> None:
-    r = benchmark(simulate, TRACE, CLUSTER, policy, 0, backend)
+@pytest.mark.parametrize(("loop", "backend"), [("native", "native"), ("python", "native"), ("python", "reference")])
+@pytest.mark.parametrize("policy", ["fifo:best_fit", "fifo+easy:best_fit", "drf:best_fit", "priority+preempt:best_fit"])
+def test_simulate(benchmark: Any, loop: str, backend: str, policy: str) -> None:
+    r = benchmark(simulate, TRACE, CLUSTER, policy, 0, backend, loop=loop)
     assert r.metrics()["finished"] == len(TRACE)
 
 

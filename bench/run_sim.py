@@ -1,5 +1,6 @@
-"""Simulator scale: events per second on a large synthetic trace (native engine), and the same
-event loop over the native and the plain-Python reference engine on a small trace.
+"""Simulator scale: events per second on a large synthetic trace (native loop and engine), and on
+a small trace the native loop, the Python loop over the native engine, and the Python loop over the
+plain-Python reference engine.
 
     python bench/run_sim.py --jobs 1000000 --gpus 10000 --reference-jobs 5000
 """
@@ -22,8 +23,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--load", type=float, default=0.9, help="offered load as a fraction of the GPUs")
     a = ap.parse_args()
-    for backend in ("native", "reference"):
-        print(json.dumps(measure(a.reference_jobs, a.reference_gpus, a.policy, backend, a.seed, a.load)), flush=True)
+    if a.reference_jobs:
+        for backend, loop in (("native", "auto"), ("native", "python"), ("reference", "python")):
+            print(json.dumps(measure(a.reference_jobs, a.reference_gpus, a.policy, backend, a.seed, a.load, loop)),
+                  flush=True)
     if a.jobs:
         print(json.dumps(measure(a.jobs, a.gpus, a.policy, "native", a.seed, a.load)), flush=True)
 

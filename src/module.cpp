@@ -39,4 +39,5 @@ PYBIND11_MODULE(_core, m) {
   aios_bind::register_partition(m);
   aios_bind::register_fairshare(m);
   aios_bind::register_binpack(m);
+  aios_bind::register_sim(m);
 }

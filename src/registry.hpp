@@ -8,4 +8,5 @@ void register_topology(pybind11::module_& m);
 void register_partition(pybind11::module_& m);
 void register_fairshare(pybind11::module_& m);
 void register_binpack(pybind11::module_& m);
+void register_sim(pybind11::module_& m);
 }  // namespace aios_bind

@@ -67,7 +67,9 @@ operation = st.one_of(
         st.sampled_from([None, ("required", "rack"), ("preferred", "rack"), ("required", "zone")]),
         st.integers(0, 3),
     ),
-    st.tuples(st.just("preempt"), requests(count=1), st.integers(0, 5), st.booleans()),
+    # a task or a gang (one row per member), within a topology domain or not
+    st.tuples(st.just("preempt"), st.one_of(requests(count=1), requests()), st.integers(0, 5), st.booleans(),
+              constraints_st, st.sampled_from([None, None, "rack", "zone"])),
     st.tuples(st.just("cordon"), st.integers(0, 100), st.booleans()),
     st.tuples(st.just("remove"), st.integers(0, 100)),
 )

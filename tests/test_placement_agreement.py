@@ -81,8 +81,8 @@ def apply(p: Placer, op: tuple) -> object:
         res = p.place_gang(req, strategy=strategy, priority=prio, **kw)
         return res.placed, res.nodes.tolist(), res.reason
     if kind == "preempt":
-        _, req, prio, evict = op
-        pre = p.preempt(req, priority=prio, evict=evict)
+        _, req, prio, evict, cons, topo = op
+        pre = p.preempt(req, priority=prio, constraints=cons, topology_required=topo, evict=evict)
         return None if pre is None else (pre.node, pre.victims.tolist())
     if kind == "cordon":
         node = op[1] % p.capacity.shape[0]

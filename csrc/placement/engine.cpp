@@ -178,11 +178,11 @@ bool Engine::fits(int32_t node, const int64_t* req) const {
   return gpu_col_ < 0 || gpu_fits(node, req[gpu_col_]);
 }
 
-bool Engine::group_room(int32_t cid, int32_t node) const {
+bool Engine::group_room(int32_t cid, int32_t node, int32_t delta) const {
   const Constraint& c = constraints_[cid];
   if (c.group < 0) return true;
   const auto it = group_count_.find((static_cast<uint64_t>(c.group) << 32) | static_cast<uint32_t>(node));
-  return it == group_count_.end() || it->second < c.max_per_node;
+  return (it == group_count_.end() ? 0 : it->second) + delta < c.max_per_node;
 }
 
 int64_t Engine::copies_that_fit(int32_t node, const int64_t* unit) const {
@@ -309,6 +309,7 @@ int32_t Engine::add_node(const int64_t* cap, const int32_t* domains, const uint8
   fgd_before_.push_back(0.0);
   node_stamp_.push_back(0);
   node_tasks_.emplace_back();
+  node_min_priority_.push_back(INT64_MAX);
   for (size_t cid = 1; cid < constraints_.size(); ++cid) {
     constraints_[cid].taint_ok.push_back(taint_ok[cid] ? 1 : 0);
     constraints_[cid].affinity_ok.push_back(affinity_ok[cid] ? 1 : 0);
@@ -422,6 +423,7 @@ int32_t Engine::apply(int32_t node, const int64_t* req, int64_t id, int64_t prio
     }
   }
   node_tasks_[node].push_back(slot);
+  node_min_priority_[node] = std::min(node_min_priority_[node], priority);
   if (constraints_[cid].group >= 0) {
     ++group_count_[(static_cast<uint64_t>(constraints_[cid].group) << 32) | static_cast<uint32_t>(node)];
   }
@@ -446,6 +448,11 @@ void Engine::unapply(int32_t slot) {
   list[t.pos] = moved;
   slots_[moved].pos = t.pos;
   list.pop_back();
+  if (t.priority == node_min_priority_[node]) {
+    int64_t lowest = INT64_MAX;
+    for (int32_t other : list) lowest = std::min(lowest, slots_[other].priority);
+    node_min_priority_[node] = lowest;
+  }
   const Constraint& c = constraints_[t.cid];
   if (c.group >= 0) {
     const uint64_t key = (static_cast<uint64_t>(c.group) << 32) | static_cast<uint32_t>(node);

@@ -110,9 +110,21 @@ class Engine {
   // Returns true if placed; out_nodes gets -1 for members left out (only when min_count < m).
   bool place_gang(const int64_t* req, int m, const int64_t* ids, int64_t priority, int32_t cid,
                   int min_count, GangStrategy strategy, int level, bool required, int32_t* out_nodes);
+  // Members shaped like `unit` (constraint cid) that the node takes now, as place_gang counts them.
+  int64_t member_capacity(int32_t node, const int64_t* unit, int32_t cid) const {
+    return member_copies(node, unit, cid, GangStrategy::Pack);
+  }
+  // Members shaped like `unit` that would fit on the node once every task of priority below
+  // `priority` were gone (0 where cid may not go; group limits not counted): what a preemption
+  // for such members can get there at most.
+  int64_t capacity_after_eviction(int32_t node, const int64_t* unit, int64_t priority, int32_t cid) const;
+  int32_t constraint_group(int32_t cid) const { return constraints_[cid].group; }
   // Victims of strictly lower priority whose eviction lets the request (a task, or a gang when
   // m > 1) fit. Changes nothing unless evict is true.
-  Victims preempt(const int64_t* req, int m, int64_t priority, int32_t cid, int level, bool evict);
+  // `only` (one flag per node slot; a single task without a topology level) limits the search to
+  // those nodes, for a caller that knows the others cannot help.
+  Victims preempt(const int64_t* req, int m, int64_t priority, int32_t cid, int level, bool evict,
+                  const std::vector<uint8_t>* only = nullptr);
 
   // --- queries ---
   std::vector<std::pair<int, int64_t>> explain(const int64_t* req, int32_t cid) const;
@@ -154,7 +166,8 @@ class Engine {
   bool eligible(int32_t cid, int32_t node) const;
   bool fits(int32_t node, const int64_t* req) const;
   bool gpu_fits(int32_t node, int64_t milli) const;
-  bool group_room(int32_t cid, int32_t node) const;
+  // delta: tasks of the group added (+) or removed (-) on the node by a preemption in progress
+  bool group_room(int32_t cid, int32_t node, int32_t delta = 0) const;
   int64_t copies_that_fit(int32_t node, const int64_t* unit) const;
   // Members shaped like `unit` that the node takes for a gang: fit, group limit, strategy.
   int64_t member_copies(int32_t node, const int64_t* unit, int32_t cid, GangStrategy strategy) const;
@@ -181,8 +194,31 @@ class Engine {
   bool place_gang_in(const std::vector<int32_t>& nodes, const int64_t* req, int m,
                      const int64_t* ids, int64_t priority, int32_t cid, int min_count,
                      GangStrategy strategy, int level, int32_t* out_nodes);
-  Victims preempt_one(const int64_t* req, int64_t priority, int32_t cid,
-                      const std::vector<uint8_t>* allowed) const;
+  // A gang preemption in progress: per node it touched, the free capacity and GPU use after the
+  // victims chosen so far left and the members chosen so far arrived. The engine itself does not
+  // change until the answer is known, so nothing has to be copied or undone.
+  struct PreemptScratch {
+    struct Node {
+      int32_t node;
+      std::vector<int64_t> free;
+      std::vector<int32_t> used;     // milli-GPU per physical GPU
+      std::vector<int32_t> evicted;  // task slots
+      int32_t group_delta = 0;       // change in tasks of the preemptor's group
+    };
+    std::vector<int32_t> at;  // per node slot: index into nodes, or -1
+    std::vector<Node> nodes;
+    const Node* find(int32_t node) const { return at[node] < 0 ? nullptr : &nodes[at[node]]; }
+  };
+  Victims preempt_one(const int64_t* req, int64_t priority, int32_t cid, const std::vector<uint8_t>* allowed,
+                      const PreemptScratch* scratch) const;
+  PreemptScratch::Node& scratch_node(PreemptScratch& s, int32_t node) const;
+  void scratch_evict(PreemptScratch::Node& s, int32_t slot, int32_t cid) const;
+  void scratch_place(PreemptScratch::Node& s, const int64_t* req, int32_t cid) const;
+  // Victims for a gang's members placed one by one (in `order`) within the `allowed` nodes, each
+  // evicting what it needs; false when some member finds no node.
+  bool gang_victims(const int64_t* req, const std::vector<int>& order, int64_t priority, int32_t cid,
+                    const std::vector<uint8_t>& allowed, Victims& got, int64_t& max_priority,
+                    int64_t& priority_sum) const;
   uint64_t tie_key(int32_t node) const;
   std::vector<std::vector<int32_t>> domain_nodes(int level) const;
   int32_t pos(int32_t node) const { return pos_of_[node]; }
@@ -206,6 +242,7 @@ class Engine {
   std::vector<int16_t> gpu_used_;  // milli used per physical GPU, flat
   std::vector<int32_t> whole_free_, share_free_;
   std::vector<std::vector<int32_t>> node_tasks_;  // task slots per node
+  std::vector<int64_t> node_min_priority_;        // lowest task priority per node (INT64_MAX: none)
   std::vector<Constraint> constraints_;
   std::vector<TaskSlot> slots_;
   std::vector<int32_t> free_slots_;

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['CapacityModel', 'Engine', 'binpack_fgd_scores', 'binpack_fragmentation', 'binpack_lower_bound', 'binpack_pack', 'binpack_pack_heterogeneous', 'candidate_orders', 'classic_fair_share', 'drf_continuous', 'drf_tasks', 'fair_tree', 'hdrf_tasks', 'plan_pipeline', 'select_best_effort', 'split_chain']
+__all__: list[str] = ['CapacityModel', 'Engine', 'binpack_fgd_scores', 'binpack_fragmentation', 'binpack_lower_bound', 'binpack_pack', 'binpack_pack_heterogeneous', 'candidate_orders', 'classic_fair_share', 'drf_continuous', 'drf_tasks', 'fair_tree', 'hdrf_tasks', 'plan_pipeline', 'select_best_effort', 'simulate_loop', 'split_chain']
 class Engine:
     """
     Stateful placement engine over a cluster (see aios_core.Placer).
@@ -127,6 +127,10 @@ def plan_pipeline(flops: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]
 def select_best_effort(score: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], required: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], size: typing.SupportsInt | typing.SupportsIndex, max_nodes: typing.SupportsInt | typing.SupportsIndex) -> tuple[numpy.typing.NDArray[numpy.int32], int, int, bool, int]:
     """
     Best-effort GPU set (go-gpuallocator semantics); returns (positions, set score, partition score, exact, nodes).
+    """
+def simulate_loop(engine: Engine, request: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], demand: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], gang: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], priority: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], constraint: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], task_base: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], arrival: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], duration: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], planned: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], shape: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], feasible: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8], by_arrival: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], capacity_total: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], order: str, key: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], user: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], weights: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], backfill: bool, backfill_interval: typing.SupportsInt | typing.SupportsIndex, backfill_depth: typing.SupportsInt | typing.SupportsIndex, preempt: bool, event_time: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], event_node: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], event_up: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8], gpu_column: typing.SupportsInt | typing.SupportsIndex, frag_every: typing.SupportsInt | typing.SupportsIndex, typical: typing.Annotated[numpy.typing.ArrayLike, numpy.int64]) -> dict[str, typing.Any]:
+    """
+    Run the simulator's event loop natively (see aios_core.sim.native_loop); returns a dict of results.
     """
 def split_chain(costs: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], k: typing.SupportsInt | typing.SupportsIndex) -> tuple[float, numpy.typing.NDArray[numpy.int64]]:
     """

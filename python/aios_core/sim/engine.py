@@ -24,6 +24,7 @@ from aios_core._validate import int_array
 from aios_core.cluster import Cluster
 from aios_core.errors import ConfigError
 from aios_core.placer import Constraints, Placer
+from aios_core.sim import native_loop
 from aios_core.sim.elastic import UNIT, Throughput, seconds_to_finish
 from aios_core.sim.kueue import KueueAdmission
 from aios_core.sim.orders import FairTreeQueue, LasLevels, LasQueue
@@ -132,6 +133,7 @@ class _Run:
         w = np.ones(users, dtype=np.int64) if user_weights is None else int_array(user_weights, "user_weights", 1)
         if w.shape != (users,) or (users and int(w.min()) < 1):
             raise ConfigError(f"user_weights: expected {users} positive integers, got {list(user_weights or [])}")
+        self.user_weights = w
         if pol.order == "fifo":
             self.queue = FifoQueue(self.queued)
         elif pol.order == "sjf":
@@ -635,6 +637,7 @@ def simulate(
     user_weights: Sequence[int] | None = None,
     node_events: Sequence[NodeEvent] = (),
     frag_samples: int = DEFAULT_FRAG_SAMPLES,
+    loop: str = "auto",
 ) -> SimResult:
     """Replay `trace` on `cluster` under `policy`; the same inputs and seed give the same result.
 
@@ -645,9 +648,20 @@ def simulate(
     pol = Policy.parse(policy) if isinstance(policy, str) else policy
     if backend not in ("native", "reference"):
         raise ConfigError(f"backend: expected 'native' or 'reference', got {backend!r}")
+    if loop not in ("auto", "native", "python"):
+        raise ConfigError(f"loop: expected 'auto', 'native' or 'python', got {loop!r}")
     wall0 = time.perf_counter()
     sim = _Run(trace, cluster, pol, seed, backend, user_weights, node_events)
-    timeline_t, timeline_a, frag, events = sim.run(frag_samples)
+    why = native_loop.unsupported(sim, backend) if loop != "python" else "the Python loop was asked for"
+    if loop == "native" and why is not None:
+        raise ConfigError(f"loop: the native loop cannot run {pol.name}: {why}")
+    if why is None:
+        timeline_t, timeline_a, frag, events, runs, segments = native_loop.run_native(sim, frag_samples)
+    else:
+        steps, allocs, samples, events = sim.run(frag_samples)
+        timeline_t, timeline_a = np.asarray(steps, dtype=np.int64), np.asarray(allocs, dtype=np.int64)
+        frag = np.asarray(samples, dtype=np.int64)
+        runs, segments = np.asarray(sim.runs, dtype=np.int64), np.asarray(sim.segments, dtype=np.int64)
     res_count = sim.req.shape[1]
     return SimResult(
         policy=pol.name,
@@ -663,10 +677,10 @@ def simulate(
         timeline_alloc=np.asarray(timeline_a, dtype=np.int64).reshape(-1, res_count),
         fragmentation=np.asarray(frag, dtype=np.int64).reshape(-1, 3),
         gpu_column=cluster.gpu_column,
-        killed_runs=np.asarray(sim.runs, dtype=np.int64).reshape(-1, 3),
+        killed_runs=runs.reshape(-1, 3),
         first_start=sim.first_start,
         members=sim.final_members,
-        segments=np.asarray(sim.segments, dtype=np.int64).reshape(-1, 4),
+        segments=segments.reshape(-1, 4),
         suspensions=sim.suspensions,
         resizes=sim.resizes,
         preemptions=sim.preemptions,
