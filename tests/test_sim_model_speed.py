@@ -130,8 +130,9 @@ def test_trace_without_speeds_says_so_cheaply() -> None:
     assert _jobs([0], [10], [1], [{"A100": 1000}]).model_speed is None  # 1000 everywhere: nothing depends on it
     tr = _jobs([0, 1], [10, 10], [1, 1], [{"A100": 2000}, {}])
     assert tr.model_speed is not None and tr.speed_models == ("A100",)
-    assert tr.head(1).model_speed is not None and tr.head(1).model_speed.tolist() == [[2000]]
-    assert tr.compress(2).model_speed is not None and tr.compress(2).model_speed.tolist() == [[2000], [1000]]
+    head, compressed = tr.head(1).model_speed, tr.compress(2).model_speed
+    assert head is not None and head.tolist() == [[2000]]
+    assert compressed is not None and compressed.tolist() == [[2000], [1000]]
     assert tr.head(2).speed_models == ("A100",) and _jobs([0, 1], [10, 10], [1, 1], [{}, {"A": 3}]).head(1).model_speed is None
 
 
@@ -182,7 +183,8 @@ def _check_work(trace: JobTrace, cluster: Cluster, r: SimResult, pol: Policy) ->
         per_job.setdefault(j, []).append((s, e, m))
     for j in np.flatnonzero(r.start >= 0).tolist():
         g, need = int(trace.gang[j]), int(trace.duration[j]) * UNIT
-        allowed = None if trace.gpu_models[j] is None else trace.gpu_models[j].split("|")
+        spec = trace.gpu_models[j]
+        allowed = None if spec is None else spec.split("|")
         on = [_speed_on(trace, j, m, gpu[j] == 0) for m in set(cluster.gpu_models) if allowed is None or m in allowed]
         lo, hi = min(on), max(on)
         segs = [x for x in per_job.get(j, []) if x[0] >= killed_at.get(j, -1)]
