@@ -3,25 +3,24 @@
 Our job format (CSV with a header, or JSON ``{"jobs": [{...}, ...]}`` / a bare list), one job per
 row; only ``arrival`` and ``duration`` are required:
 
-========== =========================================================== =======
-column     meaning                                                     default
-========== =========================================================== =======
-name       job name                                                    job-<row>
-arrival    submit time, integer seconds >= 0
-duration   run time, integer seconds >= 1
-cpu        milli-cores per member                                      0
-memory     bytes per member                                            0
-gpu        milli-GPU per member (< 1000: a share; else whole GPUs)    0
-gang       members, all placed together                                1
-user       user or queue name                                          default
-priority   integer, higher first                                       0
-gpu_models allowed GPU models, "A100|H100"                             any
-max_gang   elastic: the most members (>= gang; duration is at gang)    gang
-type       job type (application, model) for duration prediction      ""
-model_speed speed per GPU model, per mille of the speed ``duration``   1000
-           was measured at: "A100=1000|H100=2300" (JSON: that string
-           or an object ``{"A100": 1000, "H100": 2300}``)
-========== =========================================================== =======
+=========== =========================================================== =========
+column      meaning                                                     default
+=========== =========================================================== =========
+name        job name                                                    job-<row>
+arrival     submit time, integer seconds >= 0
+duration    run time, integer seconds >= 1 (at model speed 1000)
+cpu         milli-cores per member                                      0
+memory      bytes per member                                            0
+gpu         milli-GPU per member (< 1000: a share; else whole GPUs)     0
+gang        members, all placed together                                1
+user        user or queue name                                          default
+priority    integer, higher first                                       0
+gpu_models  allowed GPU models, "A100|H100"                             any
+max_gang    elastic: the most members (>= gang; duration is at gang)    gang
+type        job type (application, model) for duration prediction       ""
+model_speed per-mille speed per GPU model, "A100=1000|H100=2300"        1000
+            (JSON: that string or an object ``{"H100": 2300}``)
+=========== =========================================================== =========
 
 ``model_speed``: 2000 runs the job twice as fast as ``duration`` says on that model, 500 half as
 fast; integers 1..1000000. A model a job does not list (or a node without a GPU model) runs it at
