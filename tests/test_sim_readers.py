@@ -250,3 +250,11 @@ def test_synthetic_rejects_bad_model_speeds(speeds: dict[str, tuple[int, int]], 
     with pytest.raises(ConfigError) as exc:
         WorkloadSpec(model_speeds=speeds)
     assert needle in str(exc.value)
+
+
+def test_write_jobs_refuses_resources_our_format_lacks(tmp_path: Path) -> None:
+    trace = JobTrace(("cpu", "example.com/fpga"), np.array([0]), np.array([5]), np.array([[1000, 2]]), np.array([1]),
+                     np.array([0]), np.array([0]), ("u",))
+    with pytest.raises(ConfigError, match="requests: resource 'example.com/fpga' has no column"):
+        write_jobs(trace, tmp_path / "jobs.csv")
+    assert not (tmp_path / "jobs.csv").exists()

@@ -42,7 +42,7 @@ class ModelSpeeds:
                      else np.zeros(len(cluster.names), dtype=np.bool_))
         cols_for: dict[str | None, list[int]] = {}  # allowed GPU models -> the columns of their nodes
         for spec in set(trace.gpu_models):
-            allowed = None if spec is None else set(spec.split("|"))
+            allowed = None if spec is None else {m for m in spec.split("|") if m}  # as the engine reads it
             cols_for[spec] = sorted({self.node_col[i] for i in np.flatnonzero(gpu_nodes).tolist()
                                      if allowed is None or cluster.gpu_models[i] in allowed})
         self.slowest = [SPEED_UNIT if row is None or not cols_for[spec] else min(row[c] for c in cols_for[spec])
