@@ -84,16 +84,29 @@ def test_las_suspension_keeps_work_done_at_speed() -> None:
 
 
 def test_elastic_resize_replans_with_the_slowest_member() -> None:
-    # node-0 A100 (speed 1000 for job1), node-1 H100 (2000); alpha 0.5: 2 members = 1414 units/s.
+    # node-0 A100 (1800 for job1), node-1 H100 (2000); alpha 0.5: 2 members = 1414 units/s at 1000.
     # job0 holds the A100 until 20; job1 runs on the H100 at 2000 (40000 of 100000 units by t=20),
-    # grows onto the A100 (1414 x 1000/1000), shrinks back at t=30 for job2 (A100 only): 14140
-    # units more, then 45860 units at 2000/s: 23 s, ends at 53.
-    trace = _jobs([0, 0, 30], [20, 100, 100], [8, 8, 8], [{}, {"A100": 1000, "H100": 2000}, {}],
+    # grows onto the A100 (1414 x 1.8 = 2545/s, faster), shrinks back at t=30 for job2 (A100 only):
+    # 25450 units more, then 34550 units at 2000/s: 18 s, ends at 48.
+    trace = _jobs([0, 0, 30], [20, 100, 100], [8, 8, 8], [{}, {"A100": 1800, "H100": 2000}, {}],
                   max_gang=[1, 2, 1], models=["A100", None, "A100"])
     r = simulate(trace, _two_models(), Policy(order="fifo", elastic_alpha=0.5))
     assert r.segments.tolist() == [[1, 0, 20, 1], [1, 20, 30, 2]]
-    assert r.start.tolist() == [0, 30, 30] and r.end.tolist() == [20, 53, 130] and r.members.tolist() == [1, 1, 1]
-    assert combined_speed(Throughput(0.5).speed(1, 2), 1000) == 1414
+    assert r.start.tolist() == [0, 30, 30] and r.end.tolist() == [20, 48, 130] and r.members.tolist() == [1, 1, 1]
+    assert combined_speed(Throughput(0.5).speed(1, 2), 1800) == 2545
+
+
+def test_elastic_job_does_not_grow_into_a_slowdown() -> None:
+    # as above with job1 at 1000 on the A100: 2 members would run at 1414 < 2000 alone on the H100
+    trace = _jobs([0, 0, 30], [20, 100, 100], [8, 8, 8], [{}, {"A100": 1000, "H100": 2000}, {}],
+                  max_gang=[1, 2, 1], models=["A100", None, "A100"])
+    r = simulate(trace, _two_models(), Policy(order="fifo", elastic_alpha=0.5))
+    assert r.resizes == 0 and r.segments.tolist() == []
+    assert r.start.tolist() == [0, 0, 30] and r.end.tolist() == [20, 50, 130]
+    # without model speeds the same job grows (1000 -> 1414 units/s)
+    plain = simulate(dataclasses.replace(trace, model_speed=None, speed_models=()), _two_models(),
+                     Policy(order="fifo", elastic_alpha=0.5))
+    assert plain.segments.tolist()[:2] == [[1, 0, 20, 1], [1, 20, 30, 2]]
 
 
 def test_sjf_plans_with_the_speed_on_the_cluster() -> None:

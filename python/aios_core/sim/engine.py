@@ -12,7 +12,8 @@ keeps it. Member k of job j is task id base[j] + k; members are added and remove
 
 With GPU model speeds in the trace (`JobTrace.model_speed`), a segment's speed is the elastic speed
 scaled by the per-mille speed of the slowest GPU model its members hold (`aios_core.sim.model_speed`);
-SJF and EASY plan with the run time on the slowest model the job may use.
+SJF and EASY plan with the run time on the slowest model the job may use; an elastic job does not
+grow by a member that would make it slower.
 """
 
 from __future__ import annotations
@@ -362,9 +363,15 @@ class _Run:
                 got = self.engine.place_batch(self.req[j : j + 1], self._ids(j, m, m + 1),
                                               self.trace.priority[j : j + 1], self.cids[j : j + 1])
                 if int(got[0]) >= 0:
-                    added[j] += 1
-                    if self.model_speeds is not None:
+                    ms = self.model_speeds
+                    if ms is not None:  # a member on a slower GPU model may cost more than it adds
+                        g = self.gang[j]
+                        if not ms.worth_adding(j, self.member_nodes[j], int(got[0]), self.speed.speed(g, m),
+                                               self.speed.speed(g, m + 1)):
+                            self.engine.release(self._ids(j, m, m + 1))
+                            continue
                         self.member_nodes[j].append(int(got[0]))
+                    added[j] += 1
                     if m + 1 < self.max_members[j]:
                         still.append(j)
             active = still

@@ -4,7 +4,8 @@ The rules are `JobTrace`'s (per mille of the speed `duration` was measured at; a
 does not list, or a node without a GPU model, runs at 1000; CPU-only jobs always run at 1000; a
 gang runs at its slowest member). What SJF and EASY plan with is the run time at the slowest model
 the job may be placed on: an upper bound before placement, so a job EASY backfills because it ends
-before the head's reservation still does so wherever it lands.
+before the head's reservation still does so wherever it lands. An elastic job does not keep a new
+member that would make it slower (one on a slow model can cost more than the member adds).
 """
 
 from __future__ import annotations
@@ -55,6 +56,13 @@ class ModelSpeeds:
             return SPEED_UNIT
         col = self.node_col
         return min(row[col[i]] for i in nodes)
+
+    def worth_adding(self, j: int, nodes: list[int], node: int, speed_now: int, speed_next: int) -> bool:
+        """Whether a member on `node` makes job j, with members on `nodes`, faster; `speed_now` and
+        `speed_next` are its elastic speeds without and with that member."""
+        now = self.factor(j, nodes)
+        new = min(now, self.factor(j, (node,)))
+        return new == now or combined_speed(speed_next, new) > combined_speed(speed_now, now)
 
     def planned(self, j: int, seconds: int) -> int:
         """Run time SJF and EASY plan with for job j whose duration (at 1000) is `seconds`."""
