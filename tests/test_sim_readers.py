@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -9,11 +10,15 @@ import numpy as np
 import pytest
 
 from aios_core.errors import ConfigError
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from aios_core.sim.readers import (
     alibaba_path, philly_runtimes, read_alibaba_nodes, read_alibaba_pods, read_jobs, read_jobs_csv, read_jobs_json,
-    shared_data_dir,
+    shared_data_dir, write_jobs,
 )
 from aios_core.sim.synthetic import WorkloadSpec, synthetic_trace
+from aios_core.sim.trace import JobTrace
 
 
 def test_csv_roundtrip(tmp_path: Path) -> None:
@@ -143,3 +148,113 @@ def test_synthetic_with_philly_durations() -> None:
     tr = synthetic_trace(WorkloadSpec(jobs=500, durations=samples), seed=0)
     allowed = set(np.clip(np.rint(samples), 1, WorkloadSpec().max_duration_s).astype(np.int64).tolist())
     assert set(tr.duration.tolist()) <= allowed
+
+
+# ---------------------------------------------------------------- GPU model speeds
+
+def test_model_speed_column(tmp_path: Path) -> None:
+    p = tmp_path / "jobs.csv"
+    p.write_text("arrival,duration,gpu,model_speed\n0,10,1000,H100=2300|A100=1000\n1,10,1000,\n2,10,1000,V100=600\n")
+    tr = read_jobs(p)
+    assert tr.speed_models == ("H100", "A100", "V100")  # in order of first appearance
+    assert tr.model_speed is not None
+    assert tr.model_speed.tolist() == [[2300, 1000, 1000], [1000, 1000, 1000], [1000, 1000, 600]]
+    j = tmp_path / "jobs.json"
+    j.write_text(json.dumps([{"arrival": 0, "duration": 10, "gpu": 1000, "model_speed": {"H100": 2300}},
+                             {"arrival": 1, "duration": 10, "gpu": 1000, "model_speed": "A100=500"}]))
+    tj = read_jobs(j)
+    assert tj.speed_models == ("H100", "A100") and tj.model_speed is not None
+    assert tj.model_speed.tolist() == [[2300, 1000], [1000, 500]]
+    p.write_text("arrival,duration,model_speed\n0,10,\n")
+    assert read_jobs(p).model_speed is None
+
+
+@pytest.mark.parametrize(("cell", "needle"), [
+    ("A100", "column 'model_speed' expects MODEL=PER_MILLE entries"),
+    ("A100=fast", "column 'model_speed[A100]' expects an integer, got 'fast'"),
+    ("A100=", "column 'model_speed[A100]' is required"),
+    ("A100=0", "column 'model_speed[A100]' must be a per-mille speed in 1..1000000, got 0"),
+    ("A100=1000001", "got 1000001"),
+    ("A100=1000|A100=2000", "lists GPU model 'A100' twice"),
+    ("=2000", "bad GPU model name ''"),
+    ("A100=1500.5", "expects an integer, got '1500.5'"),
+])
+def test_model_speed_rejects_malformed_cells(tmp_path: Path, cell: str, needle: str) -> None:
+    p = tmp_path / "bad.csv"
+    p.write_text(f"arrival,duration,gpu,model_speed\n0,10,1000,\n1,10,1000,{cell}\n")
+    with pytest.raises(ConfigError) as exc:
+        read_jobs_csv(p)
+    assert f"{p}:3: " in str(exc.value) and needle in str(exc.value)
+
+
+@pytest.mark.parametrize(("value", "needle"), [
+    ({"A100": "x"}, "jobs[0]: column 'model_speed[A100]' expects an integer, got 'x'"),
+    ({"A100": True}, "jobs[0]: column 'model_speed[A100]' expects an integer, got True"),
+    ({"A|B": 2000}, "jobs[0]: column 'model_speed' has a bad GPU model name 'A|B'"),
+    (2000, "jobs[0]: column 'model_speed' expects 'MODEL=PER_MILLE|...' or an object, got 2000"),
+])
+def test_model_speed_rejects_malformed_json(tmp_path: Path, value: object, needle: str) -> None:
+    p = tmp_path / "bad.json"
+    p.write_text(json.dumps({"jobs": [{"arrival": 0, "duration": 1, "model_speed": value}]}))
+    with pytest.raises(ConfigError) as exc:
+        read_jobs_json(p)
+    assert str(p) in str(exc.value) and needle in str(exc.value)
+
+
+def _same_jobs(a: JobTrace, b: JobTrace) -> None:
+    assert a.names == b.names and a.gpu_models == b.gpu_models and a.job_types == b.job_types
+    for col in ("arrival", "duration", "requests", "gang", "priority", "max_members"):
+        assert getattr(a, col).tolist() == getattr(b, col).tolist(), col
+    assert [a.users[u] for u in a.user.tolist()] == [b.users[u] for u in b.user.tolist()]
+    assert a.speed_models == b.speed_models
+    assert (a.model_speed is None) == (b.model_speed is None)
+    if a.model_speed is not None and b.model_speed is not None:
+        assert a.model_speed.tolist() == b.model_speed.tolist()
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 60), st.integers(0, 1000), st.sampled_from(["csv", "json"]),
+       st.dictionaries(st.sampled_from(["A100", "H100", "V100"]), st.tuples(st.integers(1, 3000), st.integers(0, 3000))))
+def test_write_read_round_trip(tmp_path_factory: pytest.TempPathFactory, jobs: int, seed: int, ext: str,
+                               spans: dict[str, tuple[int, int]]) -> None:
+    spec = WorkloadSpec(jobs=jobs, model_speeds={m: (lo, lo + extra) for m, (lo, extra) in spans.items()})
+    trace = synthetic_trace(spec, seed=seed)
+    trace = JobTrace(trace.resources, trace.arrival, trace.duration, trace.requests, trace.gang, trace.user,
+                     trace.priority, trace.users, tuple("A100|H100" if j % 3 == 0 else None for j in range(jobs)),
+                     tuple(f"j{j},\"x\"" for j in range(jobs)), trace.gang + seed % 3,
+                     tuple(("bert", "")[j % 2] for j in range(jobs)), trace.model_speed, trace.speed_models)
+    p = tmp_path_factory.mktemp("rt") / f"jobs.{ext}"
+    write_jobs(trace, p)
+    _same_jobs(read_jobs(p), trace)
+
+
+def test_synthetic_model_speeds_leave_the_rest_of_the_trace_unchanged() -> None:
+    plain = synthetic_trace(WorkloadSpec(jobs=400), seed=5)
+    assert plain.model_speed is None and plain.speed_models == ()
+    sped = synthetic_trace(WorkloadSpec(jobs=400, model_speeds={"A100": (1000, 1000), "H100": (1500, 3000)}), seed=5)
+    _same_jobs(dataclasses.replace(sped, model_speed=None, speed_models=()), plain)
+    assert sped.speed_models == ("A100", "H100") and sped.model_speed is not None
+    gpu = sped.requests[:, 2] > 0
+    assert (sped.model_speed[:, 0] == 1000).all() and (sped.model_speed[~gpu, 1] == 1000).all()
+    h100 = sped.model_speed[gpu, 1]
+    assert 1500 <= h100.min() and h100.max() <= 3000 and len(set(h100.tolist())) > 100
+
+
+@pytest.mark.parametrize(("speeds", "needle"), [
+    ({"A100": (0, 5)}, "model_speeds['A100']: expected integers (low, high) with 1 <= low <= high"),
+    ({"A100": (2000, 1000)}, "got (2000, 1000)"),
+    ({"A100": (1000, 1500.0)}, "model_speeds['A100']"),
+    ({"A|B": (1000, 1000)}, "model_speeds: expected GPU model names"),
+])
+def test_synthetic_rejects_bad_model_speeds(speeds: dict[str, tuple[int, int]], needle: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        WorkloadSpec(model_speeds=speeds)
+    assert needle in str(exc.value)
+
+
+def test_write_jobs_refuses_resources_our_format_lacks(tmp_path: Path) -> None:
+    trace = JobTrace(("cpu", "example.com/fpga"), np.array([0]), np.array([5]), np.array([[1000, 2]]), np.array([1]),
+                     np.array([0]), np.array([0]), ("u",))
+    with pytest.raises(ConfigError, match="requests: resource 'example.com/fpga' has no column"):
+        write_jobs(trace, tmp_path / "jobs.csv")
+    assert not (tmp_path / "jobs.csv").exists()

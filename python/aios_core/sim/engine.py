@@ -9,6 +9,11 @@ A job runs in segments of constant member count; its work left (`aios_core.sim.e
 decreases by length x speed per segment, and its completion is re-planned whenever its members
 change. A job killed by preemption or a drain loses its work and restarts; a job suspended by LAS
 keeps it. Member k of job j is task id base[j] + k; members are added and removed at the top.
+
+With GPU model speeds in the trace (`JobTrace.model_speed`), a segment's speed is the elastic speed
+scaled by the per-mille speed of the slowest GPU model its members hold (`aios_core.sim.model_speed`);
+SJF and EASY plan with the run time on the slowest model the job may use; an elastic job does not
+grow by a member that would make it slower.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from aios_core.placer import Constraints, Placer
 from aios_core.sim import native_loop
 from aios_core.sim.elastic import UNIT, Throughput, seconds_to_finish
 from aios_core.sim.kueue import KueueAdmission
+from aios_core.sim.model_speed import ModelSpeeds, combined_speed
 from aios_core.sim.orders import FairTreeQueue, LasLevels, LasQueue
 from aios_core.sim.policy import Policy
 from aios_core.sim.predict import DurationPredictor
@@ -99,6 +105,11 @@ class _Run:
         self.gpu_milli = (self.req[:, cluster.gpu_column] if cluster.gpu_column >= 0
                           else np.zeros(n, dtype=np.int64)).tolist()
         self.speed = Throughput(pol.elastic_alpha)
+        # GPU model speeds: nodes of each running member (only tracked with speeds) and the
+        # per-mille model speed of each job's current segment
+        self.model_speeds = None if trace.model_speed is None else ModelSpeeds(trace, cluster, self.gpu_milli)
+        self.member_nodes: list[list[int]] = [[] for _ in range(n)] if self.model_speeds is not None else []
+        self.factor = [UNIT] * n
         self.work_left = [d * UNIT for d in self.duration]
         self.members = [0] * n  # running members (0: not running)
         self.final_members = np.zeros(n, dtype=np.int64)  # members in a finished job's last segment
@@ -124,6 +135,8 @@ class _Run:
         self.timers: list[int] = []  # extra scheduling passes (LAS queue changes)
         self.predictor: DurationPredictor | None = DurationPredictor() if pol.predict else None
         self.pred = np.array(trace.duration, dtype=np.int64)  # what SJF and EASY plan with
+        if self.model_speeds is not None:
+            self.pred = np.array([self.model_speeds.planned(j, d) for j, d in enumerate(self.duration)], dtype=np.int64)
         self.est: list[tuple[int, int, int]] = []  # heap of (planned end by `pred`, job, epoch) for EASY
         self.user_queue: UserQueues | None = None
         self.kueue: KueueAdmission | None = None
@@ -198,7 +211,12 @@ class _Run:
     def _plan_end(self, j: int, t: int) -> None:
         """(Re)plan job j's completion from its work left and speed now; old events go stale."""
         self.epoch[j] += 1
-        end = t + seconds_to_finish(self.work_left[j], self.speed.speed(self.gang[j], self.members[j]))
+        if self.model_speeds is not None:  # the members changed: so may the slowest model
+            nodes = self.member_nodes[j]
+            del nodes[self.members[j]:]
+            self.factor[j] = self.model_speeds.factor(j, nodes)
+        speed = combined_speed(self.speed.speed(self.gang[j], self.members[j]), self.factor[j])
+        end = t + seconds_to_finish(self.work_left[j], speed)
         self.end[j] = end
         heapq.heappush(self.running, (end, j, self.epoch[j]))
         if self.predictor is not None and self.pol.backfill:
@@ -216,7 +234,7 @@ class _Run:
         s = int(self.start[j])
         if t > s:
             m = self.members[j]
-            self.work_left[j] -= (t - s) * self.speed.speed(self.gang[j], m)
+            self.work_left[j] -= (t - s) * combined_speed(self.speed.speed(self.gang[j], m), self.factor[j])
             self.attained[j] += (t - s) * m * self.gpu_milli[j]
             self.segments.append((j, s, t, m))
         self.start[j] = t
@@ -233,6 +251,8 @@ class _Run:
             first = int(nodes[0]) if ok else -1
         if first < 0:
             return False
+        if self.model_speeds is not None:
+            self.member_nodes[j] = [first] if g == 1 else nodes.tolist()
         self.idle_head = -1
         self.node[j] = first
         self.queued[j] = False
@@ -287,6 +307,8 @@ class _Run:
     def _arrived(self, j: int) -> None:
         if self.predictor is not None:
             self.pred[j] = self.predictor.predict(int(self.trace.user[j]), self.trace.job_types[j], self._gpus(j))
+            if self.model_speeds is not None:  # the predictor learns durations at 1000
+                self.pred[j] = self.model_speeds.planned(j, int(self.pred[j]))
         self.queue.push(j)
         if not self.idle_window_full:
             self.idle_head = -1
@@ -343,6 +365,14 @@ class _Run:
                 got = self.engine.place_batch(self.req[j : j + 1], self._ids(j, m, m + 1),
                                               self.trace.priority[j : j + 1], self.cids[j : j + 1])
                 if int(got[0]) >= 0:
+                    ms = self.model_speeds
+                    if ms is not None:  # a member on a slower GPU model may cost more than it adds
+                        g = self.gang[j]
+                        if not ms.worth_adding(j, self.member_nodes[j], int(got[0]), self.speed.speed(g, m),
+                                               self.speed.speed(g, m + 1)):
+                            self.engine.release(self._ids(j, m, m + 1))
+                            continue
+                        self.member_nodes[j].append(int(got[0]))
                     added[j] += 1
                     if m + 1 < self.max_members[j]:
                         still.append(j)

@@ -26,6 +26,9 @@ finished (`aios_core.sim.predict`) instead of the trace's true durations (an ora
 Elastic jobs (`JobTrace.max_gang`) grow while nothing waits and shrink to their minimum to let a
 waiting job in (`aios_core.sim.engine`); ``+rigid`` keeps them at their minimum. Their speed with m
 members is (m / gang) ** `elastic_alpha` times the speed at the minimum gang.
+With GPU model speeds (`JobTrace.model_speed`) a job runs at its slowest member's model speed
+times that; SJF and EASY then plan with its run time on the slowest GPU model it may be placed on
+(`aios_core.sim.model_speed`), which with ``+predict`` scales the predicted duration likewise.
 
 All orders are strict: when the head does not fit, nothing behind it starts, except jobs EASY
 backfilling lets through (a reservation for the head, Slurm's rule). With ``+preempt`` a head that

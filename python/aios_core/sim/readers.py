@@ -3,22 +3,29 @@
 Our job format (CSV with a header, or JSON ``{"jobs": [{...}, ...]}`` / a bare list), one job per
 row; only ``arrival`` and ``duration`` are required:
 
-========== =========================================================== =======
-column     meaning                                                     default
-========== =========================================================== =======
-name       job name                                                    job-<row>
-arrival    submit time, integer seconds >= 0
-duration   run time, integer seconds >= 1
-cpu        milli-cores per member                                      0
-memory     bytes per member                                            0
-gpu        milli-GPU per member (< 1000: a share; else whole GPUs)    0
-gang       members, all placed together                                1
-user       user or queue name                                          default
-priority   integer, higher first                                       0
-gpu_models allowed GPU models, "A100|H100"                             any
-max_gang   elastic: the most members (>= gang; duration is at gang)    gang
-type       job type (application, model) for duration prediction      ""
-========== =========================================================== =======
+=========== =========================================================== =========
+column      meaning                                                     default
+=========== =========================================================== =========
+name        job name                                                    job-<row>
+arrival     submit time, integer seconds >= 0
+duration    run time, integer seconds >= 1 (at model speed 1000)
+cpu         milli-cores per member                                      0
+memory      bytes per member                                            0
+gpu         milli-GPU per member (< 1000: a share; else whole GPUs)     0
+gang        members, all placed together                                1
+user        user or queue name                                          default
+priority    integer, higher first                                       0
+gpu_models  allowed GPU models, "A100|H100"                             any
+max_gang    elastic: the most members (>= gang; duration is at gang)    gang
+type        job type (application, model) for duration prediction       ""
+model_speed per-mille speed per GPU model, "A100=1000|H100=2300"        1000
+            (JSON: that string or an object ``{"H100": 2300}``)
+=========== =========================================================== =========
+
+``model_speed``: 2000 runs the job twice as fast as ``duration`` says on that model, 500 half as
+fast; integers 1..1000000. A model a job does not list (or a node without a GPU model) runs it at
+1000; CPU-only jobs ignore it; a gang spread over models runs at its slowest member's speed (the
+full rules: `aios_core.sim.trace`). `write_jobs` writes this format back.
 
 Every malformed row raises ConfigError naming the file, the line (or JSON index), the column and
 the value. Shared data is read in place from `shared_data_dir()`.
@@ -38,11 +45,11 @@ import numpy as np
 from aios_core.cluster import Cluster
 from aios_core.errors import ConfigError
 from aios_core.sim.synthetic import RESOURCES
-from aios_core.sim.trace import JobTrace
+from aios_core.sim.trace import MAX_MODEL_SPEED, SPEED_UNIT, JobTrace
 
 MIB = 1 << 20
 JOB_COLUMNS = ("name", "arrival", "duration", "cpu", "memory", "gpu", "gang", "user", "priority", "gpu_models",
-               "max_gang", "type")
+               "max_gang", "type", "model_speed")
 _INT_COLUMNS = {"arrival": None, "duration": None, "cpu": 0, "memory": 0, "gpu": 0, "gang": 1, "priority": 0}
 
 
@@ -73,6 +80,36 @@ def _int(value: Any, where: str, column: str, default: int | None) -> int:
         raise ConfigError(f"{where}: column {column!r} expects an integer, got {value!r}") from None
 
 
+def _speeds(value: Any, where: str) -> dict[str, int]:
+    """A row's model_speed: "A100=1000|H100=2000" (or a JSON object) -> {model: per-mille speed}."""
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        return {}
+    if isinstance(value, Mapping):
+        items = [(str(k), v) for k, v in value.items()]
+    elif isinstance(value, str):
+        items = []
+        for part in value.split("|"):
+            name, sep, speed = part.partition("=")
+            if not sep:
+                raise ConfigError(f"{where}: column 'model_speed' expects MODEL=PER_MILLE entries joined by '|' "
+                                  f"(e.g. A100=1000|H100=2000), got {value!r}")
+            items.append((name.strip(), speed))
+    else:
+        raise ConfigError(f"{where}: column 'model_speed' expects 'MODEL=PER_MILLE|...' or an object, got {value!r}")
+    out: dict[str, int] = {}
+    for name, speed in items:
+        if not name or any(c in name for c in "|="):
+            raise ConfigError(f"{where}: column 'model_speed' has a bad GPU model name {name!r} in {value!r}")
+        if name in out:
+            raise ConfigError(f"{where}: column 'model_speed' lists GPU model {name!r} twice in {value!r}")
+        v = _int(speed, where, f"model_speed[{name}]", None)
+        if not 1 <= v <= MAX_MODEL_SPEED:
+            raise ConfigError(f"{where}: column 'model_speed[{name}]' must be a per-mille speed in "
+                              f"1..{MAX_MODEL_SPEED}, got {v}")
+        out[name] = v
+    return out
+
+
 def _build(rows: Iterable[tuple[str, Mapping[str, Any]]], source: str) -> JobTrace:
     users: dict[str, int] = {}
     cols: dict[str, list[int]] = {c: [] for c in _INT_COLUMNS}
@@ -81,6 +118,8 @@ def _build(rows: Iterable[tuple[str, Mapping[str, Any]]], source: str) -> JobTra
     models: list[str | None] = []
     max_gang: list[int] = []
     types: list[str] = []
+    speeds: list[dict[str, int]] = []
+    speed_models: dict[str, int] = {}  # in order of first appearance
     for where, row in rows:
         unknown = set(row) - set(JOB_COLUMNS)
         if unknown:
@@ -104,10 +143,19 @@ def _build(rows: Iterable[tuple[str, Mapping[str, Any]]], source: str) -> JobTra
         names.append(str(row.get("name") or f"job-{len(names)}"))
         m = row.get("gpu_models")
         models.append(str(m) if m not in (None, "") else None)
+        speeds.append(_speeds(row.get("model_speed"), where))
+        for name in speeds[-1]:
+            speed_models.setdefault(name, len(speed_models))
     n = len(names)
     if not n:
         raise ConfigError(f"{source}: no jobs")
     req = np.array([cols["cpu"], cols["memory"], cols["gpu"]], dtype=np.int64).T.reshape(n, 3)
+    model_speed = None
+    if speed_models:
+        model_speed = np.full((n, len(speed_models)), SPEED_UNIT, dtype=np.int64)
+        for j, row_speeds in enumerate(speeds):
+            for name, v in row_speeds.items():
+                model_speed[j, speed_models[name]] = v
     return JobTrace(
         resources=RESOURCES,
         arrival=np.array(cols["arrival"], dtype=np.int64),
@@ -121,7 +169,45 @@ def _build(rows: Iterable[tuple[str, Mapping[str, Any]]], source: str) -> JobTra
         names=tuple(names),
         max_gang=np.array(max_gang, dtype=np.int64),
         job_types=tuple(types),
+        model_speed=model_speed,
+        speed_models=tuple(speed_models),
     )
+
+
+def _job_rows(trace: JobTrace) -> list[dict[str, Any]]:
+    """Jobs as rows of our format; model speeds as {model: speed} (every model) or {} (none)."""
+    known = {"cpu", "memory", "nvidia.com/gpu"}
+    for k, name in enumerate(trace.resources):
+        if name not in known and trace.requests[:, k].any():
+            raise ConfigError(f"requests: resource {name!r} has no column in our job format (cpu, memory, gpu)")
+    col = {name: trace.requests[:, trace.resources.index(name)].tolist() if name in trace.resources
+           else [0] * len(trace) for name in known}
+    speed = None if trace.model_speed is None else trace.model_speed.tolist()
+    out = []
+    for j in range(len(trace)):
+        row_speed = {} if speed is None or all(v == SPEED_UNIT for v in speed[j]) else dict(zip(trace.speed_models, speed[j]))
+        out.append({
+            "name": trace.names[j], "arrival": int(trace.arrival[j]), "duration": int(trace.duration[j]),
+            "cpu": col["cpu"][j], "memory": col["memory"][j], "gpu": col["nvidia.com/gpu"][j],
+            "gang": int(trace.gang[j]), "user": trace.users[int(trace.user[j])], "priority": int(trace.priority[j]),
+            "gpu_models": trace.gpu_models[j] or "", "max_gang": int(trace.max_members[j]),
+            "type": trace.job_types[j], "model_speed": row_speed,
+        })
+    return out
+
+
+def write_jobs(trace: JobTrace, path: str | Path) -> None:
+    """Write `trace` in our job format (JSON for .json, else CSV); `read_jobs` reads it back."""
+    p = Path(path)
+    rows = _job_rows(trace)
+    if str(p).lower().endswith(".json"):
+        p.write_text(json.dumps({"jobs": rows}, indent=1) + "\n")
+        return
+    with p.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=JOB_COLUMNS)
+        w.writeheader()
+        for row in rows:
+            w.writerow({**row, "model_speed": "|".join(f"{m}={v}" for m, v in row["model_speed"].items())})
 
 
 def _open_csv(path: Path) -> tuple[list[str], Iterable[tuple[int, list[str]]]]:

@@ -4,7 +4,9 @@ Defaults follow the traces' published facts: most deep-learning jobs ask for one
 more than eight (Philly, Jeon et al. ATC'19); a sizeable share of inference pods ask for a fraction
 of a GPU (Alibaba GPU 2023: about a third of GPU pods); run times are heavy-tailed (Philly median
 in the minutes, tail of days), modelled as a log-normal unless `durations` supplies samples (e.g.
-`philly_runtimes()`).
+`philly_runtimes()`). GPU model speeds are off by default; `model_speeds` draws each GPU job's
+per-mille speed on a model uniformly from an integer range (per job: how much a job gains from a
+faster GPU varies with the model it trains, as Gavel's measured throughputs show).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 
 from aios_core.cluster import Cluster
 from aios_core.errors import ConfigError
-from aios_core.sim.trace import JobTrace
+from aios_core.sim.trace import MAX_MODEL_SPEED, SPEED_UNIT, JobTrace
 
 RESOURCES = ("cpu", "memory", "nvidia.com/gpu")
 GIB = 1 << 30
@@ -42,6 +44,8 @@ class WorkloadSpec:
     gpus_per_node: int = 8
     user_zipf: float = 1.2  # user activity skew
     durations: np.ndarray | None = None  # samples to draw durations from, seconds
+    # GPU model -> (lowest, highest) per-mille speed, drawn per GPU job; {}: every job runs its duration
+    model_speeds: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.jobs < 0:
@@ -57,6 +61,14 @@ class WorkloadSpec:
                 raise ConfigError(f"gpu_counts: {g} GPUs is not 0..{self.gpus_per_node} or a multiple of it")
         if not 0 <= self.share_fraction <= 1:
             raise ConfigError(f"share_fraction: must be in [0, 1], got {self.share_fraction}")
+        for model, span in self.model_speeds.items():
+            if not isinstance(model, str) or not model or any(c in model for c in "|="):
+                raise ConfigError(f"model_speeds: expected GPU model names without '|' or '=', got {model!r}")
+            ok = (isinstance(span, tuple) and len(span) == 2
+                  and all(isinstance(v, int) and not isinstance(v, bool) for v in span))
+            if not ok or not 1 <= span[0] <= span[1] <= MAX_MODEL_SPEED:
+                raise ConfigError(f"model_speeds[{model!r}]: expected integers (low, high) with "
+                                  f"1 <= low <= high <= {MAX_MODEL_SPEED}, got {span!r}")
 
 
 def synthetic_trace(spec: WorkloadSpec | None = None, seed: int = 0) -> JobTrace:
@@ -84,6 +96,13 @@ def synthetic_trace(spec: WorkloadSpec | None = None, seed: int = 0) -> JobTrace
     rank = np.arange(1, s.users + 1, dtype=np.float64) ** -s.user_zipf
     user = rng.choice(s.users, n, p=rank / rank.sum()).astype(np.int64)
     priority = rng.choice(np.array([0, 1, 2]), n, p=[0.6, 0.3, 0.1]).astype(np.int64)
+    models = tuple(s.model_speeds)
+    speed = None
+    if models:  # drawn last, so traces without model speeds stay as they were
+        low = np.array([s.model_speeds[m][0] for m in models], dtype=np.int64)
+        high = np.array([s.model_speeds[m][1] for m in models], dtype=np.int64)
+        speed = rng.integers(low, high + 1, size=(n, len(models)), dtype=np.int64)
+        speed[per_member == 0] = SPEED_UNIT  # CPU-only jobs
     return JobTrace(
         resources=RESOURCES,
         arrival=arrival - (arrival.min() if n else 0),
@@ -93,6 +112,8 @@ def synthetic_trace(spec: WorkloadSpec | None = None, seed: int = 0) -> JobTrace
         user=user,
         priority=priority,
         users=tuple(f"user-{u}" for u in range(s.users)),
+        model_speed=speed,
+        speed_models=models if speed is not None else (),
     )
 
 

@@ -8,6 +8,15 @@ An elastic job has `max_gang[j] > gang[j]`: it starts with `gang[j]` members (it
 scheduler may add members up to `max_gang[j]` and take them away again; `duration[j]` is its run
 time at the minimum (see `aios_core.sim.elastic` for the throughput model). `job_types[j]` names the
 kind of job (an application or model name; "" when unknown) for duration prediction.
+
+GPU model speeds (optional): `model_speed[j, k]` is job j's speed on GPU model `speed_models[k]`,
+per mille of the speed at which `duration[j]` was measured (1000: runs exactly `duration`; 2000:
+twice as fast, so ceil(duration / 2)). A model not in `speed_models`, or a node without a GPU
+model, runs every job at 1000. Speeds apply to jobs that ask for GPUs only (a CPU-only job runs
+its duration anywhere). A gang spread over models runs at its slowest member's speed (synchronous
+training), times the elastic speed for its member count (`aios_core.sim.elastic`). `model_speed`
+is None when no job runs at other than 1000 anywhere, so `trace.model_speed is None` tells that
+run times do not depend on GPU models.
 """
 
 from __future__ import annotations
@@ -19,6 +28,9 @@ import numpy as np
 from aios_core._validate import check_gpu_column, int_array, quantities
 from aios_core.cluster import Cluster
 from aios_core.errors import ConfigError
+
+SPEED_UNIT = 1000  # per-mille model speed at which a job runs exactly its duration
+MAX_MODEL_SPEED = 1_000_000  # 1000x: a larger value is a unit mistake, not a GPU
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,8 @@ class JobTrace:
     names: tuple[str, ...] = field(default=())
     max_gang: np.ndarray | None = None  # int64 [jobs], >= gang; None: every job rigid
     job_types: tuple[str, ...] = ()
+    model_speed: np.ndarray | None = None  # int64 [jobs, speed_models], per mille; None: 1000 everywhere
+    speed_models: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         n = int_array(self.arrival, "arrival", 1).shape[0]
@@ -80,6 +94,36 @@ class JobTrace:
             object.__setattr__(self, "names", tuple(f"job-{j}" for j in range(n)))
         elif len(self.names) != n:
             raise ConfigError(f"names: expected {n} entries, got {len(self.names)}")
+        self._check_model_speed(n)
+
+    def _check_model_speed(self, n: int) -> None:
+        models = self.speed_models
+        if self.model_speed is None:
+            if models:
+                raise ConfigError(f"speed_models: given ({', '.join(models)}) without model_speed")
+            return
+        for k, m in enumerate(models):
+            if not isinstance(m, str) or not m or any(c in m for c in "|=") or m != m.strip():
+                raise ConfigError(f"speed_models[{k}]: expected a GPU model name without '|', '=' or "
+                                  f"surrounding spaces, got {m!r}")
+        if len(set(models)) != len(models):
+            dup = next(m for k, m in enumerate(models) if m in models[:k])
+            raise ConfigError(f"speed_models: GPU model {dup!r} appears twice")
+        speed = int_array(self.model_speed, "model_speed", 2)
+        if speed.shape != (n, len(models)):
+            raise ConfigError(f"model_speed: expected shape ({n}, {len(models)}) (jobs, speed_models), "
+                              f"got {speed.shape}")
+        bad = np.argwhere((speed < 1) | (speed > MAX_MODEL_SPEED))
+        if len(bad):
+            j, k = (int(i) for i in bad[0])
+            raise ConfigError(f"model_speed[{j}, {models[k]!r}]: per-mille speed must be in "
+                              f"1..{MAX_MODEL_SPEED}, got {int(speed[j, k])} (job {self.names[j]!r})")
+        if (speed == SPEED_UNIT).all():  # nothing depends on the GPU model: say so cheaply
+            object.__setattr__(self, "model_speed", None)
+            object.__setattr__(self, "speed_models", ())
+            return
+        object.__setattr__(self, "model_speed", speed)
+        object.__setattr__(self, "speed_models", tuple(models))
 
     def __len__(self) -> int:
         return int(self.arrival.shape[0])
@@ -114,6 +158,7 @@ class JobTrace:
         return JobTrace(
             self.resources, self.arrival[s], self.duration[s], self.requests[s], self.gang[s], self.user[s],
             self.priority[s], self.users, self.gpu_models[s], self.names[s], self.max_members[s], self.job_types[s],
+            None if self.model_speed is None else self.model_speed[s], self.speed_models,
         )
 
     def compress(self, factor: int) -> JobTrace:
@@ -124,4 +169,5 @@ class JobTrace:
         return JobTrace(
             self.resources, self.arrival // factor, self.duration, self.requests, self.gang, self.user,
             self.priority, self.users, self.gpu_models, self.names, self.max_members, self.job_types,
+            self.model_speed, self.speed_models,
         )
