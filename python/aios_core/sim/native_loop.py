@@ -3,7 +3,8 @@
 It covers the strict queue orders (fifo, priority with aging, sjf, drf) with EASY backfilling,
 preemption and node drains, on the native placement engine, and makes exactly the choices of the
 Python loop in `aios_core.sim.engine` (its plain-Python twin; tests assert both give the same
-result). Fair Tree, Kueue, LAS, online prediction and elastic jobs run on the Python loop.
+result). Fair Tree, Kueue, LAS, online prediction, elastic jobs and speeds per GPU model run on the
+Python loop.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ def unsupported(run: _Run, backend: str) -> str | None:
         return "online duration prediction runs on the Python loop"
     if pol.elastic and bool(run.trace.elastic.any()):
         return "elastic jobs run on the Python loop"
+    if run.trace.model_speed is not None:
+        return "speeds per GPU model run on the Python loop"
     return None
 
 
