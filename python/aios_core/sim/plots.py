@@ -20,8 +20,9 @@ def _pyplot() -> Any:
     return plt
 
 
-def plot_results(results: Sequence[SimResult], out: Path) -> list[Path]:
-    """Write utilisation.png, jct_cdf.png, user_shares.png and policies.png into `out`; returns their paths."""
+def plot_results(results: Sequence[SimResult], out: Path, metrics: Sequence[dict[str, Any]] | None = None) -> list[Path]:
+    """Write utilisation.png, jct_cdf.png, user_shares.png and policies.png into `out`; returns
+    their paths. `metrics`: the results' metrics() when already computed."""
     plt = _pyplot()
     out.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -67,7 +68,7 @@ def plot_results(results: Sequence[SimResult], out: Path) -> list[Path]:
     fig.savefig(paths[-1], dpi=110, bbox_inches="tight")
     plt.close(fig)
 
-    metrics = [r.metrics() for r in results]
+    metrics = list(metrics) if metrics is not None else [r.metrics() for r in results]
     names = [m["policy"] for m in metrics]
     fig, axes = plt.subplots(1, 3, figsize=(12, 4))
     for ax, (key, label) in zip(axes, [("jct_mean", "mean JCT (s)"), ("wait_mean", "mean queueing delay (s)"),
