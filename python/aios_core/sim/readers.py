@@ -41,6 +41,8 @@ from aios_core.sim.synthetic import RESOURCES
 from aios_core.sim.trace import JobTrace
 
 MIB = 1 << 20
+MAX_VALUE = 1 << 62  # of any integer read, as the Cluster's quantities
+MAX_TIME = 1 << 42  # seconds (139,000 years): the engine's work units (1000 per second) stay in int64
 JOB_COLUMNS = ("name", "arrival", "duration", "cpu", "memory", "gpu", "gang", "user", "priority", "gpu_models",
                "max_gang", "type")
 _INT_COLUMNS = {"arrival": None, "duration": None, "cpu": 0, "memory": 0, "gpu": 0, "gang": 1, "priority": 0}
@@ -89,14 +91,18 @@ def _build(rows: Iterable[tuple[str, Mapping[str, Any]]], source: str) -> JobTra
         for c, lo in (("arrival", 0), ("duration", 1), ("cpu", 0), ("memory", 0), ("gpu", 0), ("gang", 1)):
             if vals[c] < lo:
                 raise ConfigError(f"{where}: column {c!r} must be >= {lo}, got {vals[c]}")
+        for c, v in vals.items():  # beyond these, sums of times or quantities could overflow int64
+            limit, name = (MAX_TIME, "2^42 s") if c in ("arrival", "duration") else (MAX_VALUE, "2^62")
+            if abs(v) > limit:
+                raise ConfigError(f"{where}: column {c!r} must be at most {name} in size, got {v}")
         g = vals["gpu"]
         if g >= 1000 and (g % 1000 or g > 64_000):
             raise ConfigError(f"{where}: column 'gpu' is milli-GPU, a share below 1000 or a multiple of 1000 up to 64000, got {g}")
         for c in _INT_COLUMNS:
             cols[c].append(vals[c])
         mg = _int(row.get("max_gang"), where, "max_gang", vals["gang"])
-        if mg < vals["gang"]:
-            raise ConfigError(f"{where}: column 'max_gang' must be >= gang ({vals['gang']}), got {mg}")
+        if mg < vals["gang"] or mg > MAX_VALUE:
+            raise ConfigError(f"{where}: column 'max_gang' must be >= gang ({vals['gang']}) and at most 2^62, got {mg}")
         max_gang.append(mg)
         types.append(str(row.get("type") or ""))
         user = str(row.get("user") or "default")
@@ -234,8 +240,8 @@ def read_alibaba_nodes(path: str | Path) -> Cluster:
     for line, row in rows:
         where = f"{p}:{line}"
         vals = [_int(row[col[c]], where, c, None) for c in ("cpu_milli", "memory_mib", "gpu")]
-        if min(vals) < 0 or vals[2] > 64:
-            raise ConfigError(f"{where}: cpu_milli, memory_mib >= 0 and gpu in 0..64 expected, got {vals}")
+        if min(vals) < 0 or vals[2] > 64 or max(vals) * MIB > MAX_VALUE:
+            raise ConfigError(f"{where}: cpu_milli, memory_mib in 0..2^42 and gpu in 0..64 expected, got {vals}")
         names.append(row[col["sn"]])
         caps.append([vals[0], vals[1] * MIB, vals[2] * 1000])
         models.append(row[col["model"]])

@@ -9,6 +9,7 @@ in the minutes, tail of days), modelled as a log-normal unless `durations` suppl
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -48,6 +49,18 @@ class WorkloadSpec:
             raise ConfigError(f"jobs: must be >= 0, got {self.jobs}")
         if self.users < 1:
             raise ConfigError(f"users: must be >= 1, got {self.users}")
+        numbers = {"mean_interarrival_s": self.mean_interarrival_s, "duration_median_s": self.duration_median_s,
+                   "duration_sigma": self.duration_sigma, "user_zipf": self.user_zipf,
+                   **{f"gpu_counts[{g}]": w for g, w in self.gpu_counts.items()}}
+        for name, x in numbers.items():
+            if not math.isfinite(x):
+                raise ConfigError(f"{name}: must be a finite number, got {x}")
+        if not (self.duration_median_s > 0 and self.duration_sigma >= 0 and self.max_duration_s >= 1):
+            raise ConfigError(f"duration_median_s > 0, duration_sigma >= 0 and max_duration_s >= 1 expected, got "
+                              f"{self.duration_median_s}, {self.duration_sigma}, {self.max_duration_s}")
+        if self.gpus_per_node < 1 or self.cpu_per_gpu_milli < 0 or self.memory_per_gpu < 0:
+            raise ConfigError(f"gpus_per_node >= 1, cpu_per_gpu_milli >= 0 and memory_per_gpu >= 0 expected, got "
+                              f"{self.gpus_per_node}, {self.cpu_per_gpu_milli}, {self.memory_per_gpu}")
         if not self.mean_interarrival_s > 0:
             raise ConfigError(f"mean_interarrival_s: must be > 0, got {self.mean_interarrival_s}")
         if not self.gpu_counts or min(self.gpu_counts.values()) < 0 or sum(self.gpu_counts.values()) <= 0:
