@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich import box
@@ -12,27 +14,32 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from aios_core.cli._common import EXIT_FAILED, bad_input, console, print_json
+from aios_core.cli._common import EXIT_FAILED, bad_input, console, err_console, print_json
+from aios_core.cli.sim_options import WORKLOAD_FIELDS, prepare_out, user_weights, workload_spec
 from aios_core.cluster import Cluster
 from aios_core.errors import ConfigError
 from aios_core.sim import DEFAULT_POLICIES, JobTrace, Policy, SimResult, simulate
 from aios_core.sim.public_traces import read_dlrm_instances, read_sia_workload, sia_path
 from aios_core.sim.readers import alibaba_path, philly_runtimes, read_alibaba_nodes, read_alibaba_pods, read_jobs
-from aios_core.sim.synthetic import WorkloadSpec, default_workload, synthetic_cluster, synthetic_trace
+from aios_core.sim.synthetic import default_workload, synthetic_cluster, synthetic_trace
+
+SYNTHETIC = ("synthetic", "synthetic-philly")
 
 
-def load_trace(trace: str, seed: int, jobs: int | None) -> tuple[JobTrace, Cluster | None]:
+def load_trace(trace: str, seed: int, jobs: int | None, workload: Sequence[str] = ()) -> tuple[JobTrace, Cluster | None]:
     """`default`, `synthetic`, `synthetic-philly` (durations drawn from the Philly run times),
     `alibaba[:variant]`, `dlrm` (Alibaba DLRM 2025 instances), `sia[:philly|saturn[:N]]` (Sia
     arrival streams, durations drawn from the Philly run times) or a path to our CSV/JSON job
-    format."""
+    format. `workload` (KEY=VALUE) sets parameters of the synthetic traces."""
+    if workload and trace not in SYNTHETIC:
+        raise ConfigError(f"--workload: sets the parameters of the synthetic traces, not of {trace!r}")
     if trace == "default":
         tr, cl = default_workload()
         return tr, cl
     if trace in ("synthetic", "synthetic-philly"):
         durations = philly_runtimes() if trace == "synthetic-philly" else None
-        spec = WorkloadSpec(jobs=jobs or 2000, mean_interarrival_s=5.0, durations=durations)
-        return synthetic_trace(spec, seed=seed), None
+        spec = workload_spec(workload, jobs or 2000, 5.0)
+        return synthetic_trace(dataclasses.replace(spec, durations=durations), seed=seed), None
     if trace == "alibaba" or trace.startswith("alibaba:"):
         pods, nodes = alibaba_path(trace.partition(":")[2] or "default")
         if not pods.is_file():
@@ -92,16 +99,15 @@ def _secs(x: float) -> str:
     return f"{x:.0f}" if x < 10_000 else f"{x / 1000:.0f}k"
 
 
-def _table(results: list[SimResult]) -> Table:
+def _table(metrics: list[dict[str, Any]]) -> Table:
     t = Table(title="policy comparison (times in seconds)", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("policy", "done", "unsch", "JCT", "p50", "p99", "wait", "GPU", "frag", "Jain", "kill"):
+    for col in ("policy", "done", "unsch", "JCT", "p50", "p99", "wait", "GPU", "frag", "Jain", "dev", "kill"):
         t.add_column(col, justify="left" if col == "policy" else "right", no_wrap=True)
-    for r in results:
-        m = r.metrics()
+    for m in metrics:
         jct = m["jct_s"]
         t.add_row(m["policy"], str(m["finished"]), str(m["unschedulable"]), _secs(jct["mean"]), _secs(jct["p50"]),
                   _secs(jct["p99"]), _secs(m["queueing_delay_s"]["mean"]), f"{m['gpu_utilisation']:.2f}",
-                  f"{m['gpu_fragmentation']:.2f}", f"{m['jain_slowdown']:.2f}",
+                  f"{m['gpu_fragmentation']:.2f}", f"{m['jain_slowdown']:.2f}", f"{m['share_deviation_max']:.3f}",
                   str(m["preemptions"] + m["drain_kills"]))
     return t
 
@@ -113,8 +119,16 @@ def simulate_cmd(
         "--policy", "-p", "--policies",
         help="order[@args][+easy[@N]][+preempt][+predict][+rigid][:placement]; orders fifo, priority, sjf, drf, "
              "fairtree, kueue, las; repeatable or comma-separated")] = None,
-    seed: Annotated[int, typer.Option(help="seed of placement ties and synthetic traces")] = 0,
-    jobs: Annotated[int | None, typer.Option(help="synthetic: number of jobs; files: keep the first N")] = None,
+    nodes: Annotated[int | None, typer.Option(min=1, help="nodes of the built-in cluster (8 GPUs each; default 64) "
+                                                          "when the trace brings none and --cluster is not given")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="seed of placement ties and synthetic traces")] = 0,
+    jobs: Annotated[int | None, typer.Option(min=1, help="synthetic: number of jobs; default and files: keep the first N")] = None,
+    workload: Annotated[list[str] | None, typer.Option(
+        help=f"synthetic traces: KEY=VALUE parameters of the generator, repeatable or comma-separated "
+             f"({', '.join(WORKLOAD_FIELDS)}; gpu_counts as GPUS:WEIGHT/..., e.g. 1:0.6/8:0.4)")] = None,
+    user_weight: Annotated[list[str] | None, typer.Option(
+        help="fair-share weight of a trace user, NAME=W (default 1): the shares of drf, fairtree and kueue, "
+             "and what the share deviation is measured against")] = None,
     compress: Annotated[int, typer.Option(help="divide arrival times by this factor (offer the jobs faster)")] = 1,
     out: Annotated[Path, typer.Option(help="output folder for results.json and plots")] = Path("aios-out"),
     plots: Annotated[bool, typer.Option(help="write PNG plots")] = True,
@@ -122,39 +136,50 @@ def simulate_cmd(
 ) -> None:
     """Replay a job trace under several scheduling policies; print a table, write JSON and plots."""
     try:
-        tr, cl = load_trace(trace, seed, jobs)
-        if jobs is not None and trace not in ("synthetic", "synthetic-philly", "default"):  # files: the first N
+        if cluster is not None and nodes is not None:
+            raise ConfigError("nodes: sizes the built-in cluster; drop it or --cluster")
+        prepare_out(out)
+        tr, cl = load_trace(trace, seed, jobs, workload or ())
+        if jobs is not None and trace not in SYNTHETIC:  # the default and files: the first N
             tr = tr.head(jobs)
         if compress != 1:
             tr = tr.compress(compress)
         if cluster is not None:
             cl = load_cluster(cluster)
+        if nodes is not None:
+            if trace.startswith("alibaba"):
+                raise ConfigError("nodes: the alibaba traces bring their own cluster; drop --nodes")
+            cl = synthetic_cluster(nodes=nodes)
         cl = cl or synthetic_cluster()
+        weights = user_weights(user_weight or (), tr.users)
         policies = [Policy.parse(p) for p in split_policies(policy or DEFAULT_POLICIES)]
         results = []
         with Progress(console=console, transient=True, disable=as_json) as progress:
             task = progress.add_task("simulating", total=len(policies))
             for pol in policies:
                 progress.update(task, description=f"simulating {pol.name}")
-                results.append(simulate(tr, cl, pol, seed=seed))
+                results.append(simulate(tr, cl, pol, seed=seed, user_weights=weights))
                 progress.advance(task)
     except ConfigError as exc:
         bad_input(str(exc))
-    out.mkdir(parents=True, exist_ok=True)
-    metrics = [r.metrics() for r in results]
+    metrics = [r.metrics(weights) for r in results]
     payload = {"trace": trace, "jobs": len(tr), "nodes": cl.num_nodes, "seed": seed, "compress": compress,
-               "results": metrics}
-    (out / "results.json").write_text(json.dumps(payload, indent=2))
-    written = [out / "results.json"]
-    if plots:
-        from aios_core.sim.plots import plot_results
+               "user_weights": dict(zip(tr.users, weights)) if weights else None, "results": metrics}
+    try:
+        (out / "results.json").write_text(json.dumps(payload, indent=2))
+        written = [out / "results.json"]
+        if plots:
+            from aios_core.sim.plots import plot_results
 
-        written += plot_results(results, out)
+            written += plot_results(results, out, metrics)
+    except OSError as exc:
+        err_console.print(f"[bold red]error:[/] out: cannot write into {str(out)!r} ({exc})", highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
     if as_json:
         print_json(payload)
     else:
         wide = console if console.width >= 110 else Console(width=110)  # wrap lines rather than truncate numbers
-        wide.print(_table(results))
+        wide.print(_table(metrics))
         console.print(f"wrote {', '.join(str(p) for p in written)}")
     if all(m["finished"] == 0 for m in metrics) and len(tr):
         raise typer.Exit(EXIT_FAILED)

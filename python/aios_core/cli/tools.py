@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from aios_core.cli._common import EXIT_FAILED, bad_input, console, print_json, read_text
+from aios_core.cli.simulate import load_cluster
 from aios_core.cluster import Cluster
 from aios_core.errors import AiosError, ConfigError, UnschedulableError
 from aios_core.placer import POLICIES, Constraints, Placer
@@ -67,16 +68,14 @@ def _read_tasks(path: Path, cluster: Cluster) -> tuple[np.ndarray, list[Constrai
 
 def place_cmd(
     tasks: Annotated[Path, typer.Argument(help="tasks: JSON list of {resource: quantity} or CSV")],
-    cluster: Annotated[Path, typer.Option(help="cluster JSON (Cluster.from_json's format)")],
+    cluster: Annotated[Path, typer.Option(help="cluster JSON (Cluster.from_json's format) or Alibaba node CSV")],
     policy: Annotated[str, typer.Option(help=f"placement policy: {', '.join(POLICIES)}")] = "best_fit",
     seed: Annotated[int, typer.Option(help="seed of placement ties")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Place tasks in order on a cluster; exit 1 if any task does not fit (with the reason)."""
     try:
-        if not cluster.is_file():
-            raise ConfigError(f"cluster: no such file {str(cluster)!r}")
-        cl = Cluster.from_json(cluster)
+        cl = load_cluster(str(cluster))
         req, cons = _read_tasks(tasks, cl)
         placer = Placer(cl, policy, seed=seed)
         nodes = placer.place_batch(req, constraints=cons)
@@ -140,6 +139,7 @@ def bench_cmd(
     """Simulator throughput: events/s of the native engine vs the plain-Python reference."""
     from rich.progress import Progress
 
+    from aios_core.sim import Policy
     from aios_core.sim.bench import measure
 
     runs = [(reference_jobs, reference_gpus, "native"), (reference_jobs, reference_gpus, "reference")]
@@ -147,11 +147,13 @@ def bench_cmd(
         runs.append((jobs, gpus, "native"))
     rows = []
     try:
+        Policy.parse(policy)  # bad input is reported before any run, not after the first ones
+        for n, g, _ in runs:
+            if n < 1 or g < 8:
+                raise ConfigError(f"jobs >= 1 and gpus >= 8 expected, got {n} jobs on {g} GPUs")
         with Progress(console=console, transient=True, disable=as_json) as progress:
             task = progress.add_task("benchmarking", total=len(runs))
             for n, g, backend in runs:
-                if n < 1 or g < 8:
-                    raise ConfigError(f"jobs >= 1 and gpus >= 8 expected, got {n} jobs on {g} GPUs")
                 progress.update(task, description=f"{n} jobs on {g} GPUs, {backend}")
                 rows.append(measure(n, g, policy, backend))
                 progress.advance(task)

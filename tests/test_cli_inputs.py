@@ -1,0 +1,152 @@
+"""The `aios` command's options and bad inputs: exit 2 with a message naming the field, file and
+line, never a traceback (CliRunner keeps an uncaught exception in `result.exception`)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("typer")
+from typer.testing import CliRunner, Result  # noqa: E402
+
+from aios_core.cli.app import app  # noqa: E402
+
+runner = CliRunner()
+
+
+def _clean_exit(r: Result, code: int, *needles: str) -> None:
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.exception  # not an uncaught error
+    assert r.exit_code == code, r.output
+    flat = " ".join(r.output.split())  # Rich wraps long messages
+    for needle in needles:
+        assert needle in flat, r.output
+
+
+def _sim(tmp_path: Path, *args: str) -> Result:
+    return runner.invoke(app, ["simulate", "--out", str(tmp_path / "out"), "--no-plots", *args])
+
+
+def test_simulate_json_has_every_metric_the_issue_lists(tmp_path: Path) -> None:
+    r = _sim(tmp_path, "--json", "-p", "fifo", "--jobs", "200")
+    _clean_exit(r, 0)
+    m = json.loads(r.output)["results"][0]
+    for key in ("jct_s", "queueing_delay_s", "makespan_s", "gpu_utilisation", "cpu_utilisation",
+                "utilisation_over_time", "gpu_fragmentation", "jain_slowdown", "users", "share_deviation_max",
+                "preemptions", "unschedulable", "unschedulable_jobs", "unschedulable_reasons"):
+        assert key in m, key
+    assert set(m["jct_s"]) == {"mean", "p50", "p99"}
+    assert set(m["utilisation_over_time"]) == {"t_s", "gpu", "cpu"}
+    assert len(m["users"]) == 8 and m["jobs"] == 200  # --jobs keeps the default trace's first 200
+
+
+def test_simulate_default_needs_no_files_outside_the_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIOS_SHARED_DATA", str(tmp_path / "nowhere"))
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(app, ["simulate", "-p", "fifo", "--no-plots"])
+    _clean_exit(r, 0, "policy comparison", "dev")
+    assert (tmp_path / "aios-out" / "results.json").is_file()
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--jobs", "0"], "--jobs"),
+    (["--seed", "-1"], "--seed"),
+    (["--nodes", "0"], "--nodes"),
+    (["--workload", "users=3"], "synthetic traces"),
+    (["--trace", "synthetic", "--workload", "userz=3"], "unknown parameter 'userz'"),
+    (["--trace", "synthetic", "--workload", "jobs=3"], "use --jobs"),
+    (["--trace", "synthetic", "--workload", "users=x"], "users: expected an integer, got 'x'"),
+    (["--trace", "synthetic", "--workload", "users"], "expected KEY=VALUE"),
+    (["--trace", "synthetic", "--workload", "duration_sigma=-2"], "duration_sigma"),
+    (["--trace", "synthetic", "--workload", "mean_interarrival_s=inf"], "mean_interarrival_s"),
+    (["--trace", "synthetic", "--workload", "gpu_counts=1-2"], "GPUS:WEIGHT"),
+    (["--user-weight", "nobody=2"], "no user 'nobody'"),
+    (["--user-weight", "user-0=0"], "user-0: expected a positive integer"),
+])
+def test_simulate_bad_options(tmp_path: Path, args: list[str], needle: str) -> None:
+    _clean_exit(_sim(tmp_path, *args), 2, needle)
+
+
+def test_simulate_out_must_be_a_folder(tmp_path: Path) -> None:
+    afile = tmp_path / "taken"
+    afile.write_text("")
+    r = runner.invoke(app, ["simulate", "--out", str(afile), "-p", "fifo"])
+    _clean_exit(r, 2, "exists and is not a folder")
+    r = runner.invoke(app, ["simulate", "--out", str(afile / "below"), "-p", "fifo"])
+    _clean_exit(r, 2, "out: cannot create the folder")
+
+
+def test_simulate_workload_nodes_and_weights(tmp_path: Path) -> None:
+    r = _sim(tmp_path, "--json", "-p", "drf", "--trace", "synthetic", "--jobs", "150", "--nodes", "2",
+             "--workload", "users=3,gpu_counts=1:0.5/2:0.5", "--workload", "duration_median_s=60",
+             "--user-weight", "user-2=4")
+    _clean_exit(r, 0)
+    data = json.loads(r.output)
+    assert data["nodes"] == 2 and data["jobs"] == 150
+    assert data["user_weights"] == {"user-0": 1, "user-1": 1, "user-2": 4}
+    assert set(data["results"][0]["users"]) == {"user-0", "user-1", "user-2"}
+    r = _sim(tmp_path, "--nodes", "2", "--cluster", str(tmp_path / "c.json"))
+    _clean_exit(r, 2, "nodes:")
+
+
+def test_trace_rows_past_the_limits(tmp_path: Path) -> None:
+    trace = tmp_path / "jobs.csv"
+    trace.write_text("arrival,duration,gpu\n0,10,1000\n99999999999999999999,10,1000\n")
+    _clean_exit(_sim(tmp_path, "--trace", str(trace)), 2, "jobs.csv:3", "arrival")
+
+
+def _cluster(tmp_path: Path) -> Path:
+    p = tmp_path / "cluster.json"
+    p.write_text(json.dumps({"resources": ["cpu", "memory", "nvidia.com/gpu"], "nodes": [
+        {"name": "a", "capacity": {"cpu": 8000, "memory": 1 << 34, "nvidia.com/gpu": 2000}}]}))
+    return p
+
+
+def test_place_bad_quantities_and_cluster_files(tmp_path: Path) -> None:
+    tasks = tmp_path / "tasks.json"
+    tasks.write_text('[{"cpu": 1}, {"cpu": 99999999999999999999999}]')
+    _clean_exit(runner.invoke(app, ["place", str(tasks), "--cluster", str(_cluster(tmp_path))]), 2,
+                "tasks[1]", "0..2^62")
+    blob = tmp_path / "blob.json"
+    blob.write_bytes(b"\xff\xfe\x00")
+    _clean_exit(runner.invoke(app, ["place", str(tasks), "--cluster", str(blob)]), 2, "blob.json", "as text")
+    truncated = tmp_path / "cut.json"
+    truncated.write_text('{"nodes": ')
+    _clean_exit(runner.invoke(app, ["place", str(tasks), "--cluster", str(truncated)]), 2, "cut.json")
+
+
+@pytest.mark.parametrize("name, text, needle", [
+    ("neg.vbp", "2\n10 10\n1\n5 5 -3\n", "neg.vbp:4: the count"),
+    ("huge.vbp", "2\n10 10\n1\n5 5 999999999999\n", "huge.vbp:4: the count"),
+    ("extra.vbp", "2\n10 10\n1\n5 5 3\n7 7 1\n", "extra.vbp:5: unexpected line"),
+    ("neg.txt", "-3\n10\n", "neg.txt:1: expected the number of items"),
+    ("extra.txt", "2\n10\n5\n5\n4\n", "extra.txt:5: unexpected line"),
+    ("twocap.txt", "1\n10 3\n5\n", "twocap.txt:2: expected one capacity"),
+    ("ragged.json", '{"capacity": 10, "sizes": [[1, 2], [3]]}', "equal-length"),
+    ("dict.json", '{"capacity": 10, "sizes": {"a": 1}}', "'sizes' must be a list"),
+])
+def test_pack_malformed_instances(tmp_path: Path, name: str, text: str, needle: str) -> None:
+    p = tmp_path / name
+    p.write_text(text)
+    _clean_exit(runner.invoke(app, ["pack", str(p)]), 2, needle)
+
+
+def test_bench_checks_its_options_before_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("measured before the options were checked")
+
+    monkeypatch.setattr("aios_core.sim.bench.measure", no_run)
+    _clean_exit(runner.invoke(app, ["bench", "--policy", "nope"]), 2, "unknown order 'nope'")
+    _clean_exit(runner.invoke(app, ["bench", "--jobs", "-1"]), 2, "jobs >= 1")
+
+
+def test_python_dash_m() -> None:
+    r = subprocess.run([sys.executable, "-m", "aios_core", "--help"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0
+    assert all(cmd in r.stdout for cmd in ("simulate", "place", "pack", "plan", "bench"))
+    r = subprocess.run([sys.executable, "-m", "aios_core", "pack", "/nonexistent/instance.txt"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "no such file" in r.stderr and "Traceback" not in r.stderr
