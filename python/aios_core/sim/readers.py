@@ -37,6 +37,7 @@ import numpy as np
 
 from aios_core.cluster import Cluster
 from aios_core.errors import ConfigError
+from aios_core.sim.json_lines import element_lines
 from aios_core.sim.synthetic import RESOURCES
 from aios_core.sim.trace import JobTrace
 
@@ -165,7 +166,10 @@ def read_jobs_json(path: str | Path) -> JobTrace:
     """Read our JSON job format: ``{"jobs": [...]}`` or a list of job objects."""
     p = Path(path)
     try:
-        data = json.loads(p.read_text())
+        text = p.read_text()
+        data = json.loads(text)
+    except RecursionError:
+        raise ConfigError(f"{p}: JSON nested too deeply") from None
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read ({exc.strerror})") from None
     except UnicodeDecodeError as exc:
@@ -175,11 +179,15 @@ def read_jobs_json(path: str | Path) -> JobTrace:
     jobs = data.get("jobs") if isinstance(data, dict) else data
     if not isinstance(jobs, list):
         raise ConfigError(f"{p}: expected a list of jobs or {{\"jobs\": [...]}}")
+    lines = element_lines(text)
+    if len(lines) != len(jobs):  # a repeated "jobs" key: name the index alone
+        lines = []
     rows = []
     for i, job in enumerate(jobs):
+        where = f"{p}:{lines[i]}: jobs[{i}]" if lines else f"{p}: jobs[{i}]"
         if not isinstance(job, dict):
-            raise ConfigError(f"{p}: jobs[{i}]: expected an object, got {type(job).__name__}")
-        rows.append((f"{p}: jobs[{i}]", job))
+            raise ConfigError(f"{where}: expected an object, got {type(job).__name__}")
+        rows.append((where, job))
     return _build(rows, str(p))
 
 
