@@ -96,7 +96,7 @@ def split_policies(specs: list[str] | tuple[str, ...]) -> list[str]:
 
 
 def _secs(x: float) -> str:
-    return f"{x:.0f}" if x < 10_000 else f"{x / 1000:.0f}k"
+    return f"{x:.0f}" if x < 10_000 else f"{x / 1000:.0f}k" if x < 10_000_000 else f"{x / 1e6:.0f}M"
 
 
 def _table(metrics: list[dict[str, Any]]) -> Table:

@@ -70,11 +70,11 @@ def plot_results(results: Sequence[SimResult], out: Path, metrics: Sequence[dict
 
     metrics = list(metrics) if metrics is not None else [r.metrics() for r in results]
     names = [m["policy"] for m in metrics]
-    fig, axes = plt.subplots(1, 3, figsize=(12, 4))
-    for ax, (key, label) in zip(axes, [("jct_mean", "mean JCT (s)"), ("wait_mean", "mean queueing delay (s)"),
-                                      ("gpu_utilisation", "GPU utilisation")]):
-        vals = [m["jct_s"]["mean"] if key == "jct_mean" else m["queueing_delay_s"]["mean"] if key == "wait_mean"
-                else m[key] for m in metrics]
+    panels = [("mean JCT (s)", "jct_s", "mean"), ("mean queueing delay (s)", "queueing_delay_s", "mean"),
+              ("GPU utilisation", "gpu_utilisation", ""), ("largest share deviation", "share_deviation_max", "")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(16, 4))
+    for ax, (label, key, stat) in zip(axes, panels):
+        vals = [m[key][stat] if stat else m[key] for m in metrics]
         ax.bar(range(len(names)), vals)
         ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=7)
         ax.set_title(label)
