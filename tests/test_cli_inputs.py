@@ -150,3 +150,12 @@ def test_python_dash_m() -> None:
     r = subprocess.run([sys.executable, "-m", "aios_core", "pack", "/nonexistent/instance.txt"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "no such file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_simulate_on_an_empty_cluster_fails_rather_than_using_the_built_in_one(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"resources": ["cpu", "memory", "nvidia.com/gpu"], "nodes": []}))
+    r = _sim(tmp_path, "--cluster", str(empty), "-p", "fifo", "--jobs", "20", "--json")
+    _clean_exit(r, 1)
+    data = json.loads(r.output)
+    assert data["nodes"] == 0 and data["results"][0]["unschedulable"] == 20

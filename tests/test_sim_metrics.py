@@ -111,3 +111,20 @@ def test_metrics_json_lists_unschedulable_jobs_and_series() -> None:
     assert "Insufficient nvidia.com/gpu" in m["unschedulable_jobs"][0]["reason"]
     series = m["utilisation_over_time"]
     assert len(series["t_s"]) == len(series["gpu"]) == len(series["cpu"]) == 7
+
+
+def test_cpu_only_cluster_measures_shares_of_cpu() -> None:
+    from aios_core.cluster import Cluster
+
+    cluster = Cluster.from_arrays(np.array([[4000, 8 * GIB]]), ["cpu", "memory"])
+    trace = JobTrace(RESOURCES, np.array([0, 0, 0]), np.array([100, 100, 100]),
+                     np.array([[2000, GIB, 0]] * 3), np.ones(3, dtype=np.int64), np.array([0, 0, 1]),
+                     np.zeros(3, dtype=np.int64), ("a", "b"))
+    m = simulate(trace, cluster, "drf").metrics(points=10)
+    assert m["share_resource"] == "cpu"
+    # both users run one job for the first 100 s: half the CPUs each; then a's second job alone
+    assert m["users"]["a"]["share"] == pytest.approx(0.5, abs=0.01)
+    assert m["users"]["b"]["share"] == pytest.approx(0.25, abs=0.01)
+    series = m["utilisation_over_time"]
+    assert len(series["t_s"]) == len(series["cpu"]) == len(series["gpu"]) == 10 and not any(series["gpu"])
+    np.testing.assert_allclose(series["cpu"], [1.0] * 5 + [0.5] * 5)

@@ -150,7 +150,7 @@ def simulate_cmd(
             if trace.startswith("alibaba"):
                 raise ConfigError("nodes: the alibaba traces bring their own cluster; drop --nodes")
             cl = synthetic_cluster(nodes=nodes)
-        cl = cl or synthetic_cluster()
+        cl = synthetic_cluster() if cl is None else cl
         weights = user_weights(user_weight or (), tr.users)
         policies = [Policy.parse(p) for p in split_policies(policy or DEFAULT_POLICIES)]
         results = []

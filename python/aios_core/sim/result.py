@@ -134,14 +134,15 @@ class SimResult:
 
     def utilisation_over_time(self, resource: str, points: int = 100) -> tuple[np.ndarray, np.ndarray]:
         """(bin start times, allocated fraction of `resource` averaged over each bin): the run from
-        the first event to the last in `points` bins of (nearly) equal integer length."""
-        if resource not in self.resources or self.timeline_t.size < 2 or points < 1:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        the first event to the last in `points` bins of (nearly) equal integer length; zeros for a
+        resource the cluster lacks, nothing for a run without time."""
         t = self.timeline_t
-        span = int(t[-1] - t[0])
-        if span <= 0:
+        span = int(t[-1] - t[0]) if t.size else 0
+        if span <= 0 or points < 1:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         edges = np.unique(int(t[0]) + span * np.arange(points + 1, dtype=np.int64) // points)
+        if resource not in self.resources:
+            return edges[:-1], np.zeros(edges.size - 1)
         used = self.timeline_alloc[:, self.resources.index(resource)].astype(np.float64)
         area = np.concatenate([[0.0], np.cumsum(used[:-1] * np.diff(t))])  # integral from t[0] to t[i]
         i = np.searchsorted(t, edges, side="right") - 1
@@ -179,13 +180,14 @@ class SimResult:
         reasons: dict[str, int] = {}
         for why in self.unschedulable.values():
             reasons[why] = reasons.get(why, 0) + 1
-        fair = self.user_fairness(user_weights)
+        gpu = "nvidia.com/gpu"
+        has_gpus = gpu in self.resources and gpu in self.trace.resources and self.capacity[self.resources.index(gpu)] > 0
+        fair = self.user_fairness(user_weights, resource=gpu if has_gpus else "cpu")
         by_user = {name: {"share": float(fair["share"][u]), "fair_share": float(fair["fair_share"][u]),
                           "share_deviation": float(fair["deviation"][u])} for u, name in enumerate(self.trace.users)}
-        series = {"t_s": self.utilisation_over_time("nvidia.com/gpu", points)[0].tolist()}
+        series = {"t_s": self.utilisation_over_time("cpu", points)[0].tolist()}
         for key, resource in (("gpu", "nvidia.com/gpu"), ("cpu", "cpu")):
-            _, frac = self.utilisation_over_time(resource, points)
-            series[key] = frac.tolist() if frac.size else [0.0] * len(series["t_s"])
+            series[key] = self.utilisation_over_time(resource, points)[1].tolist()
         return {
             "policy": self.policy,
             "seed": self.seed,
@@ -205,6 +207,7 @@ class SimResult:
             "jain_slowdown": jain_index(np.asarray(per_user)),
             "share_deviation_max": float(fair["deviation"].max()) if fair["deviation"].size else 0.0,
             "users": by_user,
+            "share_resource": gpu if has_gpus else "cpu",  # what the shares above are shares of
             "preemptions": self.preemptions,
             "drain_kills": self.drain_kills,
             "suspensions": self.suspensions,
