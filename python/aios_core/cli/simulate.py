@@ -19,6 +19,7 @@ from aios_core.cli.sim_options import WORKLOAD_FIELDS, prepare_out, user_weights
 from aios_core.cluster import Cluster
 from aios_core.errors import ConfigError
 from aios_core.sim import DEFAULT_POLICIES, JobTrace, Policy, SimResult, simulate
+from aios_core.sim.drains import read_node_events
 from aios_core.sim.public_traces import read_dlrm_instances, read_sia_workload, sia_path
 from aios_core.sim.readers import alibaba_path, philly_runtimes, read_alibaba_nodes, read_alibaba_pods, read_jobs
 from aios_core.sim.synthetic import default_workload, synthetic_cluster, synthetic_trace
@@ -126,6 +127,8 @@ def simulate_cmd(
     workload: Annotated[list[str] | None, typer.Option(
         help=f"synthetic traces: KEY=VALUE parameters of the generator, repeatable or comma-separated "
              f"({', '.join(WORKLOAD_FIELDS)}; gpu_counts as GPUS:WEIGHT/..., e.g. 1:0.6/8:0.4)")] = None,
+    node_events: Annotated[Path | None, typer.Option(
+        help="CSV of node drains and returns: header time,node,event; event down or up")] = None,
     user_weight: Annotated[list[str] | None, typer.Option(
         help="fair-share weight of a trace user, NAME=W (default 1): the shares of drf, fairtree and kueue, "
              "and what the share deviation is measured against")] = None,
@@ -152,19 +155,21 @@ def simulate_cmd(
             cl = synthetic_cluster(nodes=nodes)
         cl = synthetic_cluster() if cl is None else cl
         weights = user_weights(user_weight or (), tr.users)
+        events = read_node_events(node_events, cl) if node_events is not None else []
         policies = [Policy.parse(p) for p in split_policies(policy or DEFAULT_POLICIES)]
         results = []
         with Progress(console=console, transient=True, disable=as_json) as progress:
             task = progress.add_task("simulating", total=len(policies))
             for pol in policies:
                 progress.update(task, description=f"simulating {pol.name}")
-                results.append(simulate(tr, cl, pol, seed=seed, user_weights=weights))
+                results.append(simulate(tr, cl, pol, seed=seed, user_weights=weights, node_events=events))
                 progress.advance(task)
     except ConfigError as exc:
         bad_input(str(exc))
     metrics = [r.metrics(weights) for r in results]
     payload = {"trace": trace, "jobs": len(tr), "nodes": cl.num_nodes, "seed": seed, "compress": compress,
-               "user_weights": dict(zip(tr.users, weights)) if weights else None, "results": metrics}
+               "user_weights": dict(zip(tr.users, weights)) if weights else None, "node_events": len(events),
+               "results": metrics}
     try:
         (out / "results.json").write_text(json.dumps(payload, indent=2))
         written = [out / "results.json"]
