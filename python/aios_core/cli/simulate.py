@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from contextlib import AbstractContextManager, nullcontext
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -96,6 +97,11 @@ def split_policies(specs: list[str] | tuple[str, ...]) -> list[str]:
     return out
 
 
+def _status(what: str, quiet: bool) -> AbstractContextManager[Any]:
+    """A spinner on the terminal while `what` runs (none with --json: stdout is the data)."""
+    return nullcontext() if quiet else console.status(what, spinner="dots")
+
+
 def _secs(x: float) -> str:
     return f"{x:.0f}" if x < 10_000 else f"{x / 1000:.0f}k" if x < 10_000_000 else f"{x / 1e6:.0f}M"
 
@@ -142,7 +148,8 @@ def simulate_cmd(
         if cluster is not None and nodes is not None:
             raise ConfigError("nodes: sizes the built-in cluster; drop it or --cluster")
         prepare_out(out)
-        tr, cl = load_trace(trace, seed, jobs, workload or ())
+        with _status(f"reading the trace {trace}", as_json):
+            tr, cl = load_trace(trace, seed, jobs, workload or ())
         if jobs is not None and trace not in SYNTHETIC:  # the default and files: the first N
             tr = tr.head(jobs)
         if compress != 1:
@@ -166,7 +173,8 @@ def simulate_cmd(
                 progress.advance(task)
     except ConfigError as exc:
         bad_input(str(exc))
-    metrics = [r.metrics(weights) for r in results]
+    with _status("computing metrics", as_json):
+        metrics = [r.metrics(weights) for r in results]
     payload = {"trace": trace, "jobs": len(tr), "nodes": cl.num_nodes, "seed": seed, "compress": compress,
                "user_weights": dict(zip(tr.users, weights)) if weights else None, "node_events": len(events),
                "results": metrics}
@@ -176,7 +184,8 @@ def simulate_cmd(
         if plots:
             from aios_core.sim.plots import plot_results
 
-            written += plot_results(results, out, metrics)
+            with _status("drawing plots", as_json):
+                written += plot_results(results, out, metrics)
     except OSError as exc:
         err_console.print(f"[bold red]error:[/] out: cannot write into {str(out)!r} ({exc})", highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
