@@ -128,3 +128,19 @@ def test_cpu_only_cluster_measures_shares_of_cpu() -> None:
     series = m["utilisation_over_time"]
     assert len(series["t_s"]) == len(series["cpu"]) == len(series["gpu"]) == 10 and not any(series["gpu"])
     np.testing.assert_allclose(series["cpu"], [1.0] * 5 + [0.5] * 5)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from(["fifo", "drf", "kueue+preempt", "las", "priority+preempt"]),
+       st.lists(st.integers(1, 5), min_size=3, max_size=3))
+def test_user_shares_add_up_to_the_allocation(seed: int, policy: str, weights: list[int]) -> None:
+    trace = synthetic_trace(WorkloadSpec(jobs=50, users=3, mean_interarrival_s=15.0), seed=seed)
+    r = simulate(trace, synthetic_cluster(nodes=2), policy, seed=seed, user_weights=weights)
+    times = np.linspace(int(r.timeline_t[0]), int(r.timeline_t[-1]), 37)
+    k = r.resources.index("nvidia.com/gpu")
+    step = np.searchsorted(r.timeline_t, times, side="right") - 1
+    np.testing.assert_allclose(r.user_allocation(times).sum(axis=0), r.timeline_alloc[step, k] / r.capacity[k])
+    fair = r.user_fairness(weights)
+    assert fair["fair_share"].sum() <= 1 + 1e-9 and np.all(fair["deviation"] <= 1 + 1e-9)
+    # what a user holds never exceeds what it asks for (its arrived, unfinished jobs)
+    assert np.all(r.user_allocation(times) <= r.user_demand(times) + 1e-9)
