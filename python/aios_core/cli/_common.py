@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -20,6 +21,11 @@ err_console = Console(stderr=True)
 def bad_input(message: str) -> NoReturn:
     err_console.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def status(what: str, quiet: bool) -> AbstractContextManager[Any]:
+    """A spinner on the terminal while `what` runs (none with --json: stdout is the data)."""
+    return nullcontext() if quiet else console.status(what, spinner="dots")
 
 
 def print_json(data: Any) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,7 +10,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from aios_core.cli._common import bad_input, console, print_json, read_text
+from aios_core.cli._common import bad_input, console, print_json, read_text, status
 from aios_core.errors import ConfigError
 
 MAX_ITEMS = 10_000_000  # a larger count is a typo, not an instance (and would not fit in memory)
@@ -102,7 +101,7 @@ def pack_cmd(
 
     try:
         sizes, capacity = _read_instance(instance)
-        with console.status(f"packing {len(sizes)} items", spinner="dots") if not as_json else nullcontext():
+        with status(f"packing {len(sizes)} items", as_json):
             result = binpack.pack(sizes, capacity, method=method, time_limit=time_limit, seed=seed)
     except ConfigError as exc:
         bad_input(str(exc))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from contextlib import AbstractContextManager, nullcontext
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +14,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from aios_core.cli._common import EXIT_FAILED, bad_input, console, err_console, print_json
+from aios_core.cli._common import EXIT_FAILED, bad_input, console, err_console, print_json, status
 from aios_core.cli.sim_options import WORKLOAD_FIELDS, prepare_out, user_weights, workload_spec
 from aios_core.cluster import Cluster
 from aios_core.errors import ConfigError
@@ -97,11 +96,6 @@ def split_policies(specs: list[str] | tuple[str, ...]) -> list[str]:
     return out
 
 
-def _status(what: str, quiet: bool) -> AbstractContextManager[Any]:
-    """A spinner on the terminal while `what` runs (none with --json: stdout is the data)."""
-    return nullcontext() if quiet else console.status(what, spinner="dots")
-
-
 def _secs(x: float) -> str:
     return f"{x:.0f}" if x < 10_000 else f"{x / 1000:.0f}k" if x < 10_000_000 else f"{x / 1e6:.0f}M"
 
@@ -148,7 +142,7 @@ def simulate_cmd(
         if cluster is not None and nodes is not None:
             raise ConfigError("nodes: sizes the built-in cluster; drop it or --cluster")
         prepare_out(out)
-        with _status(f"reading the trace {trace}", as_json):
+        with status(f"reading the trace {trace}", as_json):
             tr, cl = load_trace(trace, seed, jobs, workload or ())
         if jobs is not None and trace not in SYNTHETIC:  # the default and files: the first N
             tr = tr.head(jobs)
@@ -173,7 +167,7 @@ def simulate_cmd(
                 progress.advance(task)
     except ConfigError as exc:
         bad_input(str(exc))
-    with _status("computing metrics", as_json):
+    with status("computing metrics", as_json):
         metrics = [r.metrics(weights) for r in results]
     payload = {"trace": trace, "jobs": len(tr), "nodes": cl.num_nodes, "seed": seed, "compress": compress,
                "user_weights": dict(zip(tr.users, weights)) if weights else None, "node_events": len(events),
@@ -184,7 +178,7 @@ def simulate_cmd(
         if plots:
             from aios_core.sim.plots import plot_results
 
-            with _status("drawing plots", as_json):
+            with status("drawing plots", as_json):
                 written += plot_results(results, out, metrics)
     except OSError as exc:
         err_console.print(f"[bold red]error:[/] out: cannot write into {str(out)!r} ({exc})", highlight=False)

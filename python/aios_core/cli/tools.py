@@ -11,7 +11,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from aios_core.cli._common import EXIT_FAILED, bad_input, console, print_json, read_text
+from aios_core.cli._common import EXIT_FAILED, bad_input, console, print_json, read_text, status
 from aios_core.cli.simulate import load_cluster
 from aios_core.cluster import Cluster
 from aios_core.errors import AiosError, ConfigError, UnschedulableError
@@ -78,8 +78,9 @@ def place_cmd(
         cl = load_cluster(str(cluster))
         req, cons = _read_tasks(tasks, cl)
         placer = Placer(cl, policy, seed=seed)
-        nodes = placer.place_batch(req, constraints=cons)
-        reasons = [None if n >= 0 else placer.explain(req[i], cons[i]) for i, n in enumerate(nodes.tolist())]
+        with status(f"placing {len(req)} tasks", as_json):
+            nodes = placer.place_batch(req, constraints=cons)
+            reasons = [None if n >= 0 else placer.explain(req[i], cons[i]) for i, n in enumerate(nodes.tolist())]
     except ConfigError as exc:
         bad_input(str(exc))
     out = [{"task": i, "node": cl.names[n] if n >= 0 else None, "reason": reasons[i]} for i, n in enumerate(nodes.tolist())]
@@ -111,7 +112,8 @@ def plan_cmd(
         if model not in partition.TRANSFORMER_PRESETS:
             raise ConfigError(f"model: unknown preset {model!r} (known: {', '.join(sorted(partition.TRANSFORMER_PRESETS))})")
         devices = topology.cluster(machine, nodes)
-        plan = partition.plan(partition.transformer(model, micro_batch), devices, microbatches)
+        with status(f"planning {model} on {nodes} x {machine}", as_json):
+            plan = partition.plan(partition.transformer(model, micro_batch), devices, microbatches)
     except UnschedulableError as exc:
         console.print(f"[bold red]unschedulable:[/] {exc}", highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
