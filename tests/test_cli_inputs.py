@@ -159,3 +159,8 @@ def test_simulate_on_an_empty_cluster_fails_rather_than_using_the_built_in_one(t
     _clean_exit(r, 1)
     data = json.loads(r.output)
     assert data["nodes"] == 0 and data["results"][0]["unschedulable"] == 20
+
+
+def test_simulate_help_keeps_square_brackets() -> None:
+    r = runner.invoke(app, ["simulate", "--help"], env={"COLUMNS": "200"})
+    _clean_exit(r, 0, "order[@args][+flag...][:placement]", "las@T1,T2")

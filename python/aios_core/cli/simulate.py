@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -118,8 +119,9 @@ def simulate_cmd(
     cluster: Annotated[str | None, typer.Option(help="cluster JSON (Cluster.from_json) or Alibaba node CSV")] = None,
     policy: Annotated[list[str] | None, typer.Option(
         "--policy", "-p", "--policies",
-        help="order[@args][+easy[@N]][+preempt][+predict][+rigid][:placement]; orders fifo, priority, sjf, drf, "
-             "fairtree, kueue, las; repeatable or comma-separated")] = None,
+        help=escape("order[@args][+flag...][:placement]; orders fifo, priority, sjf, drf, fairtree, kueue, las "
+                    "(las@T1,T2: its queue thresholds); flags easy, easy@N, preempt, predict, rigid; placement "
+                    "any Placer policy; repeatable or comma-separated"))] = None,
     nodes: Annotated[int | None, typer.Option(min=1, help="nodes of the built-in cluster (8 GPUs each; default 64) "
                                                           "when the trace brings none and --cluster is not given")] = None,
     seed: Annotated[int, typer.Option(min=0, help="seed of placement ties and synthetic traces")] = 0,
