@@ -164,3 +164,17 @@ def test_simulate_on_an_empty_cluster_fails_rather_than_using_the_built_in_one(t
 def test_simulate_help_keeps_square_brackets() -> None:
     r = runner.invoke(app, ["simulate", "--help"], env={"COLUMNS": "200"})
     _clean_exit(r, 0, "order[@args][+flag...][:placement]", "las@T1,T2")
+
+
+def test_values_with_square_brackets_are_printed_not_read_as_markup(tmp_path: Path) -> None:
+    inst = tmp_path / "inst.txt"
+    inst.write_text("3\n10\n[/foo]\n")  # an unmatched closing tag used to raise Rich's MarkupError
+    _clean_exit(runner.invoke(app, ["pack", str(inst)]), 2, "inst.txt:3", "got '[/foo]'")
+    trace = tmp_path / "jobs.csv"
+    trace.write_text("arrival,duration\n0,[bold]x\n")
+    _clean_exit(_sim(tmp_path, "--trace", str(trace)), 2, "got '[bold]x'")
+    cluster = tmp_path / "cluster.json"
+    cluster.write_text(json.dumps({"resources": ["cpu"], "nodes": [{"name": "[red]n0", "capacity": {"cpu": 8}}]}))
+    tasks = tmp_path / "tasks.csv"
+    tasks.write_text("cpu\n1\n")
+    _clean_exit(runner.invoke(app, ["place", str(tasks), "--cluster", str(cluster)]), 0, "[red]n0")

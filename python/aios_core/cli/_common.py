@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from aios_core.errors import ConfigError
 
@@ -19,7 +20,7 @@ err_console = Console(stderr=True)
 
 
 def bad_input(message: str) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)  # values may hold [brackets]
     raise typer.Exit(EXIT_BAD_INPUT)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import numpy as np
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from aios_core.cli._common import bad_input, console, print_json, read_text, status
@@ -111,7 +112,7 @@ def pack_cmd(
     if as_json:
         print_json({**summary, "assignment": result.assignment.tolist()})
         return
-    t = Table(title=f"packing of {instance.name}")
+    t = Table(title=escape(f"packing of {instance.name}"))
     for col in summary:
         t.add_column(col)
     t.add_row(*(str(v) for v in summary.values()))

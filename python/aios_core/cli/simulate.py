@@ -107,7 +107,7 @@ def _table(metrics: list[dict[str, Any]]) -> Table:
         t.add_column(col, justify="left" if col == "policy" else "right", no_wrap=True)
     for m in metrics:
         jct = m["jct_s"]
-        t.add_row(m["policy"], str(m["finished"]), str(m["unschedulable"]), _secs(jct["mean"]), _secs(jct["p50"]),
+        t.add_row(escape(m["policy"]), str(m["finished"]), str(m["unschedulable"]), _secs(jct["mean"]), _secs(jct["p50"]),
                   _secs(jct["p99"]), _secs(m["queueing_delay_s"]["mean"]), f"{m['gpu_utilisation']:.2f}",
                   f"{m['gpu_fragmentation']:.2f}", f"{m['jain_slowdown']:.2f}", f"{m['share_deviation_max']:.3f}",
                   str(m["preemptions"] + m["drain_kills"]))
@@ -183,13 +183,13 @@ def simulate_cmd(
             with status("drawing plots", as_json):
                 written += plot_results(results, out, metrics)
     except OSError as exc:
-        err_console.print(f"[bold red]error:[/] out: cannot write into {str(out)!r} ({exc})", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(f'out: cannot write into {str(out)!r} ({exc})')}", highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
     if as_json:
         print_json(payload)
     else:
         wide = console if console.width >= 110 else Console(width=110)  # wrap lines rather than truncate numbers
         wide.print(_table(metrics))
-        console.print(f"wrote {', '.join(str(p) for p in written)}")
+        console.print(escape(f"wrote {', '.join(str(p) for p in written)}"))
     if all(m["finished"] == 0 for m in metrics) and len(tr):
         raise typer.Exit(EXIT_FAILED)

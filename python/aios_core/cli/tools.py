@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import numpy as np
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from aios_core.cli._common import EXIT_FAILED, bad_input, console, print_json, read_text, status
@@ -91,7 +92,7 @@ def place_cmd(
         for col in ("task", "node", "reason"):
             t.add_column(col)
         for row in out:
-            t.add_row(str(row["task"]), str(row["node"] or "-"), str(row["reason"] or ""))
+            t.add_row(str(row["task"]), escape(str(row["node"] or "-")), escape(str(row["reason"] or "")))
         console.print(t)
     if (nodes < 0).any():
         raise typer.Exit(EXIT_FAILED)
@@ -115,7 +116,7 @@ def plan_cmd(
         with status(f"planning {model} on {nodes} x {machine}", as_json):
             plan = partition.plan(partition.transformer(model, micro_batch), devices, microbatches)
     except UnschedulableError as exc:
-        console.print(f"[bold red]unschedulable:[/] {exc}", highlight=False)
+        console.print(f"[bold red]unschedulable:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
     except (ConfigError, AiosError) as exc:
         bad_input(str(exc))
