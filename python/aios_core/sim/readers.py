@@ -179,16 +179,23 @@ def read_jobs_json(path: str | Path) -> JobTrace:
     jobs = data.get("jobs") if isinstance(data, dict) else data
     if not isinstance(jobs, list):
         raise ConfigError(f"{p}: expected a list of jobs or {{\"jobs\": [...]}}")
-    lines = element_lines(text)
-    if len(lines) != len(jobs):  # a repeated "jobs" key: name the index alone
-        lines = []
-    rows = []
+    try:
+        return _build(_json_rows(p, jobs, []), str(p))
+    except ConfigError:
+        lines = element_lines(text)  # slower than the parse: only once something is wrong
+        if len(lines) != len(jobs):  # a repeated "jobs" key: the index alone names the job
+            raise
+        return _build(_json_rows(p, jobs, lines), str(p))  # raises again, naming the line too
+
+
+def _json_rows(p: Path, jobs: list[Any], lines: list[int]) -> list[tuple[str, Mapping[str, Any]]]:
+    rows: list[tuple[str, Mapping[str, Any]]] = []
     for i, job in enumerate(jobs):
         where = f"{p}:{lines[i]}: jobs[{i}]" if lines else f"{p}: jobs[{i}]"
         if not isinstance(job, dict):
             raise ConfigError(f"{where}: expected an object, got {type(job).__name__}")
         rows.append((where, job))
-    return _build(rows, str(p))
+    return rows
 
 
 def read_jobs(path: str | Path) -> JobTrace:
