@@ -35,8 +35,8 @@ def test_simulate_json_has_every_metric_the_issue_lists(tmp_path: Path) -> None:
     _clean_exit(r, 0)
     m = json.loads(r.output)["results"][0]
     for key in ("jct_s", "queueing_delay_s", "makespan_s", "gpu_utilisation", "cpu_utilisation",
-                "utilisation_over_time", "gpu_fragmentation", "jain_slowdown", "users", "share_deviation_max",
-                "preemptions", "unschedulable", "unschedulable_jobs", "unschedulable_reasons"):
+                "utilisation_over_time", "gpu_fragmentation", "jain_slowdown", "jain_share", "users",
+                "share_deviation_max", "preemptions", "unschedulable", "unschedulable_jobs", "unschedulable_reasons"):
         assert key in m, key
     assert set(m["jct_s"]) == {"mean", "p50", "p99"}
     assert set(m["utilisation_over_time"]) == {"t_s", "gpu", "cpu"}

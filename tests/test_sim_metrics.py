@@ -144,3 +144,10 @@ def test_user_shares_add_up_to_the_allocation(seed: int, policy: str, weights: l
     assert fair["fair_share"].sum() <= 1 + 1e-9 and np.all(fair["deviation"] <= 1 + 1e-9)
     # what a user holds never exceeds what it asks for (its arrived, unfinished jobs)
     assert np.all(r.user_allocation(times) <= r.user_demand(times) + 1e-9)
+
+
+def test_jain_share_is_one_for_drf_and_lower_for_fifo() -> None:
+    trace = _saturating(3, 400)
+    cluster = synthetic_cluster(nodes=4)
+    drf, fifo = (simulate(trace, cluster, p).metrics()["jain_share"] for p in ("drf", "fifo"))
+    assert drf == pytest.approx(1.0, abs=0.01) and fifo < 0.9

@@ -206,6 +206,8 @@ class SimResult:
             "gpu_fragmentation": float(ratio.mean()) if ratio.size else 0.0,
             "jain_slowdown": jain_index(np.asarray(per_user)),
             "share_deviation_max": float(fair["deviation"].max()) if fair["deviation"].size else 0.0,
+            # Jain's index of each user's share over its fair share (1: all got the same fraction of theirs)
+            "jain_share": jain_index(fair["share"][fair["fair_share"] > 0] / fair["fair_share"][fair["fair_share"] > 0]),
             "users": by_user,
             "share_resource": gpu if has_gpus else "cpu",  # what the shares above are shares of
             "preemptions": self.preemptions,
