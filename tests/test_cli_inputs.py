@@ -178,3 +178,11 @@ def test_values_with_square_brackets_are_printed_not_read_as_markup(tmp_path: Pa
     tasks = tmp_path / "tasks.csv"
     tasks.write_text("cpu\n1\n")
     _clean_exit(runner.invoke(app, ["place", str(tasks), "--cluster", str(cluster)]), 0, "[red]n0")
+
+
+def test_bad_input_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "never"
+    for args in (["-p", "nope"], ["--trace", str(tmp_path / "missing.csv")], ["--user-weight", "x=1"]):
+        r = runner.invoke(app, ["simulate", "--out", str(out), *args])
+        _clean_exit(r, 2)
+        assert not out.exists()

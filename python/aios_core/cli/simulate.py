@@ -143,7 +143,9 @@ def simulate_cmd(
     try:
         if cluster is not None and nodes is not None:
             raise ConfigError("nodes: sizes the built-in cluster; drop it or --cluster")
-        prepare_out(out)
+        if nodes is not None and trace.startswith("alibaba"):
+            raise ConfigError("nodes: the alibaba traces bring their own cluster; drop --nodes")
+        policies = [Policy.parse(p) for p in split_policies(policy or DEFAULT_POLICIES)]
         with status(f"reading the trace {trace}", as_json):
             tr, cl = load_trace(trace, seed, jobs, workload or ())
         if jobs is not None and trace not in SYNTHETIC:  # the default and files: the first N
@@ -153,13 +155,11 @@ def simulate_cmd(
         if cluster is not None:
             cl = load_cluster(cluster)
         if nodes is not None:
-            if trace.startswith("alibaba"):
-                raise ConfigError("nodes: the alibaba traces bring their own cluster; drop --nodes")
             cl = synthetic_cluster(nodes=nodes)
         cl = synthetic_cluster() if cl is None else cl
         weights = user_weights(user_weight or (), tr.users)
         events = read_node_events(node_events, cl) if node_events is not None else []
-        policies = [Policy.parse(p) for p in split_policies(policy or DEFAULT_POLICIES)]
+        prepare_out(out)  # the last check: nothing is written for bad input
         results = []
         with Progress(console=console, transient=True, disable=as_json) as progress:
             task = progress.add_task("simulating", total=len(policies))
