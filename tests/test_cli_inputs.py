@@ -186,3 +186,9 @@ def test_bad_input_writes_nothing(tmp_path: Path) -> None:
         r = runner.invoke(app, ["simulate", "--out", str(out), *args])
         _clean_exit(r, 2)
         assert not out.exists()
+
+
+@pytest.mark.parametrize("trace", ["alibaba", "dlrm", "sia", "synthetic-philly"])
+def test_public_traces_without_the_shared_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trace: str) -> None:
+    monkeypatch.setenv("AIOS_SHARED_DATA", str(tmp_path / "nowhere"))
+    _clean_exit(_sim(tmp_path, "--trace", trace), 2, "nowhere", "AIOS_SHARED_DATA")

@@ -21,7 +21,7 @@ from aios_core.cluster import Cluster
 from aios_core.errors import ConfigError
 from aios_core.sim import DEFAULT_POLICIES, JobTrace, Policy, SimResult, simulate
 from aios_core.sim.drains import read_node_events
-from aios_core.sim.public_traces import read_dlrm_instances, read_sia_workload, sia_path
+from aios_core.sim.public_traces import dlrm_path, read_dlrm_instances, read_sia_workload, sia_path
 from aios_core.sim.readers import alibaba_path, philly_runtimes, read_alibaba_nodes, read_alibaba_pods, read_jobs
 from aios_core.sim.synthetic import default_workload, synthetic_cluster, synthetic_trace
 
@@ -48,7 +48,9 @@ def load_trace(trace: str, seed: int, jobs: int | None, workload: Sequence[str] 
             raise ConfigError(f"trace: {pods} not found (set AIOS_SHARED_DATA to the shared data folder)")
         return read_alibaba_pods(pods), read_alibaba_nodes(nodes)
     if trace == "dlrm":
-        return read_dlrm_instances(), None
+        if not dlrm_path().is_file():
+            raise ConfigError(f"trace: {dlrm_path()} not found (set AIOS_SHARED_DATA to the shared data folder)")
+        return read_dlrm_instances(dlrm_path()), None
     if trace == "sia" or trace.startswith("sia:"):
         _, _, rest = trace.partition(":")
         cluster, _, number = rest.partition(":")
