@@ -192,3 +192,19 @@ def test_bad_input_writes_nothing(tmp_path: Path) -> None:
 def test_public_traces_without_the_shared_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trace: str) -> None:
     monkeypatch.setenv("AIOS_SHARED_DATA", str(tmp_path / "nowhere"))
     _clean_exit(_sim(tmp_path, "--trace", trace), 2, "nowhere", "AIOS_SHARED_DATA")
+
+
+def test_files_with_a_byte_order_mark(tmp_path: Path) -> None:
+    bom = "\ufeff"
+    jobs_csv, jobs_json = tmp_path / "jobs.csv", tmp_path / "jobs.json"
+    jobs_csv.write_text(bom + "arrival,duration,gpu\n0,10,1000\n", encoding="utf-8")
+    jobs_json.write_text(bom + '[{"arrival": 0, "duration": 10}]', encoding="utf-8")
+    cluster = tmp_path / "cluster.json"
+    cluster.write_text(bom + _cluster(tmp_path).read_text(), encoding="utf-8")
+    for trace in (jobs_csv, jobs_json):
+        r = _sim(tmp_path, "--trace", str(trace), "--cluster", str(cluster), "-p", "fifo", "--json")
+        _clean_exit(r, 0)
+        assert json.loads(r.output)["results"][0]["finished"] == 1
+    tasks = tmp_path / "tasks.csv"
+    tasks.write_text(bom + "cpu\n1\n", encoding="utf-8")
+    _clean_exit(runner.invoke(app, ["place", str(tasks), "--cluster", str(cluster)]), 0)

@@ -335,7 +335,7 @@ class Cluster:
             text = source
         else:
             try:
-                text = Path(source).read_text()
+                text = Path(source).read_text(encoding="utf-8-sig")
             except (OSError, UnicodeDecodeError) as exc:
                 raise ConfigError(f"cluster JSON: cannot read {str(source)!r} as text ({exc})") from None
         try:

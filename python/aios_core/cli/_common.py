@@ -38,6 +38,6 @@ def read_text(path: Path, field: str) -> str:
     if not path.is_file():
         raise ConfigError(f"{field}: no such file {str(path)!r}")
     try:
-        return path.read_text()
+        return path.read_text(encoding="utf-8-sig")  # a BOM (spreadsheet exports) is not data
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read as text ({exc})") from None

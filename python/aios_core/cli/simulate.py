@@ -74,7 +74,7 @@ def load_cluster(path: str) -> Cluster:
     if p.suffix.lower() == ".csv":
         return read_alibaba_nodes(p)
     try:
-        text = p.read_text()
+        text = p.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cluster: cannot read {path!r} as text ({exc})") from None
     if not text.lstrip().startswith("{"):

@@ -133,7 +133,7 @@ def _build(rows: Iterable[tuple[str, Mapping[str, Any]]], source: str) -> JobTra
 
 def _open_csv(path: Path) -> tuple[list[str], Iterable[tuple[int, list[str]]]]:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (spreadsheet exports) is not data
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
     except UnicodeDecodeError as exc:
@@ -166,7 +166,7 @@ def read_jobs_json(path: str | Path) -> JobTrace:
     """Read our JSON job format: ``{"jobs": [...]}`` or a list of job objects."""
     p = Path(path)
     try:
-        text = p.read_text()
+        text = p.read_text(encoding="utf-8-sig")
         data = json.loads(text)
     except RecursionError:
         raise ConfigError(f"{p}: JSON nested too deeply") from None
