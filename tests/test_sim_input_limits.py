@@ -55,3 +55,13 @@ def test_workload_spec_rejects_bad_parameters(field: str, value: float) -> None:
 def test_workload_spec_rejects_non_finite_size_weights() -> None:
     with pytest.raises(ConfigError, match=r"gpu_counts\[8\]"):
         WorkloadSpec(gpu_counts={1: 1.0, 8: math.inf})
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf"])
+def test_philly_runtimes_reject_non_finite(tmp_path: Path, value: str) -> None:
+    from aios_core.sim.readers import philly_runtimes
+
+    p = tmp_path / "philly.csv"
+    p.write_text(f"runtime\n60\n{value}\n")
+    with pytest.raises(ConfigError, match=rf"philly.csv:3: column 'runtime' expects a finite number, got '{value}'"):
+        philly_runtimes(p)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -285,6 +286,8 @@ def philly_runtimes(path: str | Path | None = None) -> np.ndarray:
             v = float(row[0])
         except ValueError:
             raise ConfigError(f"{p}:{line}: column 'runtime' expects a number, got {row[0]!r}") from None
+        if not math.isfinite(v):  # float() takes 'inf' and 'nan'
+            raise ConfigError(f"{p}:{line}: column 'runtime' expects a finite number, got {row[0]!r}")
         if v > 0:
             out.append(v)
     return np.array(out, dtype=np.float64)
