@@ -208,3 +208,14 @@ def test_files_with_a_byte_order_mark(tmp_path: Path) -> None:
     tasks = tmp_path / "tasks.csv"
     tasks.write_text(bom + "cpu\n1\n", encoding="utf-8")
     _clean_exit(runner.invoke(app, ["place", str(tasks), "--cluster", str(cluster)]), 0)
+
+
+@pytest.mark.parametrize("args", [
+    ["simulate", "--compress", "1" + "0" * 23], ["simulate", "--jobs", "1" + "0" * 23, "--trace", "synthetic"],
+    ["simulate", "--nodes", "1" + "0" * 20], ["bench", "--jobs", "1" + "0" * 23], ["bench", "--gpus", "1" + "0" * 23],
+    ["bench", "--reference-jobs", "1" + "0" * 23], ["plan", "gpt2", "--nodes", "100000"],
+    ["plan", "gpt2", "--microbatches", "1" + "0" * 23], ["plan", "gpt2", "--micro-batch", "1" + "0" * 23],
+])
+def test_huge_numbers_are_usage_errors(tmp_path: Path, args: list[str]) -> None:
+    r = runner.invoke(app, [*args, *(["--out", str(tmp_path)] if args[0] == "simulate" else [])])
+    _clean_exit(r, 2, "Invalid value")

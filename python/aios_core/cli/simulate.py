@@ -22,10 +22,11 @@ from aios_core.errors import ConfigError
 from aios_core.sim import DEFAULT_POLICIES, JobTrace, Policy, SimResult, simulate
 from aios_core.sim.drains import read_node_events
 from aios_core.sim.public_traces import dlrm_path, read_dlrm_instances, read_sia_workload, sia_path
-from aios_core.sim.readers import alibaba_path, philly_runtimes, read_alibaba_nodes, read_alibaba_pods, read_jobs
+from aios_core.sim.readers import MAX_TIME, alibaba_path, philly_runtimes, read_alibaba_nodes, read_alibaba_pods, read_jobs
 from aios_core.sim.synthetic import default_workload, synthetic_cluster, synthetic_trace
 
 SYNTHETIC = ("synthetic", "synthetic-philly")
+MAX_JOBS, MAX_NODES = 100_000_000, 1_000_000  # beyond these a typo, not a workload (memory runs out first)
 
 
 def load_trace(trace: str, seed: int, jobs: int | None, workload: Sequence[str] = ()) -> tuple[JobTrace, Cluster | None]:
@@ -124,10 +125,10 @@ def simulate_cmd(
         help=escape("order[@args][+flag...][:placement]; orders fifo, priority, sjf, drf, fairtree, kueue, las "
                     "(las@T1,T2: its queue thresholds); flags easy, easy@N, preempt, predict, rigid; placement "
                     "any Placer policy; repeatable or comma-separated"))] = None,
-    nodes: Annotated[int | None, typer.Option(min=1, help="nodes of the built-in cluster (8 GPUs each; default 64) "
+    nodes: Annotated[int | None, typer.Option(min=1, max=MAX_NODES, help="nodes of the built-in cluster (8 GPUs each; default 64) "
                                                           "when the trace brings none and --cluster is not given")] = None,
     seed: Annotated[int, typer.Option(min=0, help="seed of placement ties and synthetic traces")] = 0,
-    jobs: Annotated[int | None, typer.Option(min=1, help="synthetic: number of jobs; default and files: keep the first N")] = None,
+    jobs: Annotated[int | None, typer.Option(min=1, max=MAX_JOBS, help="synthetic: number of jobs; default and files: keep the first N")] = None,
     workload: Annotated[list[str] | None, typer.Option(
         help=f"synthetic traces: KEY=VALUE parameters of the generator, repeatable or comma-separated "
              f"({', '.join(WORKLOAD_FIELDS)}; gpu_counts as GPUS:WEIGHT/..., e.g. 1:0.6/8:0.4)")] = None,
@@ -136,7 +137,7 @@ def simulate_cmd(
     user_weight: Annotated[list[str] | None, typer.Option(
         help="fair-share weight of a trace user, NAME=W (default 1): the shares of drf, fairtree and kueue, "
              "and what the share deviation is measured against")] = None,
-    compress: Annotated[int, typer.Option(help="divide arrival times by this factor (offer the jobs faster)")] = 1,
+    compress: Annotated[int, typer.Option(max=MAX_TIME, help="divide arrival times by this factor (offer the jobs faster)")] = 1,
     out: Annotated[Path, typer.Option(help="output folder for results.json and plots")] = Path("aios-out"),
     plots: Annotated[bool, typer.Option(help="write PNG plots")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="print the metrics as JSON instead of a table")] = False,

@@ -101,9 +101,9 @@ def place_cmd(
 def plan_cmd(
     model: Annotated[str, typer.Argument(help="transformer preset, e.g. gpt2, llama2-7b, gpt3-175b")],
     machine: Annotated[str, typer.Option(help="node preset: dgx1-v100, dgx-a100, dgx-h100, pcie-4gpu, pcie-8gpu")] = "dgx-h100",
-    nodes: Annotated[int, typer.Option(help="number of nodes")] = 1,
-    microbatches: Annotated[int, typer.Option(help="micro-batches per iteration")] = 8,
-    micro_batch: Annotated[int, typer.Option(help="sequences per micro-batch")] = 1,
+    nodes: Annotated[int, typer.Option(max=4096, help="number of nodes (devices are compared pairwise: at most 4096)")] = 1,
+    microbatches: Annotated[int, typer.Option(max=1_000_000_000, help="micro-batches per iteration")] = 8,
+    micro_batch: Annotated[int, typer.Option(max=1_000_000, help="sequences per micro-batch")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Partition a preset transformer on a preset cluster (pipeline x tensor x data parallel)."""
@@ -132,10 +132,10 @@ def plan_cmd(
 
 
 def bench_cmd(
-    jobs: Annotated[int, typer.Option(help="jobs in the large synthetic trace (native engine)")] = 100_000,
-    gpus: Annotated[int, typer.Option(help="GPUs of its cluster (8 per node)")] = 10_000,
-    reference_jobs: Annotated[int, typer.Option(help="jobs of the small trace run on both engines")] = 2_000,
-    reference_gpus: Annotated[int, typer.Option(help="GPUs of the small trace's cluster")] = 512,
+    jobs: Annotated[int, typer.Option(max=100_000_000, help="jobs in the large synthetic trace (native engine); 0: none")] = 100_000,
+    gpus: Annotated[int, typer.Option(max=8_000_000, help="GPUs of its cluster (8 per node)")] = 10_000,
+    reference_jobs: Annotated[int, typer.Option(max=100_000_000, help="jobs of the small trace run on both engines")] = 2_000,
+    reference_gpus: Annotated[int, typer.Option(max=8_000_000, help="GPUs of the small trace's cluster")] = 512,
     policy: Annotated[str, typer.Option(help="policy spec, order[+easy][+preempt][:placement]")] = "fifo:best_fit",
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
