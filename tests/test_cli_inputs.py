@@ -219,3 +219,19 @@ def test_files_with_a_byte_order_mark(tmp_path: Path) -> None:
 def test_huge_numbers_are_usage_errors(tmp_path: Path, args: list[str]) -> None:
     r = runner.invoke(app, [*args, *(["--out", str(tmp_path)] if args[0] == "simulate" else [])])
     _clean_exit(r, 2, "Invalid value")
+
+
+def test_plots_on_a_cluster_without_gpus(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    cluster = tmp_path / "cpu.json"
+    cluster.write_text(json.dumps({"resources": ["cpu", "memory"], "nodes": [
+        {"name": "n0", "capacity": {"cpu": 4000, "memory": 1 << 34}}]}))
+    trace = tmp_path / "jobs.csv"
+    trace.write_text("arrival,duration,cpu,user\n0,100,2000,a\n0,100,2000,b\n5,50,2000,a\n")
+    out = tmp_path / "o"
+    r = runner.invoke(app, ["simulate", "--trace", str(trace), "--cluster", str(cluster), "--out", str(out),
+                            "-p", "fifo,drf", "--json"])
+    _clean_exit(r, 0)
+    assert all(m["share_resource"] == "cpu" and m["finished"] == 3 for m in json.loads(r.output)["results"])
+    for png in ("utilisation.png", "jct_cdf.png", "user_shares.png", "policies.png"):
+        assert (out / png).read_bytes()[:4] == b"\x89PNG"
