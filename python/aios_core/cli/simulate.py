@@ -142,7 +142,8 @@ def simulate_cmd(
     plots: Annotated[bool, typer.Option(help="write PNG plots")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="print the metrics as JSON instead of a table")] = False,
 ) -> None:
-    """Replay a job trace under several scheduling policies; print a table, write JSON and plots."""
+    """Replay a job trace under several scheduling policies; print a table, write JSON and plots.
+    Exit 1 when no policy finishes any job."""
     try:
         if cluster is not None and nodes is not None:
             raise ConfigError("nodes: sizes the built-in cluster; drop it or --cluster")

@@ -106,7 +106,8 @@ def plan_cmd(
     micro_batch: Annotated[int, typer.Option(max=1_000_000, help="sequences per micro-batch")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """Partition a preset transformer on a preset cluster (pipeline x tensor x data parallel)."""
+    """Partition a preset transformer on a preset cluster (pipeline x tensor x data parallel); exit 1 when
+    no split fits in memory."""
     from aios_core import partition, topology
 
     try:
