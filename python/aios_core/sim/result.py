@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -151,6 +151,13 @@ class SimResult:
         frac = np.diff(integral) / np.diff(edges) / cap if cap > 0 else np.zeros(edges.size - 1)
         return edges[:-1], frac
 
+    @property
+    def share_resource(self) -> str:
+        """The resource per-user shares are measured in: GPUs, or CPUs on a cluster without GPUs."""
+        gpu = "nvidia.com/gpu"
+        has_gpus = gpu in self.resources and gpu in self.trace.resources and self.capacity[self.resources.index(gpu)] > 0
+        return gpu if has_gpus else "cpu"
+
     def user_fairness(self, user_weights: Sequence[int] | None = None, samples: int = 200,
                       resource: str = "nvidia.com/gpu") -> dict[str, np.ndarray]:
         """Per user (float64 [users]): mean share of `resource`, mean fair share (weighted max-min
@@ -180,9 +187,8 @@ class SimResult:
         reasons: dict[str, int] = {}
         for why in self.unschedulable.values():
             reasons[why] = reasons.get(why, 0) + 1
-        gpu = "nvidia.com/gpu"
-        has_gpus = gpu in self.resources and gpu in self.trace.resources and self.capacity[self.resources.index(gpu)] > 0
-        fair = self.user_fairness(user_weights, resource=gpu if has_gpus else "cpu")
+        fair = self.user_fairness(user_weights, resource=self.share_resource)
+        wanted = fair["fair_share"] > 0
         by_user = {name: {"share": float(fair["share"][u]), "fair_share": float(fair["fair_share"][u]),
                           "share_deviation": float(fair["deviation"][u])} for u, name in enumerate(self.trace.users)}
         series = {"t_s": self.utilisation_over_time("cpu", points)[0].tolist()}
@@ -207,9 +213,9 @@ class SimResult:
             "jain_slowdown": jain_index(np.asarray(per_user)),
             "share_deviation_max": float(fair["deviation"].max()) if fair["deviation"].size else 0.0,
             # Jain's index of each user's share over its fair share (1: all got the same fraction of theirs)
-            "jain_share": jain_index(fair["share"][fair["fair_share"] > 0] / fair["fair_share"][fair["fair_share"] > 0]),
+            "jain_share": jain_index(fair["share"][wanted] / fair["fair_share"][wanted]),
             "users": by_user,
-            "share_resource": gpu if has_gpus else "cpu",  # what the shares above are shares of
+            "share_resource": self.share_resource,  # what the shares above are shares of
             "preemptions": self.preemptions,
             "drain_kills": self.drain_kills,
             "suspensions": self.suspensions,
