@@ -235,3 +235,9 @@ def test_plots_on_a_cluster_without_gpus(tmp_path: Path) -> None:
     assert all(m["share_resource"] == "cpu" and m["finished"] == 3 for m in json.loads(r.output)["results"])
     for png in ("utilisation.png", "jct_cdf.png", "user_shares.png", "policies.png"):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("spec, needle", [("", "none given"), (" , ", "none given"),
+                                          ("fifo,fifo:best_fit", "fifo:best_fit given twice")])
+def test_simulate_policy_lists(tmp_path: Path, spec: str, needle: str) -> None:
+    _clean_exit(_sim(tmp_path, "-p", spec), 2, needle)

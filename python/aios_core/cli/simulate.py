@@ -150,6 +150,12 @@ def simulate_cmd(
         if nodes is not None and trace.startswith("alibaba"):
             raise ConfigError("nodes: the alibaba traces bring their own cluster; drop --nodes")
         policies = [Policy.parse(p) for p in split_policies(policy or DEFAULT_POLICIES)]
+        if not policies:
+            raise ConfigError("policy: none given (e.g. -p fifo,drf)")
+        names = [p.name for p in policies]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ConfigError(f"policy: {', '.join(twice)} given twice (the same policy gives the same result)")
         with status(f"reading the trace {trace}", as_json):
             tr, cl = load_trace(trace, seed, jobs, workload or ())
         if jobs is not None and trace not in SYNTHETIC:  # the default and files: the first N
