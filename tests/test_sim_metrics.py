@@ -151,3 +151,13 @@ def test_jain_share_is_one_for_drf_and_lower_for_fifo() -> None:
     cluster = synthetic_cluster(nodes=4)
     drf, fifo = (simulate(trace, cluster, p).metrics()["jain_share"] for p in ("drf", "fifo"))
     assert drf == pytest.approx(1.0, abs=0.01) and fifo < 0.9
+
+
+def test_plot_results_needs_results(tmp_path: object) -> None:
+    pytest.importorskip("matplotlib")
+    from pathlib import Path
+
+    from aios_core.sim.plots import plot_results
+
+    with pytest.raises(ConfigError, match="nothing to plot"):
+        plot_results([], Path(str(tmp_path)))

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from aios_core.errors import ConfigError
 from aios_core.sim.result import SimResult
 
 
@@ -23,6 +24,8 @@ def _pyplot() -> Any:
 def plot_results(results: Sequence[SimResult], out: Path, metrics: Sequence[dict[str, Any]] | None = None) -> list[Path]:
     """Write utilisation.png, jct_cdf.png, user_shares.png and policies.png into `out`; returns
     their paths. `metrics`: the results' metrics() when already computed."""
+    if not results:
+        raise ConfigError("results: nothing to plot (no simulation results given)")
     plt = _pyplot()
     out.mkdir(parents=True, exist_ok=True)
     paths = []
