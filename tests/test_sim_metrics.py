@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -153,11 +154,9 @@ def test_jain_share_is_one_for_drf_and_lower_for_fifo() -> None:
     assert drf == pytest.approx(1.0, abs=0.01) and fifo < 0.9
 
 
-def test_plot_results_needs_results(tmp_path: object) -> None:
+def test_plot_results_needs_results(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
-    from pathlib import Path
-
     from aios_core.sim.plots import plot_results
 
     with pytest.raises(ConfigError, match="nothing to plot"):
-        plot_results([], Path(str(tmp_path)))
+        plot_results([], tmp_path)
