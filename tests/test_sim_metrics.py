@@ -112,6 +112,9 @@ def test_metrics_json_lists_unschedulable_jobs_and_series() -> None:
     assert "Insufficient nvidia.com/gpu" in m["unschedulable_jobs"][0]["reason"]
     series = m["utilisation_over_time"]
     assert len(series["t_s"]) == len(series["gpu"]) == len(series["cpu"]) == 7
+    frag = m["fragmentation_over_time"]
+    assert len(frag["t_s"]) == len(frag["free_milli_gpu"]) == len(frag["stranded_milli_gpu"]) > 0
+    assert all(0 <= s <= f <= 8000 for f, s in zip(frag["free_milli_gpu"], frag["stranded_milli_gpu"]))
 
 
 def test_cpu_only_cluster_measures_shares_of_cpu() -> None:

@@ -210,6 +210,8 @@ class SimResult:
             "cpu_utilisation": self.utilisation("cpu"),
             "utilisation_over_time": series,
             "gpu_fragmentation": float(ratio.mean()) if ratio.size else 0.0,
+            "fragmentation_over_time": {"t_s": frag[:, 0].tolist(), "free_milli_gpu": frag[:, 1].tolist(),
+                                        "stranded_milli_gpu": frag[:, 2].tolist()},
             "jain_slowdown": jain_index(np.asarray(per_user)),
             "share_deviation_max": float(fair["deviation"].max()) if fair["deviation"].size else 0.0,
             # Jain's index of each user's share over its fair share (1: all got the same fraction of theirs)
