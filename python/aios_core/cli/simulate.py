@@ -105,7 +105,10 @@ def _secs(x: float) -> str:
 
 
 def _table(metrics: list[dict[str, Any]]) -> Table:
-    t = Table(title="policy comparison (times in seconds)", box=box.SIMPLE_HEAD, pad_edge=False)
+    t = Table(title="policy comparison (times in seconds)", box=box.SIMPLE_HEAD, pad_edge=False,
+              caption="done/unsch: jobs finished/unschedulable; JCT mean, p50, p99; wait: mean queueing delay; "
+                      "GPU: mean utilisation; frag: stranded share of free GPU; Jain: of per-user slowdown; "
+                      "dev: largest per-user share deviation; kill: preemptions + drain kills")
     for col in ("policy", "done", "unsch", "JCT", "p50", "p99", "wait", "GPU", "frag", "Jain", "dev", "kill"):
         t.add_column(col, justify="left" if col == "policy" else "right", no_wrap=True)
     for m in metrics:
