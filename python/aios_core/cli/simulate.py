@@ -22,7 +22,8 @@ from aios_core.errors import ConfigError
 from aios_core.sim import DEFAULT_POLICIES, JobTrace, Policy, SimResult, simulate
 from aios_core.sim.drains import read_node_events
 from aios_core.sim.public_traces import dlrm_path, read_dlrm_instances, read_sia_workload, sia_path
-from aios_core.sim.readers import MAX_TIME, alibaba_path, philly_runtimes, read_alibaba_nodes, read_alibaba_pods, read_jobs
+from aios_core.sim.readers import MAX_TIME, alibaba_path, philly_runtimes, read_alibaba_nodes, read_alibaba_pods
+from aios_core.sim.trace_files import read_trace_file
 from aios_core.sim.synthetic import default_workload, synthetic_cluster, synthetic_trace
 
 SYNTHETIC = ("synthetic", "synthetic-philly")
@@ -32,8 +33,8 @@ MAX_JOBS, MAX_NODES = 100_000_000, 1_000_000  # beyond these a typo, not a workl
 def load_trace(trace: str, seed: int, jobs: int | None, workload: Sequence[str] = ()) -> tuple[JobTrace, Cluster | None]:
     """`default`, `synthetic`, `synthetic-philly` (durations drawn from the Philly run times),
     `alibaba[:variant]`, `dlrm` (Alibaba DLRM 2025 instances), `sia[:philly|saturn[:N]]` (Sia
-    arrival streams, durations drawn from the Philly run times) or a path to our CSV/JSON job
-    format. `workload` (KEY=VALUE) sets parameters of the synthetic traces."""
+    arrival streams, durations drawn from the Philly run times) or a path to a trace file (our
+    CSV/JSON job format, or an Alibaba pod list, DLRM instance list or Sia stream, by header). `workload` (KEY=VALUE) sets parameters of the synthetic traces."""
     if workload and trace not in SYNTHETIC:
         raise ConfigError(f"--workload: sets the parameters of the synthetic traces, not of {trace!r}")
     if trace == "default":
@@ -62,10 +63,9 @@ def load_trace(trace: str, seed: int, jobs: int | None, workload: Sequence[str] 
         if not path.is_file():
             raise ConfigError(f"trace: {path} not found (set AIOS_SHARED_DATA to the shared data folder)")
         return read_sia_workload(path, seed=seed), None
-    path = Path(trace)
-    if not path.is_file():
+    if not Path(trace).is_file():
         raise ConfigError(f"trace: no such file {trace!r} (or use default, synthetic, alibaba[:variant], dlrm, sia)")
-    return read_jobs(path), None
+    return read_trace_file(trace, seed)
 
 
 def load_cluster(path: str) -> Cluster:
@@ -121,7 +121,10 @@ def _table(metrics: list[dict[str, Any]]) -> Table:
 
 
 def simulate_cmd(
-    trace: Annotated[str, typer.Option(help="default | synthetic | synthetic-philly | alibaba[:variant] | dlrm | sia[:philly|saturn[:N]] | path to a CSV/JSON job file")] = "default",
+    trace: Annotated[str, typer.Option(help="default | synthetic | synthetic-philly | alibaba[:variant] | dlrm | "
+                                            "sia[:philly|saturn[:N]] | a trace file: our CSV/JSON job format, or an "
+                                            "Alibaba pod list, DLRM instance list or Sia stream (told by its header)")
+                 ] = "default",
     cluster: Annotated[str | None, typer.Option(help="cluster JSON (Cluster.from_json) or Alibaba node CSV")] = None,
     policy: Annotated[list[str] | None, typer.Option(
         "--policy", "-p", "--policies",
