@@ -63,6 +63,7 @@ def test_simulate_default_needs_no_files_outside_the_package(tmp_path: Path, mon
     (["--trace", "synthetic", "--workload", "duration_sigma=-2"], "duration_sigma"),
     (["--trace", "synthetic", "--workload", "mean_interarrival_s=inf"], "mean_interarrival_s"),
     (["--trace", "synthetic", "--workload", "gpu_counts=1-2"], "GPUS:WEIGHT"),
+    (["--trace", "synthetic-philly", "--workload", "users=2,duration_sigma=1"], "do not apply"),
     (["--user-weight", "nobody=2"], "no user 'nobody'"),
     (["--user-weight", "user-0=0"], "user-0: expected a positive integer"),
 ])

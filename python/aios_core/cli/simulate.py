@@ -43,6 +43,10 @@ def load_trace(trace: str, seed: int, jobs: int | None, workload: Sequence[str] 
     if trace in ("synthetic", "synthetic-philly"):
         durations = philly_runtimes() if trace == "synthetic-philly" else None
         spec = workload_spec(workload, jobs or 2000, 5.0)
+        if durations is not None and any(w.split("=")[0].strip() in ("duration_median_s", "duration_sigma")
+                                         for piece in workload for w in piece.split(",")):
+            raise ConfigError("--workload: synthetic-philly draws durations from the Philly run times; "
+                              "duration_median_s and duration_sigma do not apply (max_duration_s does)")
         return synthetic_trace(dataclasses.replace(spec, durations=durations), seed=seed), None
     if trace == "alibaba" or trace.startswith("alibaba:"):
         pods, nodes = alibaba_path(trace.partition(":")[2] or "default")
