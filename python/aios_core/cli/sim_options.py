@@ -66,6 +66,11 @@ def workload_spec(specs: Sequence[str], jobs: int, mean_interarrival_s: float) -
         raise ConfigError(f"--workload: {exc}") from None
 
 
+def workload_keys(specs: Sequence[str]) -> set[str]:
+    """The keys set by `--workload` options."""
+    return {key for key, _ in _pairs(specs, "--workload")}
+
+
 def user_weights(specs: Sequence[str], users: Sequence[str]) -> list[int] | None:
     """Fair-share weights, one per trace user (1 unless given), from `NAME=W` pieces; None if none."""
     pairs = _pairs(specs, "--user-weight")

@@ -16,7 +16,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from aios_core.cli._common import EXIT_FAILED, bad_input, console, err_console, print_json, status
-from aios_core.cli.sim_options import WORKLOAD_FIELDS, prepare_out, user_weights, workload_spec
+from aios_core.cli.sim_options import WORKLOAD_FIELDS, prepare_out, user_weights, workload_keys, workload_spec
 from aios_core.cluster import Cluster
 from aios_core.errors import ConfigError
 from aios_core.sim import DEFAULT_POLICIES, JobTrace, Policy, SimResult, simulate
@@ -43,8 +43,7 @@ def load_trace(trace: str, seed: int, jobs: int | None, workload: Sequence[str] 
     if trace in ("synthetic", "synthetic-philly"):
         durations = philly_runtimes() if trace == "synthetic-philly" else None
         spec = workload_spec(workload, jobs or 2000, 5.0)
-        if durations is not None and any(w.split("=")[0].strip() in ("duration_median_s", "duration_sigma")
-                                         for piece in workload for w in piece.split(",")):
+        if durations is not None and workload_keys(workload) & {"duration_median_s", "duration_sigma"}:
             raise ConfigError("--workload: synthetic-philly draws durations from the Philly run times; "
                               "duration_median_s and duration_sigma do not apply (max_duration_s does)")
         return synthetic_trace(dataclasses.replace(spec, durations=durations), seed=seed), None
