@@ -52,7 +52,6 @@ def test_simulate_any_trace_file(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from aios_core.cli.app import app
-
     from aios_core.sim.readers import shared_data_dir
 
     names = ["dlrm_instances_small.csv"]

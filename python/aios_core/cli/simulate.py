@@ -19,12 +19,12 @@ from aios_core.cli._common import EXIT_FAILED, bad_input, console, err_console, 
 from aios_core.cli.sim_options import WORKLOAD_FIELDS, prepare_out, user_weights, workload_keys, workload_spec
 from aios_core.cluster import Cluster
 from aios_core.errors import ConfigError
-from aios_core.sim import DEFAULT_POLICIES, JobTrace, Policy, SimResult, simulate
+from aios_core.sim import DEFAULT_POLICIES, JobTrace, Policy, simulate
 from aios_core.sim.drains import read_node_events
 from aios_core.sim.public_traces import dlrm_path, read_dlrm_instances, read_sia_workload, sia_path
 from aios_core.sim.readers import MAX_TIME, alibaba_path, philly_runtimes, read_alibaba_nodes, read_alibaba_pods
-from aios_core.sim.trace_files import read_trace_file
 from aios_core.sim.synthetic import default_workload, synthetic_cluster, synthetic_trace
+from aios_core.sim.trace_files import read_trace_file
 
 SYNTHETIC = ("synthetic", "synthetic-philly")
 MAX_JOBS, MAX_NODES = 100_000_000, 1_000_000  # beyond these a typo, not a workload (memory runs out first)
