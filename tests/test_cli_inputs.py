@@ -242,3 +242,36 @@ def test_plots_on_a_cluster_without_gpus(tmp_path: Path) -> None:
                                           ("fifo,fifo:best_fit", "fifo:best_fit given twice")])
 def test_simulate_policy_lists(tmp_path: Path, spec: str, needle: str) -> None:
     _clean_exit(_sim(tmp_path, "-p", spec), 2, needle)
+
+
+def test_plan_on_a_node_file(tmp_path: Path) -> None:
+    from aios_core import topology
+
+    smi = Path(__file__).parent / "data" / "topo_h100_sxm.txt"
+    r = runner.invoke(app, ["plan", "gpt2", "--machine", str(smi), "--gpu", "H100", "--nodes", "2", "--json"])
+    _clean_exit(r, 0)
+    data = json.loads(r.output)
+    assert data["pipeline"] * data["tensor"] * data["data"] == 16
+    node = tmp_path / "node.json"
+    node.write_text(topology.preset("dgx-a100").to_json())
+    from_file = json.loads(runner.invoke(app, ["plan", "gpt2", "--machine", str(node), "--json"]).output)
+    assert from_file == json.loads(runner.invoke(app, ["plan", "gpt2", "--machine", "dgx-a100", "--json"]).output)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--machine", "topo_h100_sxm.txt"], "pass --gpu"),
+    (["--machine", "node.json", "--gpu", "H100"], "drop --gpu"),
+    (["--machine", "notes.txt", "--gpu", "H100"], "notes.txt: nvidia-smi"),
+    (["--machine", "broken.json"], "broken.json: json: missing field"),
+    (["--machine", "missing.txt"], "no preset or file"),
+    (["--machine", "dgx-a100", "--gpu", "X9"], "unknown GPU model 'X9'"),
+])
+def test_plan_bad_node_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], needle: str) -> None:
+    from aios_core import topology
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "topo_h100_sxm.txt").write_text((Path(__file__).parent / "data" / "topo_h100_sxm.txt").read_text())
+    (tmp_path / "node.json").write_text(topology.preset("dgx-a100").to_json())
+    (tmp_path / "notes.txt").write_text("not a topology\n")
+    (tmp_path / "broken.json").write_text('{"devices": []}')
+    _clean_exit(runner.invoke(app, ["plan", "gpt2", *args]), 2, needle)

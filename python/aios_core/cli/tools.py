@@ -98,9 +98,35 @@ def place_cmd(
         raise typer.Exit(EXIT_FAILED)
 
 
+def _node(machine: str, gpu: str | None) -> Any:
+    """The topology of one node: a preset name, or a file holding `nvidia-smi topo -m` output (its
+    GPU model from `gpu`) or Topology JSON."""
+    from aios_core import topology
+
+    path = Path(machine)
+    if not path.is_file():
+        if machine not in topology.PRESETS:
+            raise ConfigError(f"machine: no preset or file {machine!r} (presets: {', '.join(topology.PRESETS)})")
+        return topology.preset(machine, gpu=gpu)
+    text = read_text(path, "machine")
+    as_json = text.lstrip().startswith("{")
+    if as_json and gpu is not None:
+        raise ConfigError(f"gpu: {path} is Topology JSON, which names its GPUs; drop --gpu")
+    if not as_json and gpu is None:
+        raise ConfigError(f"gpu: {path} does not say which GPUs the node has; pass --gpu (e.g. H100, A100, V100)")
+    try:
+        return topology.Topology.from_json(text) if as_json else topology.Topology.from_nvidia_smi(text, gpu)
+    except AiosError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
 def plan_cmd(
     model: Annotated[str, typer.Argument(help="transformer preset, e.g. gpt2, llama2-7b, gpt3-175b")],
-    machine: Annotated[str, typer.Option(help="node preset: dgx1-v100, dgx-a100, dgx-h100, pcie-4gpu, pcie-8gpu")] = "dgx-h100",
+    machine: Annotated[str, typer.Option(help="node preset (dgx1-v100, dgx-a100, dgx-h100, pcie-4gpu, pcie-8gpu), "
+                                              "or a file: `nvidia-smi topo -m` output (with --gpu) or Topology JSON")
+                       ] = "dgx-h100",
+    gpu: Annotated[str | None, typer.Option(help="GPU model of the node (H100, A100, V100, L40S, A10); "
+                                                 "needed for an nvidia-smi file")] = None,
     nodes: Annotated[int, typer.Option(max=4096, help="number of nodes (devices are compared pairwise: at most 4096)")] = 1,
     microbatches: Annotated[int, typer.Option(max=1_000_000_000, help="micro-batches per iteration")] = 8,
     micro_batch: Annotated[int, typer.Option(max=1_000_000, help="sequences per micro-batch")] = 1,
@@ -113,7 +139,7 @@ def plan_cmd(
     try:
         if model not in partition.TRANSFORMER_PRESETS:
             raise ConfigError(f"model: unknown preset {model!r} (known: {', '.join(sorted(partition.TRANSFORMER_PRESETS))})")
-        devices = topology.cluster(machine, nodes)
+        devices = topology.cluster(_node(machine, gpu), nodes)
         with status(f"planning {model} on {nodes} x {machine}", as_json):
             plan = partition.plan(partition.transformer(model, micro_batch), devices, microbatches)
     except UnschedulableError as exc:
