@@ -275,3 +275,14 @@ def test_plan_bad_node_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ar
     (tmp_path / "notes.txt").write_text("not a topology\n")
     (tmp_path / "broken.json").write_text('{"devices": []}')
     _clean_exit(runner.invoke(app, ["plan", "gpt2", *args]), 2, needle)
+
+
+def test_plots_without_matplotlib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    r = runner.invoke(app, ["simulate", "-p", "fifo", "--out", str(tmp_path / "o")])
+    _clean_exit(r, 2, "need matplotlib", "--no-plots")
+    assert not (tmp_path / "o").exists()
+    _clean_exit(_sim(tmp_path, "-p", "fifo", "--jobs", "10"), 0)  # --no-plots needs no matplotlib

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -178,6 +179,8 @@ def simulate_cmd(
         cl = synthetic_cluster() if cl is None else cl
         weights = user_weights(user_weight or (), tr.users)
         events = read_node_events(node_events, cl) if node_events is not None else []
+        if plots and importlib.util.find_spec("matplotlib") is None:
+            raise ConfigError("plots: need matplotlib (pip install 'aios-core[cli]'), or pass --no-plots")
         prepare_out(out)  # the last check: nothing is written for bad input
         results = []
         with Progress(console=console, transient=True, disable=as_json) as progress:
