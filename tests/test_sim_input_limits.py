@@ -17,6 +17,7 @@ from aios_core.sim.synthetic import WorkloadSpec
     ("0,4398046511105,1000,1", "duration"),  # 2^42 + 1 s: work units would overflow
     ("0,10,4611686018427387905,1", "gpu"),
     ("0,10,1000,4611686018427387905", "gang"),
+    ("0,10,1000,1000001", "gang"),  # the engine lays a gang's members out in memory
 ])
 def test_csv_numbers_beyond_the_limits(tmp_path: Path, row: str, column: str) -> None:
     p = tmp_path / "jobs.csv"
@@ -30,7 +31,7 @@ def test_json_numbers_beyond_the_limits(tmp_path: Path) -> None:
     p.write_text('{"jobs": [{"arrival": 0, "duration": 10}, {"arrival": 0, "duration": 10, "cpu": 1e30}]}')
     with pytest.raises(ConfigError, match=r"jobs\[1\]: column 'cpu'"):
         read_jobs(p)
-    p.write_text('[{"arrival": 0, "duration": 10, "max_gang": 99999999999999999999}]')
+    p.write_text('[{"arrival": 0, "duration": 10, "max_gang": 1000001}]')
     with pytest.raises(ConfigError, match=r"jobs\[0\]: column 'max_gang'"):
         read_jobs(p)
 

@@ -45,6 +45,8 @@ from aios_core.sim.trace import JobTrace
 MIB = 1 << 20
 MAX_VALUE = 1 << 62  # of any integer read, as the Cluster's quantities
 MAX_TIME = 1 << 42  # seconds (139,000 years): the engine's work units (1000 per second) stay in int64
+MAX_GANG = 1_000_000  # members of one job: far above any real job, and the engine lays a gang out in memory
+_LIMITS = {"arrival": (MAX_TIME, "2^42 s"), "duration": (MAX_TIME, "2^42 s"), "gang": (MAX_GANG, f"{MAX_GANG:,}")}
 JOB_COLUMNS = ("name", "arrival", "duration", "cpu", "memory", "gpu", "gang", "user", "priority", "gpu_models",
                "max_gang", "type")
 _INT_COLUMNS = {"arrival": None, "duration": None, "cpu": 0, "memory": 0, "gpu": 0, "gang": 1, "priority": 0}
@@ -94,7 +96,7 @@ def _build(rows: Iterable[tuple[str, Mapping[str, Any]]], source: str) -> JobTra
             if vals[c] < lo:
                 raise ConfigError(f"{where}: column {c!r} must be >= {lo}, got {vals[c]}")
         for c, v in vals.items():  # beyond these, sums of times or quantities could overflow int64
-            limit, name = (MAX_TIME, "2^42 s") if c in ("arrival", "duration") else (MAX_VALUE, "2^62")
+            limit, name = _LIMITS.get(c, (MAX_VALUE, "2^62"))
             if abs(v) > limit:
                 raise ConfigError(f"{where}: column {c!r} must be at most {name} in size, got {v}")
         g = vals["gpu"]
@@ -103,8 +105,8 @@ def _build(rows: Iterable[tuple[str, Mapping[str, Any]]], source: str) -> JobTra
         for c in _INT_COLUMNS:
             cols[c].append(vals[c])
         mg = _int(row.get("max_gang"), where, "max_gang", vals["gang"])
-        if mg < vals["gang"] or mg > MAX_VALUE:
-            raise ConfigError(f"{where}: column 'max_gang' must be >= gang ({vals['gang']}) and at most 2^62, got {mg}")
+        if mg < vals["gang"] or mg > MAX_GANG:
+            raise ConfigError(f"{where}: column 'max_gang' must be >= gang ({vals['gang']}) and at most {MAX_GANG:,}, got {mg}")
         max_gang.append(mg)
         types.append(str(row.get("type") or ""))
         user = str(row.get("user") or "default")
