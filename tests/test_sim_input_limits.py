@@ -66,3 +66,8 @@ def test_philly_runtimes_reject_non_finite(tmp_path: Path, value: str) -> None:
     p.write_text(f"runtime\n60\n{value}\n")
     with pytest.raises(ConfigError, match=rf"philly.csv:3: column 'runtime' expects a finite number, got '{value}'"):
         philly_runtimes(p)
+
+
+def test_workload_spec_rejects_giant_jobs() -> None:
+    with pytest.raises(ConfigError, match="gpu_counts: 8000000 GPUs"):
+        WorkloadSpec(gpu_counts={1: 1.0, 8_000_000: 0.1})

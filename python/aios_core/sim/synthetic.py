@@ -66,8 +66,8 @@ class WorkloadSpec:
         if not self.gpu_counts or min(self.gpu_counts.values()) < 0 or sum(self.gpu_counts.values()) <= 0:
             raise ConfigError(f"gpu_counts: need non-negative weights with a positive sum, got {dict(self.gpu_counts)}")
         for g in self.gpu_counts:
-            if g < 0 or (g > self.gpus_per_node and g % self.gpus_per_node):
-                raise ConfigError(f"gpu_counts: {g} GPUs is not 0..{self.gpus_per_node} or a multiple of it")
+            if g < 0 or g > 1_000_000 or (g > self.gpus_per_node and g % self.gpus_per_node):
+                raise ConfigError(f"gpu_counts: {g} GPUs is not 0..{self.gpus_per_node} or a multiple of it up to 1,000,000")
         if not 0 <= self.share_fraction <= 1:
             raise ConfigError(f"share_fraction: must be in [0, 1], got {self.share_fraction}")
 
