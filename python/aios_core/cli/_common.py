@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
 
 from aios_core.errors import ConfigError
 
@@ -27,6 +28,12 @@ def bad_input(message: str) -> NoReturn:
 def status(what: str, quiet: bool) -> AbstractContextManager[Any]:
     """A spinner on the terminal while `what` runs (none with --json: stdout is the data)."""
     return nullcontext() if quiet else console.status(what, spinner="dots")
+
+
+def progress(quiet: bool) -> Progress:
+    """A progress bar with a spinner and the time spent, so a long step does not look stuck."""
+    return Progress(SpinnerColumn(), *Progress.get_default_columns(), TimeElapsedColumn(), console=console,
+                    transient=True, disable=quiet)
 
 
 def print_json(data: Any) -> None:

@@ -13,10 +13,9 @@ import typer
 from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress
 from rich.table import Table
 
-from aios_core.cli._common import EXIT_FAILED, bad_input, console, err_console, print_json, status
+from aios_core.cli._common import EXIT_FAILED, bad_input, console, err_console, print_json, progress, status
 from aios_core.cli.sim_options import WORKLOAD_FIELDS, prepare_out, user_weights, workload_keys, workload_spec
 from aios_core.cluster import Cluster
 from aios_core.errors import ConfigError
@@ -183,12 +182,12 @@ def simulate_cmd(
             raise ConfigError("plots: need matplotlib (pip install 'aios-core[cli]'), or pass --no-plots")
         prepare_out(out)  # the last check: nothing is written for bad input
         results = []
-        with Progress(console=console, transient=True, disable=as_json) as progress:
-            task = progress.add_task("simulating", total=len(policies))
+        with progress(as_json) as bar:
+            task = bar.add_task("simulating", total=len(policies))
             for pol in policies:
-                progress.update(task, description=f"simulating {pol.name}")
+                bar.update(task, description=f"simulating {pol.name}")
                 results.append(simulate(tr, cl, pol, seed=seed, user_weights=weights, node_events=events))
-                progress.advance(task)
+                bar.advance(task)
     except ConfigError as exc:
         bad_input(str(exc))
     with status("computing metrics", as_json):

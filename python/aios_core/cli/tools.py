@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from aios_core.cli._common import EXIT_FAILED, bad_input, console, print_json, read_text, status
+from aios_core.cli._common import EXIT_FAILED, bad_input, console, print_json, progress, read_text, status
 from aios_core.cli.simulate import load_cluster
 from aios_core.cluster import Cluster
 from aios_core.errors import AiosError, ConfigError, UnschedulableError
@@ -167,7 +167,6 @@ def bench_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Simulator throughput: events/s of the native engine vs the plain-Python reference."""
-    from rich.progress import Progress
 
     from aios_core.sim import Policy
     from aios_core.sim.bench import measure
@@ -181,12 +180,12 @@ def bench_cmd(
         for n, g, _ in runs:
             if n < 1 or g < 8:
                 raise ConfigError(f"jobs >= 1 and gpus >= 8 expected, got {n} jobs on {g} GPUs")
-        with Progress(console=console, transient=True, disable=as_json) as progress:
-            task = progress.add_task("benchmarking", total=len(runs))
+        with progress(as_json) as bar:
+            task = bar.add_task("benchmarking", total=len(runs))
             for n, g, backend in runs:
-                progress.update(task, description=f"{n} jobs on {g} GPUs, {backend}")
+                bar.update(task, description=f"{n} jobs on {g} GPUs, {backend}")
                 rows.append(measure(n, g, policy, backend))
-                progress.advance(task)
+                bar.advance(task)
     except ConfigError as exc:
         bad_input(str(exc))
     if as_json:
