@@ -286,3 +286,19 @@ def test_plots_without_matplotlib(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     _clean_exit(r, 2, "need matplotlib", "--no-plots")
     assert not (tmp_path / "o").exists()
     _clean_exit(_sim(tmp_path, "-p", "fifo", "--jobs", "10"), 0)  # --no-plots needs no matplotlib
+
+
+def test_csv_errors_and_blank_lines(tmp_path: Path) -> None:
+    huge = tmp_path / "jobs.csv"
+    huge.write_text("arrival,duration,name\n0,10,a\n0,10," + "x" * 200_000 + "\n")
+    _clean_exit(_sim(tmp_path, "--trace", str(huge)), 2, "jobs.csv:3", "field larger than field limit")
+    tasks = tmp_path / "tasks.csv"
+    tasks.write_text("cpu\n1\n\n2\n")  # a blank line is skipped, as in the trace readers
+    r = runner.invoke(app, ["place", str(tasks), "--cluster", str(_cluster(tmp_path)), "--json"])
+    _clean_exit(r, 0)
+    assert json.loads(r.output)["placed"] == 2
+    tasks.write_text("cpu\n1\n" + "9" * 200_000 + "\n")
+    _clean_exit(runner.invoke(app, ["place", str(tasks), "--cluster", str(_cluster(tmp_path))]), 2, "tasks.csv:3")
+    multi = tmp_path / "multi.csv"  # a quoted name over two lines: errors name the row's last line
+    multi.write_text('arrival,duration,name\n0,10,"two\nlines"\n5,x,b\n')
+    _clean_exit(_sim(tmp_path, "--trace", str(multi)), 2, "multi.csv:4: column 'duration'")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +16,7 @@ from aios_core.cli.simulate import load_cluster
 from aios_core.cluster import Cluster
 from aios_core.errors import AiosError, ConfigError, UnschedulableError
 from aios_core.placer import POLICIES, Constraints, Placer
+from aios_core.sim.readers import _open_csv
 
 
 def _read_tasks(path: Path, cluster: Cluster) -> tuple[np.ndarray, list[Constraints | None]]:
@@ -35,15 +35,9 @@ def _read_tasks(path: Path, cluster: Cluster) -> tuple[np.ndarray, list[Constrai
             if not isinstance(t, dict):
                 raise ConfigError(f"{path}: tasks[{i}]: expected an object, got {type(t).__name__}")
             rows.append((f"{path}: tasks[{i}]", dict(t)))
-    else:
-        lines = text.splitlines()
-        reader = csv.reader(lines)
-        header = [h.strip() for h in next(reader, [])]
-        if not header:
-            raise ConfigError(f"{path}: empty file, expected a header of resource names")
-        for line, row in enumerate(reader, start=2):
-            if len(row) != len(header):
-                raise ConfigError(f"{path}:{line}: expected {len(header)} fields, got {len(row)}")
+    else:  # the trace readers' CSV rules: blank lines skipped, field counts and csv errors with the line
+        header, csv_rows = _open_csv(path)
+        for line, row in csv_rows:
             rec: dict[str, Any] = {}
             for k, v in zip(header, row):
                 if k == "gpu_models":

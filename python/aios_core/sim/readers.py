@@ -142,13 +142,21 @@ def _open_csv(path: Path) -> tuple[list[str], Iterable[tuple[int, list[str]]]]:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not a UTF-8 text file (byte {exc.start})") from None
     reader = csv.reader(text.splitlines())
-    header = next(reader, None)
+
+    def next_row() -> list[str] | None:
+        try:
+            return next(reader, None)
+        except csv.Error as exc:  # e.g. a field past the csv module's size limit
+            raise ConfigError(f"{path}:{reader.line_num}: {exc}") from None
+
+    header = next_row()
     if not header:
         raise ConfigError(f"{path}: empty file, expected a header line")
     header = [h.strip() for h in header]
 
     def rows() -> Iterable[tuple[int, list[str]]]:
-        for line, row in enumerate(reader, start=2):
+        while (row := next_row()) is not None:
+            line = reader.line_num  # the row's last line: a quoted field may span lines
             if not row or all(not c.strip() for c in row):
                 continue
             if len(row) != len(header):
