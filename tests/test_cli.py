@@ -116,7 +116,7 @@ def test_plan(tmp_path: Path) -> None:
 
 
 def test_help() -> None:
-    for cmd in ("simulate", "place", "plan", "bench"):
+    for cmd in ("simulate", "place", "pack", "plan", "bench"):
         r = runner.invoke(app, [cmd, "--help"])
         assert r.exit_code == 0 and "--json" in r.output
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from aios_core._validate import check_gpu_column, quantities
+from aios_core._validate import MAX_QUANTITY, check_gpu_column, quantities
 from aios_core.errors import ConfigError
 
 DEFAULT_GPU_RESOURCE = "nvidia.com/gpu"
@@ -331,7 +331,13 @@ class Cluster:
     @classmethod
     def from_json(cls, source: str | Path) -> Cluster:
         """Read `from_dict`'s format from a JSON file path (or a JSON string starting with '{')."""
-        text = source if isinstance(source, str) and source.lstrip().startswith("{") else Path(source).read_text()
+        if isinstance(source, str) and source.lstrip().startswith("{"):
+            text = source
+        else:
+            try:
+                text = Path(source).read_text(encoding="utf-8-sig")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"cluster JSON: cannot read {str(source)!r} as text ({exc})") from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -405,6 +411,8 @@ class Cluster:
             k = self.resource_index(r)
             if isinstance(q, bool) or not isinstance(q, (int, np.integer)):
                 raise ConfigError(f"request[{r!r}]: expected an integer, got {q!r}")
+            if not 0 <= int(q) <= MAX_QUANTITY:  # before the int64 store, which would overflow
+                raise ConfigError(f"request[{r!r}]: quantity must be in 0..2^62, got {q!r}")
             out[k] = int(q)
         arr = quantities(out, "request", self.resources, 1)
         check_gpu_column(arr, "request", self.gpu_column, self.gpu_resource or "")

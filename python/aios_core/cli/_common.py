@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
 
 from aios_core.errors import ConfigError
 
@@ -18,8 +21,19 @@ err_console = Console(stderr=True)
 
 
 def bad_input(message: str) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)  # values may hold [brackets]
     raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def status(what: str, quiet: bool) -> AbstractContextManager[Any]:
+    """A spinner on the terminal while `what` runs (none with --json: stdout is the data)."""
+    return nullcontext() if quiet else console.status(what, spinner="dots")
+
+
+def progress(quiet: bool) -> Progress:
+    """A progress bar with a spinner and the time spent, so a long step does not look stuck."""
+    return Progress(SpinnerColumn(), *Progress.get_default_columns(), TimeElapsedColumn(), console=console,
+                    transient=True, disable=quiet)
 
 
 def print_json(data: Any) -> None:
@@ -31,6 +45,6 @@ def read_text(path: Path, field: str) -> str:
     if not path.is_file():
         raise ConfigError(f"{field}: no such file {str(path)!r}")
     try:
-        return path.read_text()
+        return path.read_text(encoding="utf-8-sig")  # a BOM (spreadsheet exports) is not data
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read as text ({exc})") from None

@@ -12,7 +12,8 @@ from aios_core.cli.slurm import slurm_app
 from aios_core.cli.tools import bench_cmd, place_cmd, plan_cmd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="aios-core: simulate scheduling policies on job traces, place tasks, pack bins, plan model partitions.")
+                  help="aios-core: simulate scheduling policies on job traces, place tasks, pack bins, plan model partitions. "
+                       "Exit codes: 0 done, 1 the work could not be done (see each command), 2 bad input.")
 app.command("simulate")(simulate_cmd)
 app.command("place")(place_cmd)
 app.command("pack")(pack_cmd)

@@ -62,9 +62,14 @@ def _columns(path: Path, header: list[str], need: tuple[str, ...]) -> dict[str, 
     return {c: header.index(c) for c in header}
 
 
+def dlrm_path() -> Path:
+    """The Alibaba DLRM 2025 instance list in the shared data folder."""
+    return shared_data_dir() / "traces" / "alibaba-dlrm-v2025" / "disaggregated_DLRM_trace.csv"
+
+
 def read_dlrm_instances(path: str | Path | None = None) -> JobTrace:
     """Alibaba DLRM 2025 inference instances as a job trace (see the module docstring)."""
-    p = Path(path) if path else shared_data_dir() / "traces" / "alibaba-dlrm-v2025" / "disaggregated_DLRM_trace.csv"
+    p = Path(path) if path else dlrm_path()
     header, rows = _open_csv(p)
     col = _columns(p, header, DLRM_COLUMNS)
     parsed = []

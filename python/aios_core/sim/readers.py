@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -44,10 +45,15 @@ import numpy as np
 
 from aios_core.cluster import Cluster
 from aios_core.errors import ConfigError
+from aios_core.sim.json_lines import element_lines
 from aios_core.sim.synthetic import RESOURCES
 from aios_core.sim.trace import MAX_MODEL_SPEED, SPEED_UNIT, JobTrace
 
 MIB = 1 << 20
+MAX_VALUE = 1 << 62  # of any integer read, as the Cluster's quantities
+MAX_TIME = 1 << 42  # seconds (139,000 years): the engine's work units (1000 per second) stay in int64
+MAX_GANG = 1_000_000  # members of one job: far above any real job, and the engine lays a gang out in memory
+_LIMITS = {"arrival": (MAX_TIME, "2^42 s"), "duration": (MAX_TIME, "2^42 s"), "gang": (MAX_GANG, f"{MAX_GANG:,}")}
 JOB_COLUMNS = ("name", "arrival", "duration", "cpu", "memory", "gpu", "gang", "user", "priority", "gpu_models",
                "max_gang", "type", "model_speed")
 _INT_COLUMNS = {"arrival": None, "duration": None, "cpu": 0, "memory": 0, "gpu": 0, "gang": 1, "priority": 0}
@@ -128,14 +134,18 @@ def _build(rows: Iterable[tuple[str, Mapping[str, Any]]], source: str) -> JobTra
         for c, lo in (("arrival", 0), ("duration", 1), ("cpu", 0), ("memory", 0), ("gpu", 0), ("gang", 1)):
             if vals[c] < lo:
                 raise ConfigError(f"{where}: column {c!r} must be >= {lo}, got {vals[c]}")
+        for c, v in vals.items():  # beyond these, sums of times or quantities could overflow int64
+            limit, name = _LIMITS.get(c, (MAX_VALUE, "2^62"))
+            if abs(v) > limit:
+                raise ConfigError(f"{where}: column {c!r} must be at most {name} in size, got {v}")
         g = vals["gpu"]
         if g >= 1000 and (g % 1000 or g > 64_000):
             raise ConfigError(f"{where}: column 'gpu' is milli-GPU, a share below 1000 or a multiple of 1000 up to 64000, got {g}")
         for c in _INT_COLUMNS:
             cols[c].append(vals[c])
         mg = _int(row.get("max_gang"), where, "max_gang", vals["gang"])
-        if mg < vals["gang"]:
-            raise ConfigError(f"{where}: column 'max_gang' must be >= gang ({vals['gang']}), got {mg}")
+        if mg < vals["gang"] or mg > MAX_GANG:
+            raise ConfigError(f"{where}: column 'max_gang' must be >= gang ({vals['gang']}) and at most {MAX_GANG:,}, got {mg}")
         max_gang.append(mg)
         types.append(str(row.get("type") or ""))
         user = str(row.get("user") or "default")
@@ -212,19 +222,27 @@ def write_jobs(trace: JobTrace, path: str | Path) -> None:
 
 def _open_csv(path: Path) -> tuple[list[str], Iterable[tuple[int, list[str]]]]:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (spreadsheet exports) is not data
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not a UTF-8 text file (byte {exc.start})") from None
     reader = csv.reader(text.splitlines())
-    header = next(reader, None)
+
+    def next_row() -> list[str] | None:
+        try:
+            return next(reader, None)
+        except csv.Error as exc:  # e.g. a field past the csv module's size limit
+            raise ConfigError(f"{path}:{reader.line_num}: {exc}") from None
+
+    header = next_row()
     if not header:
         raise ConfigError(f"{path}: empty file, expected a header line")
     header = [h.strip() for h in header]
 
     def rows() -> Iterable[tuple[int, list[str]]]:
-        for line, row in enumerate(reader, start=2):
+        while (row := next_row()) is not None:
+            line = reader.line_num  # the row's last line: a quoted field may span lines
             if not row or all(not c.strip() for c in row):
                 continue
             if len(row) != len(header):
@@ -245,7 +263,10 @@ def read_jobs_json(path: str | Path) -> JobTrace:
     """Read our JSON job format: ``{"jobs": [...]}`` or a list of job objects."""
     p = Path(path)
     try:
-        data = json.loads(p.read_text())
+        text = p.read_text(encoding="utf-8-sig")
+        data = json.loads(text)
+    except RecursionError:
+        raise ConfigError(f"{p}: JSON nested too deeply") from None
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read ({exc.strerror})") from None
     except UnicodeDecodeError as exc:
@@ -255,12 +276,23 @@ def read_jobs_json(path: str | Path) -> JobTrace:
     jobs = data.get("jobs") if isinstance(data, dict) else data
     if not isinstance(jobs, list):
         raise ConfigError(f"{p}: expected a list of jobs or {{\"jobs\": [...]}}")
-    rows = []
+    try:
+        return _build(_json_rows(p, jobs, []), str(p))
+    except ConfigError:
+        lines = element_lines(text)  # slower than the parse: only once something is wrong
+        if len(lines) != len(jobs):  # a repeated "jobs" key: the index alone names the job
+            raise
+        return _build(_json_rows(p, jobs, lines), str(p))  # raises again, naming the line too
+
+
+def _json_rows(p: Path, jobs: list[Any], lines: list[int]) -> list[tuple[str, Mapping[str, Any]]]:
+    rows: list[tuple[str, Mapping[str, Any]]] = []
     for i, job in enumerate(jobs):
+        where = f"{p}:{lines[i]}: jobs[{i}]" if lines else f"{p}: jobs[{i}]"
         if not isinstance(job, dict):
-            raise ConfigError(f"{p}: jobs[{i}]: expected an object, got {type(job).__name__}")
-        rows.append((f"{p}: jobs[{i}]", job))
-    return _build(rows, str(p))
+            raise ConfigError(f"{where}: expected an object, got {type(job).__name__}")
+        rows.append((where, job))
+    return rows
 
 
 def read_jobs(path: str | Path) -> JobTrace:
@@ -320,8 +352,8 @@ def read_alibaba_nodes(path: str | Path) -> Cluster:
     for line, row in rows:
         where = f"{p}:{line}"
         vals = [_int(row[col[c]], where, c, None) for c in ("cpu_milli", "memory_mib", "gpu")]
-        if min(vals) < 0 or vals[2] > 64:
-            raise ConfigError(f"{where}: cpu_milli, memory_mib >= 0 and gpu in 0..64 expected, got {vals}")
+        if min(vals) < 0 or vals[2] > 64 or max(vals) * MIB > MAX_VALUE:
+            raise ConfigError(f"{where}: cpu_milli, memory_mib in 0..2^42 and gpu in 0..64 expected, got {vals}")
         names.append(row[col["sn"]])
         caps.append([vals[0], vals[1] * MIB, vals[2] * 1000])
         models.append(row[col["model"]])
@@ -350,6 +382,8 @@ def philly_runtimes(path: str | Path | None = None) -> np.ndarray:
             v = float(row[0])
         except ValueError:
             raise ConfigError(f"{p}:{line}: column 'runtime' expects a number, got {row[0]!r}") from None
+        if not math.isfinite(v):  # float() takes 'inf' and 'nan'
+            raise ConfigError(f"{p}:{line}: column 'runtime' expects a finite number, got {row[0]!r}")
         if v > 0:
             out.append(v)
     return np.array(out, dtype=np.float64)

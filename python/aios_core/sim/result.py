@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from aios_core.sim.fairness import check_weights, share_deviation
 from aios_core.sim.trace import JobTrace
 
 
@@ -96,14 +98,33 @@ class SimResult:
         """float64 [users, len(times)]: each user's allocated fraction of `resource` at each time
         (killed, suspended and resized segments included while they ran)."""
         k = self.trace.resources.index(resource)
-        cap = float(self.capacity[self.resources.index(resource)]) if resource in self.resources else 0.0
         jobs, s, e, m = self.intervals()
-        amount = (self.trace.requests[jobs, k] * m).astype(np.float64)
+        return self._per_user_level(times, resource, jobs, s, e, self.trace.requests[jobs, k] * m)
+
+    def user_demand(self, times: np.ndarray, resource: str = "nvidia.com/gpu") -> np.ndarray:
+        """float64 [users, len(times)]: the fraction of `resource` each user asks for at each time:
+        its jobs that have arrived and not finished, at their most members (unschedulable ones left
+        out; one still unfinished asks until the last event)."""
+        k = self.trace.resources.index(resource)
+        last = int(self.timeline_t[-1]) if self.timeline_t.size else 0
+        keep = np.ones(len(self.trace), dtype=bool)
+        keep[list(self.unschedulable)] = False
+        jobs = np.flatnonzero(keep)
+        stop = np.where(self.end[jobs] >= 0, self.end[jobs], last)
+        amount = self.trace.requests[jobs, k] * self.trace.max_members[jobs]
+        return self._per_user_level(times, resource, jobs, self.trace.arrival[jobs], stop, amount)
+
+    def _per_user_level(self, times: np.ndarray, resource: str, jobs: np.ndarray, start: np.ndarray,
+                        stop: np.ndarray, amount: np.ndarray) -> np.ndarray:
+        """float64 [users, len(times)]: per user, the sum of `amount` over its intervals
+        [start, stop) that hold each time, as a fraction of the cluster's `resource`."""
+        cap = float(self.capacity[self.resources.index(resource)]) if resource in self.resources else 0.0
         users = self.trace.user[jobs]
+        amount = amount.astype(np.float64)
         out = np.zeros((len(self.trace.users), len(times)))
         for u in np.unique(users):
             m = users == u
-            ts = np.concatenate([s[m], e[m]])
+            ts = np.concatenate([start[m], stop[m]])
             delta = np.concatenate([amount[m], -amount[m]])
             order = np.argsort(ts, kind="stable")
             level = np.cumsum(delta[order])
@@ -111,7 +132,48 @@ class SimResult:
             out[u] = np.where(idx >= 0, level[np.maximum(idx, 0)], 0.0)
         return out / cap if cap > 0 else out
 
-    def metrics(self) -> dict[str, Any]:
+    def utilisation_over_time(self, resource: str, points: int = 100) -> tuple[np.ndarray, np.ndarray]:
+        """(bin start times, allocated fraction of `resource` averaged over each bin): the run from
+        the first event to the last in `points` bins of (nearly) equal integer length; zeros for a
+        resource the cluster lacks, nothing for a run without time."""
+        t = self.timeline_t
+        span = int(t[-1] - t[0]) if t.size else 0
+        if span <= 0 or points < 1:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        edges = np.unique(int(t[0]) + span * np.arange(points + 1, dtype=np.int64) // points)
+        if resource not in self.resources:
+            return edges[:-1], np.zeros(edges.size - 1)
+        used = self.timeline_alloc[:, self.resources.index(resource)].astype(np.float64)
+        area = np.concatenate([[0.0], np.cumsum(used[:-1] * np.diff(t))])  # integral from t[0] to t[i]
+        i = np.searchsorted(t, edges, side="right") - 1
+        integral = area[i] + used[i] * (edges - t[i])  # from t[0] to each edge
+        cap = float(self.capacity[self.resources.index(resource)])
+        frac = np.diff(integral) / np.diff(edges) / cap if cap > 0 else np.zeros(edges.size - 1)
+        return edges[:-1], frac
+
+    @property
+    def share_resource(self) -> str:
+        """The resource per-user shares are measured in: GPUs, or CPUs on a cluster without GPUs."""
+        gpu = "nvidia.com/gpu"
+        has_gpus = gpu in self.resources and gpu in self.trace.resources and self.capacity[self.resources.index(gpu)] > 0
+        return gpu if has_gpus else "cpu"
+
+    def user_fairness(self, user_weights: Sequence[int] | None = None, samples: int = 200,
+                      resource: str = "nvidia.com/gpu") -> dict[str, np.ndarray]:
+        """Per user (float64 [users]): mean share of `resource`, mean fair share (weighted max-min
+        given what the user asks for; weights all 1 by default) and mean absolute deviation between
+        them, over `samples` evenly spaced times of the run (see `aios_core.sim.fairness`)."""
+        weights = check_weights(user_weights, len(self.trace.users))
+        if self.timeline_t.size < 2 or resource not in self.trace.resources:
+            return share_deviation(np.zeros((len(weights), 0)), np.zeros((len(weights), 0)), weights)
+        t0, t1 = int(self.timeline_t[0]), int(self.timeline_t[-1])
+        times = t0 + (np.arange(samples) + 0.5) * (t1 - t0) / samples
+        return share_deviation(self.user_allocation(times, resource), self.user_demand(times, resource), weights)
+
+    def metrics(self, user_weights: Sequence[int] | None = None, points: int = 100) -> dict[str, Any]:
+        """Everything as JSON-ready values; `user_weights` are the fair shares the per-user
+        deviation is measured against (all equal by default), `points` the length of the
+        utilisation-over-time series."""
         fin = self.finished
         arr = self.trace.arrival
         jct = (self.end[fin] - arr[fin]).astype(np.float64)
@@ -125,6 +187,13 @@ class SimResult:
         reasons: dict[str, int] = {}
         for why in self.unschedulable.values():
             reasons[why] = reasons.get(why, 0) + 1
+        fair = self.user_fairness(user_weights, resource=self.share_resource)
+        wanted = fair["fair_share"] > 0
+        by_user = {name: {"share": float(fair["share"][u]), "fair_share": float(fair["fair_share"][u]),
+                          "share_deviation": float(fair["deviation"][u])} for u, name in enumerate(self.trace.users)}
+        series = {"t_s": self.utilisation_over_time("cpu", points)[0].tolist()}
+        for key, resource in (("gpu", "nvidia.com/gpu"), ("cpu", "cpu")):
+            series[key] = self.utilisation_over_time(resource, points)[1].tolist()
         return {
             "policy": self.policy,
             "seed": self.seed,
@@ -132,13 +201,23 @@ class SimResult:
             "finished": int(fin.size),
             "unschedulable": len(self.unschedulable),
             "unschedulable_reasons": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "unschedulable_jobs": [{"job": self.trace.names[j], "reason": self.unschedulable[j]}
+                                   for j in sorted(self.unschedulable)],
             "jct_s": _stats(jct),
             "queueing_delay_s": _stats(wait),
             "makespan_s": int(self.end[fin].max() - arr.min()) if fin.size else 0,
             "gpu_utilisation": self.utilisation("nvidia.com/gpu"),
             "cpu_utilisation": self.utilisation("cpu"),
+            "utilisation_over_time": series,
             "gpu_fragmentation": float(ratio.mean()) if ratio.size else 0.0,
+            "fragmentation_over_time": {"t_s": frag[:, 0].tolist(), "free_milli_gpu": frag[:, 1].tolist(),
+                                        "stranded_milli_gpu": frag[:, 2].tolist()},
             "jain_slowdown": jain_index(np.asarray(per_user)),
+            "share_deviation_max": float(fair["deviation"].max()) if fair["deviation"].size else 0.0,
+            # Jain's index of each user's share over its fair share (1: all got the same fraction of theirs)
+            "jain_share": jain_index(fair["share"][wanted] / fair["fair_share"][wanted]),
+            "users": by_user,
+            "share_resource": self.share_resource,  # what the shares above are shares of
             "preemptions": self.preemptions,
             "drain_kills": self.drain_kills,
             "suspensions": self.suspensions,

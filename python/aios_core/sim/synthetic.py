@@ -11,6 +11,7 @@ faster GPU varies with the model it trains, as Gavel's measured throughputs show
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -52,13 +53,25 @@ class WorkloadSpec:
             raise ConfigError(f"jobs: must be >= 0, got {self.jobs}")
         if self.users < 1:
             raise ConfigError(f"users: must be >= 1, got {self.users}")
+        numbers = {"mean_interarrival_s": self.mean_interarrival_s, "duration_median_s": self.duration_median_s,
+                   "duration_sigma": self.duration_sigma, "user_zipf": self.user_zipf,
+                   **{f"gpu_counts[{g}]": w for g, w in self.gpu_counts.items()}}
+        for name, x in numbers.items():
+            if not math.isfinite(x):
+                raise ConfigError(f"{name}: must be a finite number, got {x}")
+        if not (self.duration_median_s > 0 and self.duration_sigma >= 0 and self.max_duration_s >= 1):
+            raise ConfigError(f"duration_median_s > 0, duration_sigma >= 0 and max_duration_s >= 1 expected, got "
+                              f"{self.duration_median_s}, {self.duration_sigma}, {self.max_duration_s}")
+        if self.gpus_per_node < 1 or self.cpu_per_gpu_milli < 0 or self.memory_per_gpu < 0:
+            raise ConfigError(f"gpus_per_node >= 1, cpu_per_gpu_milli >= 0 and memory_per_gpu >= 0 expected, got "
+                              f"{self.gpus_per_node}, {self.cpu_per_gpu_milli}, {self.memory_per_gpu}")
         if not self.mean_interarrival_s > 0:
             raise ConfigError(f"mean_interarrival_s: must be > 0, got {self.mean_interarrival_s}")
         if not self.gpu_counts or min(self.gpu_counts.values()) < 0 or sum(self.gpu_counts.values()) <= 0:
             raise ConfigError(f"gpu_counts: need non-negative weights with a positive sum, got {dict(self.gpu_counts)}")
         for g in self.gpu_counts:
-            if g < 0 or (g > self.gpus_per_node and g % self.gpus_per_node):
-                raise ConfigError(f"gpu_counts: {g} GPUs is not 0..{self.gpus_per_node} or a multiple of it")
+            if g < 0 or g > 1_000_000 or (g > self.gpus_per_node and g % self.gpus_per_node):
+                raise ConfigError(f"gpu_counts: {g} GPUs is not 0..{self.gpus_per_node} or a multiple of it up to 1,000,000")
         if not 0 <= self.share_fraction <= 1:
             raise ConfigError(f"share_fraction: must be in [0, 1], got {self.share_fraction}")
         for model, span in self.model_speeds.items():
