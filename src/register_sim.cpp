@@ -46,7 +46,8 @@ void register_sim(py::module_& m) {
          const carray<int64_t>& planned, const carray<int32_t>& shape, const carray<uint8_t>& feasible,
          const carray<int64_t>& by_arrival, const carray<int64_t>& capacity_total, const std::string& order,
          const carray<int64_t>& key, const carray<int64_t>& user, const carray<int64_t>& weights, bool backfill,
-         int64_t backfill_interval, int backfill_depth, bool preempt, const carray<int64_t>& event_time,
+         int64_t backfill_interval, int backfill_depth, bool preempt, int gang_level, bool gang_required,
+         const carray<int64_t>& event_time,
          const carray<int32_t>& event_node, const carray<uint8_t>& event_up, int gpu_column, int64_t frag_every,
          const carray<int64_t>& typical) {
         const int R = engine.resources();
@@ -100,6 +101,10 @@ void register_sim(py::module_& m) {
         if (backfill_depth < 1) throw ConfigError("backfill_depth: must be >= 1");
         in.backfill_depth = backfill_depth;
         in.preempt = preempt;
+        if (gang_level < -1 || gang_level >= engine.levels() || (gang_required && gang_level < 0))
+          throw ConfigError("gang_level: not a topology level of the engine: " + std::to_string(gang_level));
+        in.gang_level = gang_level;
+        in.gang_required = gang_required;
         in.node_events = static_cast<int>(event_time.ndim() == 1 ? event_time.shape(0) : -1);
         in.event_time = vec(event_time, "event_time", in.node_events);
         in.event_node = vec(event_node, "event_node", in.node_events);
@@ -138,7 +143,8 @@ void register_sim(py::module_& m) {
       py::arg("constraint"), py::arg("task_base"), py::arg("arrival"), py::arg("duration"), py::arg("planned"),
       py::arg("shape"), py::arg("feasible"), py::arg("by_arrival"), py::arg("capacity_total"), py::arg("order"),
       py::arg("key"), py::arg("user"), py::arg("weights"), py::arg("backfill"), py::arg("backfill_interval"),
-      py::arg("backfill_depth"), py::arg("preempt"), py::arg("event_time"), py::arg("event_node"),
+      py::arg("backfill_depth"), py::arg("preempt"), py::arg("gang_level"), py::arg("gang_required"),
+      py::arg("event_time"), py::arg("event_node"),
       py::arg("event_up"), py::arg("gpu_column"), py::arg("frag_every"), py::arg("typical"),
       "Run the simulator's event loop natively (see aios_core.sim.native_loop); returns a dict of results.");
 }

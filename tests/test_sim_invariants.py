@@ -13,7 +13,8 @@ from aios_core.sim.synthetic import RESOURCES, synthetic_cluster
 POLICIES = ["fifo:best_fit", "easy:best_fit", "sjf:most_allocated", "priority:worst_fit", "drf:first_fit",
             "priority+preempt:best_fit", "priority+easy+preempt:dot_product", "sjf+easy@20:best_fit",
             "fairtree:best_fit", "kueue:best_fit", "kueue+preempt:most_allocated", "las:best_fit",
-            "las@20,200:worst_fit", "sjf+predict:best_fit", "easy+predict:best_fit", "fifo+rigid:best_fit"]
+            "las@20,200:worst_fit", "sjf+predict:best_fit", "easy+predict:best_fit", "fifo+rigid:best_fit",
+            "priority+preempt:fgd", "fifo+topo@rack:best_fit", "easy+preempt+topo~rack:most_allocated"]
 
 
 @st.composite

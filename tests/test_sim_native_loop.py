@@ -14,8 +14,9 @@ from aios_core.sim import JobTrace, NodeEvent, SimResult, simulate
 from aios_core.sim.synthetic import WorkloadSpec, synthetic_cluster, synthetic_trace
 
 ORDERS = ["fifo", "priority", "sjf", "drf", "easy", "sjf+easy", "priority+easy", "easy@20", "priority+preempt",
-          "drf+preempt", "sjf+easy+preempt", "priority+easy@30+preempt"]
-PLACEMENTS = ["best_fit", "most_allocated", "worst_fit", "first_fit", "dot_product"]
+          "drf+preempt", "sjf+easy+preempt", "priority+easy@30+preempt", "fifo+topo@rack", "priority+preempt+topo@rack",
+          "easy+topo~rack"]
+PLACEMENTS = ["best_fit", "most_allocated", "worst_fit", "first_fit", "dot_product", "fgd"]
 
 
 def assert_same(a: SimResult, b: SimResult) -> None:
@@ -45,7 +46,8 @@ def test_same_choices_as_the_python_loop(trace: JobTrace, order: str, placement:
 
 
 @pytest.mark.parametrize("policy", ["fifo", "easy", "sjf+easy", "priority+preempt", "priority+easy+preempt",
-                                    "drf+preempt", "fifo:most_allocated"])
+                                    "drf+preempt", "fifo:most_allocated", "priority+preempt:fgd",
+                                    "priority+preempt+topo@rack"])
 def test_same_choices_on_a_saturated_cluster(policy: str) -> None:
     # 4 nodes, 1,500 jobs at 1.5x their capacity: long queues, blocked gangs, many preemptions
     gpus = 32
@@ -84,6 +86,7 @@ def test_bad_arrays_are_named() -> None:
                 duration=np.ones(1, dtype=i64), planned=z, shape=np.zeros(1, dtype=i32), feasible=np.ones(1, dtype=u8),
                 by_arrival=z, capacity_total=np.zeros(R, dtype=i64), order="fifo", key=z, user=z,
                 weights=np.ones(1, dtype=i64), backfill=False, backfill_interval=0, backfill_depth=100, preempt=False,
+                gang_level=-1, gang_required=False,
                 event_time=np.zeros(0, dtype=i64), event_node=np.zeros(0, dtype=i32), event_up=np.zeros(0, dtype=u8),
                 gpu_column=cluster.gpu_column, frag_every=1, typical=np.zeros(R, dtype=i64))
     assert int(_core.simulate_loop(**args)["events"]) == 2  # its arrival and completion

@@ -31,6 +31,8 @@ def test_parse_basic(spec: str, order: str, placement: str, backfill: bool, pree
     ("sjf+predict", "sjf", {"predict": True}),
     ("easy@30+predict", "fifo", {"predict": True, "backfill": True, "backfill_interval_s": 30}),
     ("fifo+rigid", "fifo", {"elastic": False}),
+    ("priority+preempt+topo@rack", "priority", {"gang_topology": "rack", "gang_topology_required": True}),
+    ("easy+topo~zone:fgd", "fifo", {"gang_topology": "zone", "gang_topology_required": False, "placement": "fgd"}),
 ])
 def test_parse_new_orders_and_flags(spec: str, order: str, flags: dict[str, object]) -> None:
     p = Policy.parse(spec)
@@ -57,3 +59,12 @@ def test_parse_errors(spec: str, needle: str) -> None:
     with pytest.raises(ConfigError) as exc:
         Policy.parse(spec)
     assert needle in str(exc.value) and repr(spec) in str(exc.value)
+
+
+def test_unknown_gang_topology_level_is_named() -> None:
+    from aios_core.sim import simulate
+    from aios_core.sim.synthetic import WorkloadSpec, synthetic_cluster, synthetic_trace
+
+    trace = synthetic_trace(WorkloadSpec(jobs=10), seed=0)
+    with pytest.raises(ConfigError, match="unknown topology level 'pod'.*rack, host"):
+        simulate(trace, synthetic_cluster(nodes=4), "fifo+topo@pod")

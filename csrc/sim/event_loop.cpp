@@ -206,8 +206,8 @@ bool Loop::try_start(int32_t j, int64_t t) {
     }
     if (!gang_may_fit(j)) return false;
     const bool placed = engine_.place_gang(gang_req_.data(), static_cast<int>(g), ids_.data(), in_.priority[j],
-                                           in_.constraint[j], static_cast<int>(g), placement::GangStrategy::Pack, -1,
-                                           false, gang_nodes_.data());
+                                           in_.constraint[j], static_cast<int>(g), placement::GangStrategy::Pack,
+                                           in_.gang_level, in_.gang_required, gang_nodes_.data());
     auto it = std::find_if(failed_gangs_.begin(), failed_gangs_.end(),
                            [&](const FailedGang& f) { return f.shape == in_.shape[j]; });
     if (placed) {
@@ -358,7 +358,8 @@ bool Loop::preempt_for(int32_t j, int64_t t) {
   gang_req_.resize(static_cast<size_t>(g) * R_);
   for (int64_t k = 0; k < g; ++k) std::copy(req(j), req(j) + R_, gang_req_.begin() + k * R_);
   const placement::Victims v =
-      engine_.preempt(gang_req_.data(), static_cast<int>(g), prio, in_.constraint[j], -1, true);
+      engine_.preempt(gang_req_.data(), static_cast<int>(g), prio, in_.constraint[j],
+                      in_.gang_required ? in_.gang_level : -1, true);  // victims in one domain
   if (v.node < 0) {
     failed_preempts_.push_back(key);
     gang_preempt_failed(j);

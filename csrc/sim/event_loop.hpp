@@ -42,6 +42,8 @@ struct LoopInput {
   int64_t backfill_interval = 0;
   int backfill_depth = 100;
   bool preempt = false;
+  int gang_level = -1;         // topology level gangs go in (-1: anywhere)
+  bool gang_required = false;  // the level is required (else preferred)
 
   int node_events = 0;               // sorted by (time, node name, up)
   const int64_t* event_time = nullptr;

@@ -28,7 +28,7 @@ import numpy as np
 from aios_core._validate import int_array
 from aios_core.cluster import Cluster
 from aios_core.errors import ConfigError
-from aios_core.placer import Constraints, Placer
+from aios_core.placer import Constraints, FgdWorkload, Placer
 from aios_core.sim import native_loop
 from aios_core.sim.elastic import UNIT, Throughput, seconds_to_finish
 from aios_core.sim.kueue import KueueAdmission
@@ -57,21 +57,56 @@ def _models(spec: str | None) -> Constraints | None:
     return None if spec is None else Constraints(gpu_models=frozenset(m for m in spec.split("|") if m))
 
 
+def sim_placer(cluster: Cluster, trace: JobTrace, req: np.ndarray, pol: Policy, seed: int, backend: str) -> Placer:
+    """The Placer for `pol`; the fragmentation policy (fgd) weighs fragments by the trace's own mix
+    of requests (as FGD measures the workload it expects)."""
+    workload = None
+    if pol.placement == "fgd":
+        known = {m for m in cluster.gpu_models if m}
+        allowed = [None if m is None else frozenset(x for x in m.split("|") if x) & known for m in trace.gpu_models]
+        keep = [a is None or bool(a) for a in allowed]  # a job only for models the cluster lacks never runs
+        if not any(keep):
+            raise ConfigError("policy fgd: no job of the trace may run on this cluster's GPU models")
+        workload = FgdWorkload.from_requests(req[np.array(keep, dtype=bool)], [a for a, k in zip(allowed, keep) if k])
+    return Placer(cluster, pol.placement, seed=seed, backend=backend, workload=workload)  # type: ignore[arg-type]
+
+
+def gang_topology(placer: Placer, pol: Policy) -> tuple[int, bool]:
+    """(topology level index or -1, required) of the policy's gangs; unknown levels raise ConfigError."""
+    if not pol.gang_topology:
+        return -1, False
+    levels = placer.cluster.topology_levels
+    if pol.gang_topology not in levels:
+        raise ConfigError(f"policy {pol.name!r}: unknown topology level {pol.gang_topology!r} "
+                          f"(the cluster's levels: {', '.join(levels) or 'none'})")
+    return levels.index(pol.gang_topology), pol.gang_topology_required
+
+
 class _Feasibility:
     """Whether a job fits on the idle cluster (else it can never run); cached per job shape."""
 
-    def __init__(self, cluster: Cluster, placement: str, seed: int, backend: str) -> None:
-        self._idle = Placer(cluster, placement, seed=seed, backend=backend)  # type: ignore[arg-type]
+    def __init__(self, idle: Placer, pol: Policy) -> None:
+        self._idle = idle
+        self._total = idle.capacity.sum(axis=0)
+        level, required = gang_topology(idle, pol)
+        name = pol.gang_topology if level >= 0 else None
+        self._required, self._preferred = (name, None) if required else (None, name)
         self._cache: dict[tuple[bytes, int, str | None], str | None] = {}
 
     def reason(self, request: np.ndarray, gang: int, models: str | None) -> str | None:
         key = (request.tobytes(), gang, models)
         if key not in self._cache:
             c = _models(models)
+            asked = np.flatnonzero(request > 0)
+            short = asked[gang > self._total[asked] // request[asked]]  # without forming gang x request
             if gang == 1:
                 why = self._idle.explain(request, c)
+            elif short.size:
+                why = (f"gang of {gang}: needs more {self._idle.resources[int(short[0])]} than the whole cluster "
+                       f"has ({int(self._total[short[0]])})")
             else:
-                res = self._idle.place_gang(np.repeat(request[None, :], gang, axis=0), constraints=c)
+                res = self._idle.place_gang(np.repeat(request[None, :], gang, axis=0), constraints=c,
+                                            topology_required=self._required, topology_preferred=self._preferred)
                 if res.placed:
                     self._idle.release(res.ids)
                 why = None if res.placed else f"gang of {gang}: {res.reason}"
@@ -87,9 +122,10 @@ class _Run:
         n = len(trace)
         self.trace, self.pol, self.n = trace, pol, n
         self.req = trace.requests_for(cluster)
-        self.placer = Placer(cluster, pol.placement, seed=seed, backend=backend)  # type: ignore[arg-type]
+        self.placer = sim_placer(cluster, trace, self.req, pol, seed, backend)
         self.engine = self.placer._engine  # the trace is validated once; events go straight to the engine
-        self.feasible = _Feasibility(cluster, pol.placement, seed, backend)
+        self.feasible = _Feasibility(sim_placer(cluster, trace, self.req, pol, seed, backend), pol)
+        self.gang_level, self.gang_required = gang_topology(self.placer, pol)
         cache: dict[str | None, int] = {}
         self.cids = np.array([cache.setdefault(m, self.placer.constraint_id(_models(m))) for m in trace.gpu_models],
                              dtype=np.int32)
@@ -247,7 +283,8 @@ class _Run:
             first = int(got[0])
         else:
             ok, nodes = self.engine.place_gang(np.repeat(self.req[j : j + 1], g, axis=0), self._ids(j, 0, g),
-                                               int(self.trace.priority[j]), int(self.cids[j]), g, 0, -1, False)
+                                               int(self.trace.priority[j]), int(self.cids[j]), g, 0,
+                                               self.gang_level, self.gang_required)
             first = int(nodes[0]) if ok else -1
         if first < 0:
             return False
@@ -418,7 +455,8 @@ class _Run:
             self.failed_preempts.add(key)
             return False
         reqs = np.repeat(self.req[j : j + 1], self.gang[j], axis=0)
-        node, victims, _ = self.engine.preempt(reqs, prio, int(self.cids[j]), -1, True)
+        level = self.gang_level if self.gang_required and self.gang[j] > 1 else -1  # victims in one domain
+        node, victims, _ = self.engine.preempt(reqs, prio, int(self.cids[j]), level, True)
         if node < 0:
             self.failed_preempts.add(key)
             return False

@@ -68,7 +68,7 @@ def run_native(run: _Run, frag_samples: int) -> tuple[np.ndarray, np.ndarray, np
         run.engine, run.req, run.demand, trace.gang, trace.priority, run.cids, run.base, trace.arrival,
         trace.duration, run.pred, shape, feasible, by_arrival, run.capacity_total, order,
         np.ascontiguousarray(key, dtype=i64), trace.user, run.user_weights, pol.backfill, pol.backfill_interval_s,
-        pol.backfill_depth, pol.preempt,
+        pol.backfill_depth, pol.preempt, run.gang_level, run.gang_required,
         np.array([e.time for e in events], dtype=i64),
         np.array([placer.node_index(e.node) for e in events], dtype=np.int32),
         np.array([e.up for e in events], dtype=np.uint8),

@@ -1,6 +1,6 @@
 """Scheduling policy = a queue order x a placement policy (+ EASY backfilling, + preemption).
 
-Spec strings: ``order[@args][+easy[@N]][+preempt][+predict][+rigid][:placement]``, e.g. ``fifo``,
+Spec strings: ``order[@args][+easy[@N]][+preempt][+predict][+rigid][+topo@LEVEL][:placement]``, e.g. ``fifo``,
 ``fifo+easy:best_fit``, ``drf:most_allocated``, ``priority+preempt``, ``sjf+predict``,
 ``las@3600,36000``, ``kueue+preempt``; ``easy`` alone is FIFO with EASY; ``easy@30`` runs the
 backfill pass at most every 30 simulated seconds (Slurm's bf_interval). Orders:
@@ -29,6 +29,11 @@ members is (m / gang) ** `elastic_alpha` times the speed at the minimum gang.
 With GPU model speeds (`JobTrace.model_speed`) a job runs at its slowest member's model speed
 times that; SJF and EASY then plan with its run time on the slowest GPU model it may be placed on
 (`aios_core.sim.model_speed`), which with ``+predict`` scales the predicted duration likewise.
+
+``+topo@LEVEL`` places every gang inside one domain of that topology level of the cluster (e.g.
+``rack``; Kueue's required topology), ``+topo~LEVEL`` prefers one (the lowest level that holds it,
+else anywhere; Kueue's preferred topology). Preemption for a gang with a required level looks for
+victims inside one domain.
 
 All orders are strict: when the head does not fit, nothing behind it starts, except jobs EASY
 backfilling lets through (a reservation for the head, Slurm's rule). With ``+preempt`` a head that
@@ -62,6 +67,8 @@ class Policy:
     elastic_alpha: float = 0.8  # speed with m members = (m / gang) ** alpha at the minimum's speed
     las_thresholds: tuple[int, ...] = DEFAULT_LAS_THRESHOLDS  # GPU-seconds between LAS queues
     fairtree_half_life_s: int = 7 * 86400  # Slurm's default PriorityDecayHalfLife (7 days); 0: none
+    gang_topology: str = ""  # gangs go in one domain of this topology level ("": anywhere)
+    gang_topology_required: bool = True  # False: the level is preferred, the whole cluster the fallback
 
     def __post_init__(self) -> None:
         if self.order not in ORDERS:
@@ -93,6 +100,8 @@ class Policy:
         easy = f"+easy@{self.backfill_interval_s}" if self.backfill_interval_s else "+easy"
         flags = (easy if self.backfill else "") + ("+preempt" if self.preempt else "")
         flags += ("+predict" if self.predict else "") + ("" if self.elastic else "+rigid")
+        if self.gang_topology:
+            flags += ("+topo@" if self.gang_topology_required else "+topo~") + self.gang_topology
         order = self.order
         if order == "las" and self.las_thresholds != DEFAULT_LAS_THRESHOLDS:
             order += "@" + ",".join(str(x) for x in self.las_thresholds)
@@ -116,20 +125,25 @@ class Policy:
         if order.startswith("easy"):  # shorthand: FIFO with EASY backfilling
             order, flags = "fifo", [*flags, order]
         interval = 0
+        topology, required = "", True
         for i, f in enumerate(flags):
+            if f.startswith(("topo@", "topo~")) and len(f) > 5:
+                topology, required, flags[i] = f[5:], f[4] == "@", "topo"
+                continue
             if f.startswith("easy@"):
                 try:
                     interval = int(f[len("easy@"):])
                 except ValueError:
                     raise ConfigError(f"policy {spec!r}: easy@N needs an integer N (seconds), got {f!r}") from None
                 flags[i] = "easy"
-        unknown = [f for f in flags if f not in ("easy", "preempt", "predict", "rigid")]
+        unknown = [f for f in flags if f not in ("easy", "preempt", "predict", "rigid", "topo")]
         if unknown:
-            raise ConfigError(f"policy {spec!r}: unknown flag(s) {unknown} (known: easy, easy@N, preempt, predict, rigid)")
+            raise ConfigError(f"policy {spec!r}: unknown flag(s) {unknown} (known: easy, easy@N, preempt, predict, rigid, topo@LEVEL, topo~LEVEL)")
         try:
             return cls(order=order, placement=placement or "best_fit", backfill="easy" in flags,
                        preempt="preempt" in flags, backfill_interval_s=interval, predict="predict" in flags,
-                       elastic="rigid" not in flags, las_thresholds=thresholds)
+                       elastic="rigid" not in flags, las_thresholds=thresholds, gang_topology=topology,
+                       gang_topology_required=required)
         except ConfigError as exc:
             raise ConfigError(f"policy {spec!r}: {exc}") from None
 
