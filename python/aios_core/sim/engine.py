@@ -90,7 +90,8 @@ class _Feasibility:
         self._total = idle.capacity.sum(axis=0)
         level, required = gang_topology(idle, pol)
         name = pol.gang_topology if level >= 0 else None
-        self._required, self._preferred = (name, None) if required else (None, name)
+        self._required: str | None = name if required else None
+        self._preferred: str | None = None if required else name
         self._cache: dict[tuple[bytes, int, str | None], str | None] = {}
 
     def reason(self, request: np.ndarray, gang: int, models: str | None) -> str | None:
