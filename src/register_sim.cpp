@@ -47,9 +47,8 @@ void register_sim(py::module_& m) {
          const carray<int64_t>& by_arrival, const carray<int64_t>& capacity_total, const std::string& order,
          const carray<int64_t>& key, const carray<int64_t>& user, const carray<int64_t>& weights, bool backfill,
          int64_t backfill_interval, int backfill_depth, bool preempt, int gang_level, bool gang_required,
-         const carray<int64_t>& event_time,
-         const carray<int32_t>& event_node, const carray<uint8_t>& event_up, int gpu_column, int64_t frag_every,
-         const carray<int64_t>& typical) {
+         const carray<int64_t>& event_time, const carray<int32_t>& event_node, const carray<uint8_t>& event_kind,
+         int gpu_column, int64_t frag_every, const carray<int64_t>& typical) {
         const int R = engine.resources();
         if (request.ndim() != 2) throw ConfigError("request: expected a 2-D array [jobs, resources]");
         const auto n = request.shape(0);
@@ -108,7 +107,11 @@ void register_sim(py::module_& m) {
         in.node_events = static_cast<int>(event_time.ndim() == 1 ? event_time.shape(0) : -1);
         in.event_time = vec(event_time, "event_time", in.node_events);
         in.event_node = vec(event_node, "event_node", in.node_events);
-        in.event_up = vec(event_up, "event_up", in.node_events);
+        in.event_kind = vec(event_kind, "event_kind", in.node_events);
+        for (int k = 0; k < in.node_events; ++k)
+          if (in.event_kind[k] > 2)
+            throw ConfigError("event_kind[" + std::to_string(k) + "]: expected 0, 1 or 2, got " +
+                              std::to_string(in.event_kind[k]));
         for (int k = 0; k < in.node_events; ++k)
           if (in.event_node[k] < 0 || in.event_node[k] >= engine.node_slots())
             throw ConfigError("event_node[" + std::to_string(k) + "]: unknown node " + std::to_string(in.event_node[k]));
@@ -145,7 +148,7 @@ void register_sim(py::module_& m) {
       py::arg("key"), py::arg("user"), py::arg("weights"), py::arg("backfill"), py::arg("backfill_interval"),
       py::arg("backfill_depth"), py::arg("preempt"), py::arg("gang_level"), py::arg("gang_required"),
       py::arg("event_time"), py::arg("event_node"),
-      py::arg("event_up"), py::arg("gpu_column"), py::arg("frag_every"), py::arg("typical"),
+      py::arg("event_kind"), py::arg("gpu_column"), py::arg("frag_every"), py::arg("typical"),
       "Run the simulator's event loop natively (see aios_core.sim.native_loop); returns a dict of results.");
 }
 

@@ -15,8 +15,9 @@ from aios_core.sim.synthetic import synthetic_cluster
 
 def test_read_node_events(tmp_path: Path) -> None:
     p = tmp_path / "events.csv"
-    p.write_text("time,node,event\n10,node-0,down\n\n20,node-0,UP\n")
-    assert read_node_events(p, synthetic_cluster(nodes=2)) == [NodeEvent(10, "node-0"), NodeEvent(20, "node-0", True)]
+    p.write_text("time,node,event\n10,node-0,down\n\n20,node-0,UP\n30,node-1,drain\n")
+    assert read_node_events(p, synthetic_cluster(nodes=2)) == [
+        NodeEvent(10, "node-0"), NodeEvent(20, "node-0", True), NodeEvent(30, "node-1", graceful=True)]
 
 
 @pytest.mark.parametrize("body, needle", [
@@ -24,7 +25,7 @@ def test_read_node_events(tmp_path: Path) -> None:
     ("time,node,event\n10,node-0,down\nsoon,node-0,up\n", "events.csv:3: column 'time' expects an integer"),
     ("time,node,event\n-1,node-0,down\n", "events.csv:2: column 'time' must be in"),
     ("time,node,event\n10,node-7,down\n", "events.csv:2: column 'node': no node 'node-7'"),
-    ("time,node,event\n10,node-0,broken\n", "events.csv:2: column 'event' expects 'down' or 'up'"),
+    ("time,node,event\n10,node-0,broken\n", "events.csv:2: column 'event' expects 'down', 'drain' or 'up'"),
     ("time,node,event\n10,node-0\n", "events.csv:2: expected 3 fields"),
 ])
 def test_malformed_rows_named_by_line(tmp_path: Path, body: str, needle: str) -> None:

@@ -109,15 +109,21 @@ def _check(trace: JobTrace, policy: str, nodes: int, seed: int, events: list[Nod
     for j in np.flatnonzero(started).tolist():
         if trace.gpu_models[j] is not None:
             assert cluster.gpu_models[int(r.node[j])] in trace.gpu_models[j].split("|")
-    # a job never runs on a node while it is drained
-    # a node is down from a drain to the first return at or after it (any return brings it up)
+    # a job never runs on a node while it is down, nor starts there while it is drained
+    # a node is down or drained from the event to the first return at or after it (any return brings it up)
     down = [(e.time, min([f.time for f in events if f.up and f.node == e.node and f.time >= e.time], default=1 << 62),
-             e.node) for e in events if not e.up]
+             e.node, e.graceful) for e in events if not e.up]
+    # (an elastic job's last segment may begin with a resize: its run began at its last start)
+    killed_at = {int(j): int(t) for j, _, t in r.killed_runs}
+    run_start = r.start.copy()
+    for j, seg_start, _, _ in r.segments.tolist():
+        if seg_start >= killed_at.get(j, -1):
+            run_start[j] = min(run_start[j], seg_start)
     for j in np.flatnonzero(single).tolist():
         name = cluster.names[int(r.node[j])]
-        for a, b, nd in down:
+        for a, b, nd, graceful in down:
             if nd == name:
-                assert r.end[j] <= a or r.start[j] >= b
+                assert not a <= run_start[j] < b if graceful else r.end[j] <= a or r.start[j] >= b
 
 
 @st.composite
@@ -125,7 +131,7 @@ def node_events(draw: st.DrawFn, nodes: int) -> list[NodeEvent]:
     out = []
     for _ in range(draw(st.integers(0, 3))):
         node, t = f"node-{draw(st.integers(0, nodes - 1))}", draw(st.integers(0, 600))
-        out.append(NodeEvent(t, node))
+        out.append(NodeEvent(t, node, graceful=draw(st.booleans())))
         if draw(st.booleans()):
             out.append(NodeEvent(t + draw(st.integers(1, 300)), node, up=True))
     return out
@@ -187,6 +193,17 @@ def test_preemption_kills_lower_priority_and_restarts_it() -> None:
     assert r.start.tolist() == [60, 10] and r.end.tolist() == [160, 60]
     plain = simulate(trace, cluster, "priority")
     assert plain.preemptions == 0 and plain.start.tolist() == [0, 100]
+
+
+def test_graceful_drain_lets_jobs_finish_and_starts_nothing_there() -> None:
+    req = np.array([[1000, 1 << 30, 8000]] * 2)
+    trace = JobTrace(RESOURCES, np.array([0, 10]), np.array([100, 50]), req, np.ones(2, dtype=np.int64),
+                     np.zeros(2, dtype=np.int64), np.zeros(2, dtype=np.int64), ("u",))
+    cluster = synthetic_cluster(nodes=1)
+    for loop in ("python", "native"):
+        r = simulate(trace, cluster, "fifo", loop=loop,
+                     node_events=[NodeEvent(30, "node-0", graceful=True), NodeEvent(300, "node-0", up=True)])
+        assert r.drain_kills == 0 and r.start.tolist() == [0, 300] and r.end.tolist() == [100, 350]
 
 
 def test_drain_requeues_and_return_resumes() -> None:

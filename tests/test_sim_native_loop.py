@@ -38,10 +38,11 @@ def both(trace: JobTrace, policy: str, seed: int, events: list[NodeEvent] | None
 
 @settings(max_examples=150, deadline=None)
 @given(traces(), st.sampled_from(ORDERS), st.sampled_from(PLACEMENTS), st.integers(0, 2**31),
-       st.lists(st.tuples(st.integers(0, 600), st.integers(0, 3), st.booleans()), max_size=4))
+       st.lists(st.tuples(st.integers(0, 600), st.integers(0, 3), st.sampled_from(["down", "drain", "up"])),
+                max_size=4))
 def test_same_choices_as_the_python_loop(trace: JobTrace, order: str, placement: str, seed: int,
-                                         drains: list[tuple[int, int, bool]]) -> None:
-    events = [NodeEvent(t, f"node-{k}", up) for t, k, up in drains]
+                                         drains: list[tuple[int, int, str]]) -> None:
+    events = [NodeEvent(t, f"node-{k}", kind == "up", kind == "drain") for t, k, kind in drains]
     both(trace, f"{order}+rigid:{placement}", seed, events)
 
 
@@ -53,7 +54,8 @@ def test_same_choices_on_a_saturated_cluster(policy: str) -> None:
     gpus = 32
     spec = WorkloadSpec(jobs=1500, users=6, mean_interarrival_s=2.1 * 2800 / (1.5 * gpus))
     trace = synthetic_trace(spec, seed=3)
-    events = [NodeEvent(20_000, "node-1"), NodeEvent(90_000, "node-1", up=True), NodeEvent(40_000, "node-2")]
+    events = [NodeEvent(20_000, "node-1"), NodeEvent(90_000, "node-1", up=True), NodeEvent(40_000, "node-2"),
+              NodeEvent(50_000, "node-3", graceful=True), NodeEvent(70_000, "node-3", up=True)]
     r = both(trace, policy, 7, events)
     assert r.events >= 2 * len(trace)
     if "preempt" in policy:
@@ -87,7 +89,7 @@ def test_bad_arrays_are_named() -> None:
                 by_arrival=z, capacity_total=np.zeros(R, dtype=i64), order="fifo", key=z, user=z,
                 weights=np.ones(1, dtype=i64), backfill=False, backfill_interval=0, backfill_depth=100, preempt=False,
                 gang_level=-1, gang_required=False,
-                event_time=np.zeros(0, dtype=i64), event_node=np.zeros(0, dtype=i32), event_up=np.zeros(0, dtype=u8),
+                event_time=np.zeros(0, dtype=i64), event_node=np.zeros(0, dtype=i32), event_kind=np.zeros(0, dtype=u8),
                 gpu_column=cluster.gpu_column, frag_every=1, typical=np.zeros(R, dtype=i64))
     assert int(_core.simulate_loop(**args)["events"]) == 2  # its arrival and completion
     with pytest.raises(ConfigError, match="demand: expected shape"):

@@ -521,7 +521,7 @@ void Loop::schedule(int64_t t) {
 
 void Loop::node_event(int k, int64_t t) {
   const int32_t node = in_.event_node[k];
-  if (in_.event_up[k]) {
+  if (in_.event_kind[k] == 1) {
     engine_.set_cordoned(node, false);
     released();
     failed_singles_.clear();  // a node came back: anything may fit again
@@ -530,6 +530,7 @@ void Loop::node_event(int k, int64_t t) {
     return;
   }
   engine_.set_cordoned(node, true);
+  if (in_.event_kind[k] == 2) return;  // drained: its jobs run to their end
   const auto count = static_cast<size_t>(engine_.task_count());
   std::vector<int64_t> ids(count), victims;
   std::vector<int32_t> nodes(count);

@@ -48,7 +48,7 @@ struct LoopInput {
   int node_events = 0;               // sorted by (time, node name, up)
   const int64_t* event_time = nullptr;
   const int32_t* event_node = nullptr;
-  const uint8_t* event_up = nullptr;
+  const uint8_t* event_kind = nullptr;  // 0: the node fails, 1: it comes back up, 2: it is drained
 
   int gpu_column = -1;
   int64_t frag_every = 1;             // steps between fragmentation samples

@@ -1,8 +1,8 @@
 """Node drains and returns from a CSV file, for replaying failures and maintenance.
 
 Format: a header ``time,node,event``, then one row per event: integer seconds >= 0, a node name of
-the cluster, and ``down`` (the node is drained: cordoned, its jobs killed and requeued) or ``up``
-(it returns). Every malformed row raises ConfigError naming the file, the line and the value.
+the cluster, and ``down`` (the node fails: cordoned, its jobs killed and requeued), ``drain`` (it is
+cordoned and its jobs run to their end) or ``up`` (it returns). Every malformed row raises ConfigError naming the file, the line and the value.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from aios_core.sim.engine import NodeEvent
 from aios_core.sim.readers import MAX_TIME, _int, _open_csv
 
 NODE_EVENT_COLUMNS = ("time", "node", "event")
-_STATES = {"down": False, "up": True}
+_STATES = {"down": (False, False), "drain": (False, True), "up": (True, False)}  # (up, graceful)
 
 
 def read_node_events(path: str | Path, cluster: Cluster | None = None) -> list[NodeEvent]:
@@ -36,6 +36,7 @@ def read_node_events(path: str | Path, cluster: Cluster | None = None) -> list[N
             raise ConfigError(f"{where}: column 'node': no node {node!r} in the cluster")
         state = event.strip().lower()
         if state not in _STATES:
-            raise ConfigError(f"{where}: column 'event' expects 'down' or 'up', got {event!r}")
-        out.append(NodeEvent(t, node, _STATES[state]))
+            raise ConfigError(f"{where}: column 'event' expects 'down', 'drain' or 'up', got {event!r}")
+        up, graceful = _STATES[state]
+        out.append(NodeEvent(t, node, up, graceful))
     return out

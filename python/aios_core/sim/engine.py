@@ -45,12 +45,14 @@ DEFAULT_FRAG_SAMPLES = 200
 
 @dataclass(frozen=True)
 class NodeEvent:
-    """At `time`, node `node` goes down (drain: cordoned, its jobs killed and requeued) or comes
-    back up (`up=True`: uncordoned)."""
+    """At `time`, node `node` fails (cordoned, its jobs killed and requeued), is drained
+    (`graceful=True`: cordoned, its jobs run to their end), or comes back up (`up=True`:
+    uncordoned)."""
 
     time: int
     node: str
     up: bool = False
+    graceful: bool = False
 
 
 def _models(spec: str | None) -> Constraints | None:
@@ -207,7 +209,7 @@ class _Run:
                 raise ConfigError(f"node_events: unknown node {ev.node!r}")
             if ev.time < 0:
                 raise ConfigError(f"node_events: time must be >= 0, got {ev.time} for node {ev.node!r}")
-        self.node_events = sorted(node_events, key=lambda e: (e.time, e.node, e.up))
+        self.node_events = sorted(node_events, key=lambda e: (e.time, e.node, e.up, e.graceful))
         # Jobs of one shape (request, gang, constraints) fit or fail alike; a failed shape stays
         # failed until something is released (starts only fill the cluster up).
         keys = np.concatenate([self.req, trace.gang[:, None], self.cids[:, None].astype(np.int64)], axis=1)
@@ -622,6 +624,8 @@ class _Run:
             self._released()
             return
         self.placer.cordon(ev.node)
+        if ev.graceful:
+            return
         ids, nodes = self.placer.tasks()
         victims = ids[nodes == self.placer.node_index(ev.node)]
         if victims.size:

@@ -71,7 +71,7 @@ def run_native(run: _Run, frag_samples: int) -> tuple[np.ndarray, np.ndarray, np
         pol.backfill_depth, pol.preempt, run.gang_level, run.gang_required,
         np.array([e.time for e in events], dtype=i64),
         np.array([placer.node_index(e.node) for e in events], dtype=np.int32),
-        np.array([e.up for e in events], dtype=np.uint8),
+        np.array([1 if e.up else 2 if e.graceful else 0 for e in events], dtype=np.uint8),
         run.gpu, max(1, (2 * n) // max(1, frag_samples)), run.typical,
     )
     run.start, run.end, run.node = out["start"], out["end"], out["node"]
