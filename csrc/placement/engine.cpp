@@ -181,8 +181,8 @@ bool Engine::fits(int32_t node, const int64_t* req) const {
 bool Engine::group_room(int32_t cid, int32_t node) const {
   const Constraint& c = constraints_[cid];
   if (c.group < 0) return true;
-  const auto it = group_count_.find((static_cast<uint64_t>(c.group) << 32) | static_cast<uint32_t>(node));
-  return it == group_count_.end() || it->second < c.max_per_node;
+  const int32_t* count = group_count_.find((static_cast<uint64_t>(c.group) << 32) | static_cast<uint32_t>(node));
+  return count == nullptr || *count < c.max_per_node;
 }
 
 int64_t Engine::copies_that_fit(int32_t node, const int64_t* unit) const {
@@ -423,9 +423,9 @@ int32_t Engine::apply(int32_t node, const int64_t* req, int64_t id, int64_t prio
   }
   node_tasks_[node].push_back(slot);
   if (constraints_[cid].group >= 0) {
-    ++group_count_[(static_cast<uint64_t>(constraints_[cid].group) << 32) | static_cast<uint32_t>(node)];
+    ++group_count_.get_or_insert((static_cast<uint64_t>(constraints_[cid].group) << 32) | static_cast<uint32_t>(node), 0);
   }
-  task_slot_.emplace(id, slot);
+  task_slot_.get_or_insert(id, slot);
   refresh_node(node);
   return slot;
 }
@@ -449,7 +449,7 @@ void Engine::unapply(int32_t slot) {
   const Constraint& c = constraints_[t.cid];
   if (c.group >= 0) {
     const uint64_t key = (static_cast<uint64_t>(c.group) << 32) | static_cast<uint32_t>(node);
-    if (--group_count_[key] == 0) group_count_.erase(key);
+    if (--*group_count_.find(key) == 0) group_count_.erase(key);
   }
   task_slot_.erase(t.id);
   free_slots_.push_back(slot);
@@ -459,7 +459,7 @@ void Engine::unapply(int32_t slot) {
 void Engine::check_new_ids(const int64_t* ids, int m) const {
   bool increasing = true;
   for (int i = 0; i < m; ++i) {
-    if (task_slot_.count(ids[i])) throw ConfigError("ids[" + s(i) + "]: task id " + s(ids[i]) + " is already placed");
+    if (task_slot_.contains(ids[i])) throw ConfigError("ids[" + s(i) + "]: task id " + s(ids[i]) + " is already placed");
     if (i > 0 && ids[i] <= ids[i - 1]) increasing = false;
   }
   if (!increasing) {
@@ -523,9 +523,9 @@ void Engine::place_batch(const int64_t* req, int m, const int64_t* ids, const in
 void Engine::release(const int64_t* ids, int m) {
   std::vector<int32_t> slots(static_cast<size_t>(m));
   for (int i = 0; i < m; ++i) {
-    const auto it = task_slot_.find(ids[i]);
-    if (it == task_slot_.end()) throw NotFoundError("ids[" + s(i) + "]: unknown task id " + s(ids[i]));
-    slots[i] = it->second;
+    const int32_t* slot = task_slot_.find(ids[i]);
+    if (slot == nullptr) throw NotFoundError("ids[" + s(i) + "]: unknown task id " + s(ids[i]));
+    slots[i] = *slot;
   }
   std::vector<int32_t> sorted = slots;
   std::sort(sorted.begin(), sorted.end());
@@ -542,9 +542,9 @@ void Engine::allocated(int64_t* out) const {
 }
 
 TaskInfo Engine::task(int64_t id) const {
-  const auto it = task_slot_.find(id);
-  if (it == task_slot_.end()) throw NotFoundError("id: unknown task id " + s(id));
-  const TaskSlot& t = slots_[it->second];
+  const int32_t* slot = task_slot_.find(id);
+  if (slot == nullptr) throw NotFoundError("id: unknown task id " + s(id));
+  const TaskSlot& t = slots_[*slot];
   return TaskInfo{t.id, t.node, t.priority, t.gpu_mask, t.share_gpu, t.share_milli};
 }
 

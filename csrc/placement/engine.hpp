@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/flat_map.hpp"
 #include "placement/free_index.hpp"
 #include "placement/policy.hpp"
 
@@ -210,8 +211,8 @@ class Engine {
   std::vector<TaskSlot> slots_;
   std::vector<int32_t> free_slots_;
   std::vector<int64_t> slot_req_;  // [slot, R]
-  std::unordered_map<int64_t, int32_t> task_slot_;
-  std::unordered_map<uint64_t, int32_t> group_count_;  // (group << 32 | node) -> tasks
+  FlatMap<int64_t, int32_t> task_slot_;
+  FlatMap<uint64_t, int32_t> group_count_;  // (group << 32 | node) -> tasks
   FreeIndex index_;
   mutable uint64_t visits_ = 0;
   int32_t last_best_ = -1;  // the node the last search chose (its first incumbent)

@@ -206,14 +206,14 @@ Victims Engine::preempt(const int64_t* req, int m, int64_t priority, int32_t cid
           break;
         }
         for (size_t k = 0; k < v.task_ids.size(); ++k) {
-          const int32_t slot = scratch.task_slot_.at(v.task_ids[k]);
+          const int32_t slot = *scratch.task_slot_.find(v.task_ids[k]);  // a victim is a running task
           key.max_priority = std::max(key.max_priority, scratch.slots_[slot].priority);
           key.priority_sum += scratch.slots_[slot].priority;
           scratch.unapply(slot);
           got.task_ids.push_back(v.task_ids[k]);
           got.task_nodes.push_back(v.task_nodes[k]);
         }
-        while (scratch.task_slot_.count(temp_id)) ++temp_id;
+        while (scratch.task_slot_.contains(temp_id)) ++temp_id;
         scratch.apply(v.node, q, temp_id, priority, cid);
         if (got.node < 0) got.node = v.node;
       }
