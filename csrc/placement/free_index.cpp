@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 #include <limits>
 
 namespace aios::placement {
@@ -9,22 +10,53 @@ namespace aios::placement {
 namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// o[k] = max or min of x[k], y[k]; returns whether any o[k] changed.
+typedef int64_t Bits __attribute__((vector_size(32)));
+
+// o[k] = max or min of x[k], y[k] for k < n rounded up to whole 32-byte blocks (the caller's rows
+// hold values there that merge to themselves); the bits that changed are or-ed into *changed.
+// One vector step per block, no remainder loop. Inlined, so that it is compiled for each target
+// of combine().
+template <bool Max, class T>
+__attribute__((always_inline)) inline void merge_blocks(T* o, const T* x, const T* y, size_t n, Bits* changed) {
+  typedef T V __attribute__((vector_size(32)));
+  V diff = {};
+  for (size_t b = 0; b < n; b += sizeof(V) / sizeof(T)) {
+    V a, c, old;
+    std::memcpy(&a, x + b, sizeof(V));
+    std::memcpy(&c, y + b, sizeof(V));
+    std::memcpy(&old, o + b, sizeof(V));
+    V take_c;  // all ones in the lanes where y[k] wins
+    if constexpr (Max) {
+      take_c = c > a;
+    } else {
+      take_c = c < a;
+    }
+    const V m = a ^ ((a ^ c) & take_c);
+    diff |= m ^ old;
+    std::memcpy(o + b, &m, sizeof(V));
+  }
+  Bits d;
+  std::memcpy(&d, &diff, sizeof(d));
+  *changed |= d;
+}
+
 template <class T>
-bool merge(T* __restrict o, const T* __restrict x, const T* __restrict y, size_t n, bool keep_max) {
-  T diff = 0;
+__attribute__((always_inline)) inline void merge(T* o, const T* x, const T* y, size_t n, bool keep_max, Bits* changed) {
   if (keep_max) {
-    for (size_t k = 0; k < n; ++k) {
-      const T m = x[k] > y[k] ? x[k] : y[k];
-      diff |= m ^ o[k];
-      o[k] = m;
-    }
+    merge_blocks<true>(o, x, y, n, changed);
   } else {
-    for (size_t k = 0; k < n; ++k) {
-      const T m = x[k] < y[k] ? x[k] : y[k];
-      diff |= m ^ o[k];
-      o[k] = m;
-    }
+    merge_blocks<false>(o, x, y, n, changed);
+  }
+}
+
+// The same for exactly n values (rows without padding; only capacity changes read them).
+template <class T>
+bool merge_exact(T* __restrict o, const T* __restrict x, const T* __restrict y, size_t n, bool keep_max) {
+  T diff = 0;
+  for (size_t k = 0; k < n; ++k) {
+    const T m = keep_max ? std::max(x[k], y[k]) : std::min(x[k], y[k]);
+    diff |= m ^ o[k];
+    o[k] = m;
   }
   return diff != 0;
 }
@@ -47,7 +79,8 @@ void FreeIndex::reset(int resources, int scalars, bool keep_max, bool narrow, in
   leaves_ = 1;
   while (leaves_ < slots) leaves_ <<= 1;
   const size_t vertices = static_cast<size_t>(2 * leaves_);
-  hot_stride_ = static_cast<size_t>(((min_extremes_ ? 2 * R_ : R_) + 2 + 7) / 8 * 8);
+  min_offset_ = static_cast<size_t>((R_ + 2 + 3) / 4 * 4);
+  hot_stride_ = (min_offset_ + (min_extremes_ ? static_cast<size_t>((R_ + 3) / 4 * 4) : 0) + 7) / 8 * 8;
   cold_stride_ = static_cast<size_t>(2 * R_ + (R_ + 7) / 8);
   // Aligned to the block size up to 128 bytes (a pair of lines that the hardware fetches together).
   const size_t align = hot_stride_ >= 16 ? 128 : 64;
@@ -127,7 +160,7 @@ void FreeIndex::set_neutral(int v) {
   int64_t* c = cold(v);
   for (int r = 0; r < R_; ++r) {
     h[r] = -1;                  // max_free
-    if (min_extremes_) h[R_ + 2 + r] = INT64_MAX;  // min_free
+    if (min_extremes_) h[min_offset_ + r] = INT64_MAX;  // min_free
     c[r] = 0;                   // max_cap
     c[R_ + r] = INT64_MAX;      // min_pos_cap
     frac_[static_cast<size_t>(v) * 2 * R_ + r] = kInf;
@@ -156,7 +189,7 @@ void FreeIndex::set_leaf(int pos, const LeafFacts& f) {
     for (int r = 0; r < R_; ++r) {
       const int64_t cap = f.cap[r], free = f.free[r];
       h[r] = free;
-      if (min_extremes_) h[R_ + 2 + r] = free;
+      if (min_extremes_) h[min_offset_ + r] = free;
       c[r] = cap;
       c[R_ + r] = cap > 0 ? cap : INT64_MAX;
       zero[r] = cap == 0;
@@ -167,14 +200,23 @@ void FreeIndex::set_leaf(int pos, const LeafFacts& f) {
     h[R_] = f.whole_gpus_free;
     h[R_ + 1] = f.max_gpu_share_free;
     std::copy_n(f.scalars, S_, leaf_scalars_.data() + static_cast<size_t>(pos) * S_);
+    // Each column: the node's scalar where it meets the column's condition. The column facts are
+    // read through local pointers (a store to the int32 row may not alias them).
+    const int64_t whole = f.whole_gpus_free, share = f.max_gpu_share_free, second = second_ >= 0 ? f.free[second_] : 0;
+    const int32_t* __restrict cw = col_whole_.data();
+    const int32_t* __restrict cs = col_share_.data();
+    const int64_t* __restrict c2 = col_second_.data();
+    const int32_t* __restrict ck = col_k_.data();
+    auto meets_j = [&](int j) { return (whole >= cw[j]) & (share >= cs[j]) & (second >= c2[j]); };
     if (narrow_) {  // narrow each scalar once, then pick per column
       int32_t narrowed[64];
       for (int k = 0; k < S_; ++k) narrowed[k] = static_cast<int32_t>(f.scalars[k]);
       const int32_t none = keep_max_ ? INT32_MIN : INT32_MAX;
-      int32_t* out = scalar32_.data() + os;
-      for (int j = 0; j < cols_; ++j) out[j] = meets(f, j) ? narrowed[col_k_[j]] : none;
+      int32_t* __restrict out = scalar32_.data() + os;
+      for (int j = 0; j < cols_; ++j) out[j] = meets_j(j) ? narrowed[ck[j]] : none;
     } else {
-      for (int j = 0; j < cols_; ++j) put(os + j, meets(f, j) ? f.scalars[col_k_[j]] : neutral());
+      int64_t* __restrict out = scalar_.data() + os;
+      for (int j = 0; j < cols_; ++j) out[j] = meets_j(j) ? f.scalars[ck[j]] : neutral();
     }
   }
   capacity_changed_ = !std::equal(before, before + cold_stride_, c);
@@ -191,14 +233,17 @@ bool FreeIndex::combine(int v, bool capacity) {
   int64_t* o = hot(v);
   const int64_t* x = hot(a);
   const int64_t* y = hot(b);
-  bool changed = merge(o, x, y, R + 2, true);  // max_free, GPU maxima
-  if (min_extremes_) changed |= merge(o + R + 2, x + R + 2, y + R + 2, R, false);  // min_free
+  const size_t mo = min_offset_;
+  Bits bits = {};  // what changed in the padded rows, tested once at the end
+  merge(o, x, y, R + 2, true, &bits);  // max_free, GPU maxima
+  if (min_extremes_) merge(o + mo, x + mo, y + mo, R, false, &bits);  // min_free
+  bool changed = false;
   if (capacity) {
     int64_t* oc = cold(v);
     const int64_t* xc = cold(a);
     const int64_t* yc = cold(b);
-    changed |= merge(oc, xc, yc, R, true);               // max_cap
-    changed |= merge(oc + R, xc + R, yc + R, R, false);  // min_pos_cap
+    changed |= merge_exact(oc, xc, yc, R, true);               // max_cap
+    changed |= merge_exact(oc + R, xc + R, yc + R, R, false);  // min_pos_cap
     uint8_t* oz = reinterpret_cast<uint8_t*>(oc + 2 * R);
     const uint8_t* xz = reinterpret_cast<const uint8_t*>(xc + 2 * R);
     const uint8_t* yz = reinterpret_cast<const uint8_t*>(yc + 2 * R);
@@ -221,12 +266,12 @@ bool FreeIndex::combine(int v, bool capacity) {
   const size_t s = static_cast<size_t>(v) * w, sa = static_cast<size_t>(a) * w, sb = static_cast<size_t>(b) * w;
   if (narrow_) {
     int32_t* c = scalar32_.data();
-    changed |= merge(c + s, c + sa, c + sb, n, keep_max_);
+    merge(c + s, c + sa, c + sb, n, keep_max_, &bits);
   } else {
     int64_t* c = scalar_.data();
-    changed |= merge(c + s, c + sa, c + sb, n, keep_max_);
+    merge(c + s, c + sa, c + sb, n, keep_max_, &bits);
   }
-  return changed;
+  return changed || ((bits[0] | bits[1]) | (bits[2] | bits[3])) != 0;
 }
 
 void FreeIndex::combine_column(int v, int j) {
