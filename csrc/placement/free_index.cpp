@@ -136,7 +136,7 @@ int FreeIndex::add_column(int c, int k) {
     put(static_cast<size_t>(leaves_ + pos) * col_stride_ + j,
         ok ? leaf_scalars_[static_cast<size_t>(pos) * S_ + k] : neutral());
   }
-  for (int v = leaves_ - 1; v >= 1; --v) combine_column(v, j);
+  combine_column(j);
   return j;
 }
 
@@ -274,13 +274,19 @@ bool FreeIndex::combine(int v, bool capacity) {
   return changed || ((bits[0] | bits[1]) | (bits[2] | bits[3])) != 0;
 }
 
-void FreeIndex::combine_column(int v, int j) {
-  const size_t w = static_cast<size_t>(col_stride_);
-  const size_t o = static_cast<size_t>(v) * w + j, a = static_cast<size_t>(2 * v) * w + j, b = static_cast<size_t>(2 * v + 1) * w + j;
+void FreeIndex::combine_column(int j) {
+  // One pass up from the leaves, the element type and the extreme chosen once for the column.
+  auto fill = [&](auto* c, bool keep_max) {
+    const size_t w = static_cast<size_t>(col_stride_);
+    for (size_t v = static_cast<size_t>(leaves_) - 1; v >= 1; --v) {
+      const auto a = c[2 * v * w + j], b = c[(2 * v + 1) * w + j];
+      c[v * w + j] = keep_max ? std::max(a, b) : std::min(a, b);
+    }
+  };
   if (narrow_) {
-    scalar32_[o] = keep_max_ ? std::max(scalar32_[a], scalar32_[b]) : std::min(scalar32_[a], scalar32_[b]);
+    fill(scalar32_.data(), keep_max_);
   } else {
-    scalar_[o] = keep_max_ ? std::max(scalar_[a], scalar_[b]) : std::min(scalar_[a], scalar_[b]);
+    fill(scalar_.data(), keep_max_);
   }
 }
 

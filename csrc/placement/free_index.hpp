@@ -121,7 +121,7 @@ class FreeIndex {
   const int64_t* cold(int v) const { return &cold_[static_cast<size_t>(v) * cold_stride_]; }
   int64_t* cold(int v) { return &cold_[static_cast<size_t>(v) * cold_stride_]; }
   bool combine(int v, bool capacity);  // true when the aggregates of v changed
-  void combine_column(int v, int j);
+  void combine_column(int j);  // every inner vertex's value of column j, from the leaves
   int new_column(int c, int k);
   void set_neutral(int v);
   size_t hot_stride_ = 0, hot_offset_ = 0, cold_stride_ = 0, min_offset_ = 0;
