@@ -233,12 +233,23 @@ void Engine::grow(int slots) {
   }
 }
 
-int Engine::scalar_column(const int64_t* req, int* which) {
-  *which = policy_scalar_index(policy_, basic_.data(), R_, req);
-  const int c = index_.condition(req);
-  const int j = index_.column(c, *which);
-  if (j >= 0) return j;
-  return index_.add_column(c, *which);
+void Engine::scalar_columns(const int64_t* req, int m, int32_t* column, int32_t* which) {
+  // The pair (condition, scalar) of each request first, so that the index adds every missing
+  // column in one pass.
+  std::vector<std::pair<int, int>> missing;
+  std::vector<uint8_t> listed(static_cast<size_t>(index_.pair_slots()), 0);
+  for (int i = 0; i < m; ++i) {
+    const int64_t* q = req + static_cast<size_t>(i) * R_;
+    which[i] = policy_scalar_index(policy_, basic_.data(), R_, q);
+    column[i] = index_.condition(q);  // the condition until the columns are known
+    const size_t slot = static_cast<size_t>(column[i]) * scalars_ + which[i];
+    if (index_.column(column[i], which[i]) < 0 && !listed[slot]) {
+      listed[slot] = 1;
+      missing.emplace_back(column[i], which[i]);
+    }
+  }
+  index_.add_columns(missing);
+  for (int i = 0; i < m; ++i) column[i] = index_.column(column[i], which[i]);
 }
 
 void Engine::refresh_node(int32_t node) {
@@ -512,9 +523,12 @@ void Engine::place_batch(const int64_t* req, int m, const int64_t* ids, const in
       slot_req_.reserve(cap * static_cast<size_t>(R_));
     }
   }
+  // The index column each search bounds its request with (none without policy scalars).
+  std::vector<int32_t> column(static_cast<size_t>(m), -1), which(static_cast<size_t>(m), 0);
+  if (scalars_ > 0) scalar_columns(req, m, column.data(), which.data());
   for (int i = 0; i < m; ++i) {
     const int64_t* q = req + static_cast<size_t>(i) * R_;
-    const int32_t node = find_best(q, cids[i]);
+    const int32_t node = find_best(q, cids[i], column[i], which[i]);
     out_nodes[i] = node;
     if (node >= 0) apply(node, q, ids[i], priority[i], cids[i]);
   }

@@ -176,9 +176,10 @@ class Engine {
   void grow(int slots);
 
   // search
-  int32_t find_best(const int64_t* req, int32_t cid);
-  // The index column holding the policy scalar that bounds `req`, kept from now on (-1: none).
-  int scalar_column(const int64_t* req, int* which);
+  // `column`: the index column holding the policy scalar `which` that bounds `req` (-1: none).
+  int32_t find_best(const int64_t* req, int32_t cid, int column, int which);
+  // Per request of a batch: the column and scalar of its bound, columns kept from now on.
+  void scalar_columns(const int64_t* req, int m, int32_t* column, int32_t* which);
   bool place_gang_in(const std::vector<int32_t>& nodes, const int64_t* req, int m,
                      const int64_t* ids, int64_t priority, int32_t cid, int min_count,
                      GangStrategy strategy, int level, int32_t* out_nodes);

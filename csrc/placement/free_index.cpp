@@ -101,43 +101,57 @@ void FreeIndex::reset(int resources, int scalars, bool keep_max, bool narrow, in
   col_second_.clear();
 }
 
-int FreeIndex::new_column(int c, int k) {
+void FreeIndex::new_column(int c, int k) {
   const int Q = static_cast<int>(second_thresholds_.size()) + 1;
   const int g = c / Q, q = c % Q;
   const int32_t gpu = g > 0 ? gpu_conditions_[g - 1] : 0;
-  const int j = cols_++;
-  col_of_[static_cast<size_t>(c) * S_ + k] = j;
+  col_of_[static_cast<size_t>(c) * S_ + k] = cols_++;
   col_k_.push_back(k);
   col_whole_.push_back(gpu >= 1000 ? gpu / 1000 : 0);
   col_share_.push_back(gpu < 1000 ? gpu : 0);
   col_second_.push_back(q > 0 ? second_thresholds_[q - 1] : INT64_MIN);
-  if (cols_ > col_stride_) {  // move the rows to ones a cache line wider; the room stays neutral
-    const int stride = col_stride_ + (narrow_ ? 16 : 8);
-    const size_t vertices = static_cast<size_t>(2 * leaves_);
-    if (narrow_) {
-      std::vector<int32_t> next(vertices * stride, keep_max_ ? INT32_MIN : INT32_MAX);
-      for (size_t v = 0; v < vertices; ++v) std::copy_n(scalar32_.data() + v * col_stride_, j, &next[v * stride]);
-      scalar32_.swap(next);
-    } else {
-      std::vector<int64_t> next(vertices * stride, neutral());
-      for (size_t v = 0; v < vertices; ++v) std::copy_n(scalar_.data() + v * col_stride_, j, &next[v * stride]);
-      scalar_.swap(next);
-    }
-    col_stride_ = stride;
-  }
-  return j;
 }
 
-int FreeIndex::add_column(int c, int k) {
-  const int j = new_column(c, k);
+void FreeIndex::widen_rows(int columns) {
+  // Rows a whole number of cache lines wide, moved once however many columns come; the room past
+  // the current columns stays neutral.
+  const int per_line = narrow_ ? 16 : 8;
+  const int stride = (columns + per_line - 1) / per_line * per_line;
+  if (stride <= col_stride_) return;
+  const size_t vertices = static_cast<size_t>(2 * leaves_);
+  if (narrow_) {
+    std::vector<int32_t> next(vertices * stride, keep_max_ ? INT32_MIN : INT32_MAX);
+    for (size_t v = 0; v < vertices; ++v) std::copy_n(scalar32_.data() + v * col_stride_, cols_, &next[v * stride]);
+    scalar32_.swap(next);
+  } else {
+    std::vector<int64_t> next(vertices * stride, neutral());
+    for (size_t v = 0; v < vertices; ++v) std::copy_n(scalar_.data() + v * col_stride_, cols_, &next[v * stride]);
+    scalar_.swap(next);
+  }
+  col_stride_ = stride;
+}
+
+void FreeIndex::add_columns(const std::vector<std::pair<int, int>>& pairs) {
+  const int first = cols_;
+  int fresh = 0;
+  for (const auto& [c, k] : pairs) fresh += column(c, k) < 0;
+  if (fresh == 0) return;
+  widen_rows(first + fresh);  // the rows first: if that throws, the index is as it was
+  for (const auto& [c, k] : pairs) {
+    if (column(c, k) < 0) new_column(c, k);
+  }
+  // One pass over the leaves, then one up the tree, for all the new columns together: each pass
+  // reads every vertex's row once (a pass per column read each row once per column).
   for (int pos = 0; pos < leaves_; ++pos) {
     const int64_t* h = hot(leaves_ + pos);  // a live node's leaf has max_free >= 0
-    const bool ok = h[0] >= 0 && meets(h[R_], h[R_ + 1], second_ >= 0 ? h[second_] : 0, j);
-    put(static_cast<size_t>(leaves_ + pos) * col_stride_ + j,
-        ok ? leaf_scalars_[static_cast<size_t>(pos) * S_ + k] : neutral());
+    const int64_t* scalars = leaf_scalars_.data() + static_cast<size_t>(pos) * S_;
+    const size_t row = static_cast<size_t>(leaves_ + pos) * col_stride_;
+    for (int j = first; j < cols_; ++j) {
+      const bool ok = h[0] >= 0 && meets(h[R_], h[R_ + 1], second_ >= 0 ? h[second_] : 0, j);
+      put(row + j, ok ? scalars[col_k_[j]] : neutral());
+    }
   }
-  combine_column(j);
-  return j;
+  combine_columns(first, cols_);
 }
 
 int FreeIndex::condition(const int64_t* req) const {
@@ -274,13 +288,15 @@ bool FreeIndex::combine(int v, bool capacity) {
   return changed || ((bits[0] | bits[1]) | (bits[2] | bits[3])) != 0;
 }
 
-void FreeIndex::combine_column(int j) {
-  // One pass up from the leaves, the element type and the extreme chosen once for the column.
+void FreeIndex::combine_columns(int first, int end) {
+  // One pass up from the leaves, the element type and the extreme chosen once.
   auto fill = [&](auto* c, bool keep_max) {
     const size_t w = static_cast<size_t>(col_stride_);
     for (size_t v = static_cast<size_t>(leaves_) - 1; v >= 1; --v) {
-      const auto a = c[2 * v * w + j], b = c[(2 * v + 1) * w + j];
-      c[v * w + j] = keep_max ? std::max(a, b) : std::min(a, b);
+      for (int j = first; j < end; ++j) {
+        const auto a = c[2 * v * w + j], b = c[(2 * v + 1) * w + j];
+        c[v * w + j] = keep_max ? std::max(a, b) : std::min(a, b);
+      }
     }
   };
   if (narrow_) {

@@ -8,13 +8,15 @@
 // tie rule and a left-first search finds the winner of a tie without looking further right.
 //
 // Complexity (n positions, R resources, K scalar columns kept): reset O(n R); set_leaf O(R + K);
-// update_path O((R + K) log n), less where a vertex does not change; add_column O(n); memory
+// update_path O((R + K) log n), less where a vertex does not change; add_columns O(n k) for k new
+// columns; memory
 // O(n (R + K)).
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <climits>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 namespace aios::placement {
@@ -53,10 +55,12 @@ class FreeIndex {
 
   // Scalar columns: only the (condition, scalar) pairs that searches have asked for are kept, one
   // value per vertex each, so updates and memory grow with the request mix, not with every pair.
-  // column() is -1 for a pair not kept yet; add_column() keeps it and fills it from the leaves,
-  // which keep each node's scalars in position order (one sequential pass).
+  // column() is -1 for a pair not kept yet; add_columns() keeps the pairs (condition, scalar) given
+  // and fills them from the leaves, which keep each node's scalars in position order (one
+  // sequential pass for all of them). pair_slots() bounds c * scalars + k.
   int column(int c, int k) const { return col_of_[static_cast<size_t>(c) * S_ + k]; }
-  int add_column(int c, int k);
+  int pair_slots() const { return C_ * S_; }
+  void add_columns(const std::vector<std::pair<int, int>>& pairs);  // distinct pairs
 
   // Per-vertex aggregates, vertex v in [1, 2 * leaves); leaves at [leaves, 2 * leaves). What a
   // search reads and a placement changes lies together in one small block per vertex (hot_); the
@@ -121,8 +125,9 @@ class FreeIndex {
   const int64_t* cold(int v) const { return &cold_[static_cast<size_t>(v) * cold_stride_]; }
   int64_t* cold(int v) { return &cold_[static_cast<size_t>(v) * cold_stride_]; }
   bool combine(int v, bool capacity);  // true when the aggregates of v changed
-  void combine_column(int j);  // every inner vertex's value of column j, from the leaves
-  int new_column(int c, int k);
+  void combine_columns(int first, int end);  // every inner vertex's columns [first, end), from the leaves
+  void widen_rows(int columns);  // room for this many columns per row
+  void new_column(int c, int k);  // the column's facts (the rows have room)
   void set_neutral(int v);
   size_t hot_stride_ = 0, hot_offset_ = 0, cold_stride_ = 0, min_offset_ = 0;
   bool capacity_changed_ = true;  // by the last set_leaf

@@ -20,7 +20,7 @@ int64_t floor_to_int(double x) {
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 __attribute__((target_clones("avx2", "default")))
 #endif
-int32_t Engine::find_best(const int64_t* req, int32_t cid) {
+int32_t Engine::find_best(const int64_t* req, int32_t cid, int column, int which) {
   const auto& elig = constraints_[cid].eligible;
   if (elig.empty() || elig[1] == 0) return -1;
   const int leaves = index_.leaves();
@@ -28,8 +28,6 @@ int32_t Engine::find_best(const int64_t* req, int32_t cid) {
   const int32_t need_whole = gpu >= kGpuMilli ? static_cast<int32_t>(gpu / kGpuMilli) : 0;
   const int32_t need_share = gpu > 0 && gpu < kGpuMilli ? static_cast<int32_t>(gpu) : 0;
   const uint8_t* basic = basic_.data();
-  int which = 0;
-  const int column = scalars_ ? scalar_column(req, &which) : -1;
   BoundCache cache;
   int64_t scalar_buf[64];
   const int64_t neutral = index_.neutral();
