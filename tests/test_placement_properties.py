@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from placement_strategies import POLICY_NAMES, clusters, requests
 from test_placement_agreement import check_invariants
 
-from aios_core import Cluster, ConfigError, Placer
+from aios_core import Cluster, ConfigError, NotFoundError, Placer
 
 
 def snapshot(p: Placer) -> tuple:
@@ -112,3 +113,42 @@ def test_rejected_calls_change_nothing(cluster: Cluster, policy: str, req: np.nd
         else:
             raise AssertionError(f"{op} was accepted")
         assert snapshot(p) == before
+
+
+# Ids the task table must tell apart: arbitrary int64, the extremes, and ids equal in their low or
+# high 32 bits (a weak hash would send them to the same slot).
+task_ids = st.one_of(
+    st.integers(-(2**63), 2**63 - 1),
+    st.sampled_from([-(2**63), 2**63 - 1, -1, 0, 1]),
+    st.integers(0, 63).map(lambda k: k << 32),
+    st.integers(0, 63).map(lambda k: (k << 40) | 7),
+    st.integers(0, 200),
+)
+
+
+@given(st.lists(st.tuples(st.booleans(), st.lists(task_ids, max_size=40), st.integers(0, 2**32)), max_size=12))
+def test_task_table_tracks_arbitrary_ids_through_churn(steps: list[tuple[bool, list[int], int]]) -> None:
+    cap = np.tile(np.array([[10**9, 10**9]], dtype=np.int64), (3, 1))
+    p = Placer(Cluster.from_arrays(cap, ("cpu", "memory")), policy="most_allocated")
+    running: dict[int, int] = {}  # id -> node
+    for place, ids, pick in steps:
+        if place:
+            fresh = list(dict.fromkeys(i for i in ids if i not in running))
+            nodes = p.place_batch(np.ones((len(fresh), 2), dtype=np.int64), ids=fresh)
+            running.update(zip(fresh, nodes.tolist()))
+        elif running:  # release a pseudo-random subset, in a shuffled order
+            keys = sorted(running)
+            gone = [keys[(pick + 7 * k) % len(keys)] for k in range(1 + pick % len(keys))]
+            gone = list(dict.fromkeys(gone))
+            p.release(gone)
+            for i in gone:
+                del running[i]
+        assert p.num_tasks == len(running)
+        for i, node in running.items():
+            assert p.task(i).node == node
+        for i in ids:
+            if i not in running:
+                with pytest.raises(NotFoundError):
+                    p.task(i)
+    ids_now, nodes_now = p.tasks()
+    assert dict(zip(ids_now.tolist(), nodes_now.tolist())) == running

@@ -181,8 +181,8 @@ bool Engine::fits(int32_t node, const int64_t* req) const {
 bool Engine::group_room(int32_t cid, int32_t node, int32_t delta) const {
   const Constraint& c = constraints_[cid];
   if (c.group < 0) return true;
-  const auto it = group_count_.find((static_cast<uint64_t>(c.group) << 32) | static_cast<uint32_t>(node));
-  return (it == group_count_.end() ? 0 : it->second) + delta < c.max_per_node;
+  const int32_t* count = group_count_.find((static_cast<uint64_t>(c.group) << 32) | static_cast<uint32_t>(node));
+  return (count == nullptr ? 0 : *count) + delta < c.max_per_node;
 }
 
 int64_t Engine::copies_that_fit(int32_t node, const int64_t* unit) const {
@@ -233,12 +233,23 @@ void Engine::grow(int slots) {
   }
 }
 
-int Engine::scalar_column(const int64_t* req, int* which) {
-  *which = policy_scalar_index(policy_, basic_.data(), R_, req);
-  const int c = index_.condition(req);
-  const int j = index_.column(c, *which);
-  if (j >= 0) return j;
-  return index_.add_column(c, *which);
+void Engine::scalar_columns(const int64_t* req, int m, int32_t* column, int32_t* which) {
+  // The pair (condition, scalar) of each request first, so that the index adds every missing
+  // column in one pass.
+  std::vector<std::pair<int, int>> missing;
+  std::vector<uint8_t> listed(static_cast<size_t>(index_.pair_slots()), 0);
+  for (int i = 0; i < m; ++i) {
+    const int64_t* q = req + static_cast<size_t>(i) * R_;
+    which[i] = policy_scalar_index(policy_, basic_.data(), R_, q);
+    column[i] = index_.condition(q);  // the condition until the columns are known
+    const size_t slot = static_cast<size_t>(column[i]) * scalars_ + which[i];
+    if (index_.column(column[i], which[i]) < 0 && !listed[slot]) {
+      listed[slot] = 1;
+      missing.emplace_back(column[i], which[i]);
+    }
+  }
+  index_.add_columns(missing);
+  for (int i = 0; i < m; ++i) column[i] = index_.column(column[i], which[i]);
 }
 
 void Engine::refresh_node(int32_t node) {
@@ -425,9 +436,9 @@ int32_t Engine::apply(int32_t node, const int64_t* req, int64_t id, int64_t prio
   node_tasks_[node].push_back(slot);
   node_min_priority_[node] = std::min(node_min_priority_[node], priority);
   if (constraints_[cid].group >= 0) {
-    ++group_count_[(static_cast<uint64_t>(constraints_[cid].group) << 32) | static_cast<uint32_t>(node)];
+    ++group_count_.get_or_insert((static_cast<uint64_t>(constraints_[cid].group) << 32) | static_cast<uint32_t>(node), 0);
   }
-  task_slot_.emplace(id, slot);
+  task_slot_.get_or_insert(id, slot);
   refresh_node(node);
   return slot;
 }
@@ -456,7 +467,7 @@ void Engine::unapply(int32_t slot) {
   const Constraint& c = constraints_[t.cid];
   if (c.group >= 0) {
     const uint64_t key = (static_cast<uint64_t>(c.group) << 32) | static_cast<uint32_t>(node);
-    if (--group_count_[key] == 0) group_count_.erase(key);
+    if (--*group_count_.find(key) == 0) group_count_.erase(key);
   }
   task_slot_.erase(t.id);
   free_slots_.push_back(slot);
@@ -466,7 +477,7 @@ void Engine::unapply(int32_t slot) {
 void Engine::check_new_ids(const int64_t* ids, int m) const {
   bool increasing = true;
   for (int i = 0; i < m; ++i) {
-    if (task_slot_.count(ids[i])) throw ConfigError("ids[" + s(i) + "]: task id " + s(ids[i]) + " is already placed");
+    if (task_slot_.contains(ids[i])) throw ConfigError("ids[" + s(i) + "]: task id " + s(ids[i]) + " is already placed");
     if (i > 0 && ids[i] <= ids[i - 1]) increasing = false;
   }
   if (!increasing) {
@@ -519,9 +530,12 @@ void Engine::place_batch(const int64_t* req, int m, const int64_t* ids, const in
       slot_req_.reserve(cap * static_cast<size_t>(R_));
     }
   }
+  // The index column each search bounds its request with (none without policy scalars).
+  std::vector<int32_t> column(static_cast<size_t>(m), -1), which(static_cast<size_t>(m), 0);
+  if (scalars_ > 0) scalar_columns(req, m, column.data(), which.data());
   for (int i = 0; i < m; ++i) {
     const int64_t* q = req + static_cast<size_t>(i) * R_;
-    const int32_t node = find_best(q, cids[i]);
+    const int32_t node = find_best(q, cids[i], column[i], which[i]);
     out_nodes[i] = node;
     if (node >= 0) apply(node, q, ids[i], priority[i], cids[i]);
   }
@@ -530,9 +544,9 @@ void Engine::place_batch(const int64_t* req, int m, const int64_t* ids, const in
 void Engine::release(const int64_t* ids, int m) {
   std::vector<int32_t> slots(static_cast<size_t>(m));
   for (int i = 0; i < m; ++i) {
-    const auto it = task_slot_.find(ids[i]);
-    if (it == task_slot_.end()) throw NotFoundError("ids[" + s(i) + "]: unknown task id " + s(ids[i]));
-    slots[i] = it->second;
+    const int32_t* slot = task_slot_.find(ids[i]);
+    if (slot == nullptr) throw NotFoundError("ids[" + s(i) + "]: unknown task id " + s(ids[i]));
+    slots[i] = *slot;
   }
   std::vector<int32_t> sorted = slots;
   std::sort(sorted.begin(), sorted.end());
@@ -549,9 +563,9 @@ void Engine::allocated(int64_t* out) const {
 }
 
 TaskInfo Engine::task(int64_t id) const {
-  const auto it = task_slot_.find(id);
-  if (it == task_slot_.end()) throw NotFoundError("id: unknown task id " + s(id));
-  const TaskSlot& t = slots_[it->second];
+  const int32_t* slot = task_slot_.find(id);
+  if (slot == nullptr) throw NotFoundError("id: unknown task id " + s(id));
+  const TaskSlot& t = slots_[*slot];
   return TaskInfo{t.id, t.node, t.priority, t.gpu_mask, t.share_gpu, t.share_milli};
 }
 

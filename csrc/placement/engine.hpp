@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/flat_map.hpp"
 #include "placement/free_index.hpp"
 #include "placement/policy.hpp"
 
@@ -188,9 +189,10 @@ class Engine {
   void grow(int slots);
 
   // search
-  int32_t find_best(const int64_t* req, int32_t cid);
-  // The index column holding the policy scalar that bounds `req`, kept from now on (-1: none).
-  int scalar_column(const int64_t* req, int* which);
+  // `column`: the index column holding the policy scalar `which` that bounds `req` (-1: none).
+  int32_t find_best(const int64_t* req, int32_t cid, int column, int which);
+  // Per request of a batch: the column and scalar of its bound, columns kept from now on.
+  void scalar_columns(const int64_t* req, int m, int32_t* column, int32_t* which);
   bool place_gang_in(const std::vector<int32_t>& nodes, const int64_t* req, int m,
                      const int64_t* ids, int64_t priority, int32_t cid, int min_count,
                      GangStrategy strategy, int level, int32_t* out_nodes);
@@ -247,8 +249,8 @@ class Engine {
   std::vector<TaskSlot> slots_;
   std::vector<int32_t> free_slots_;
   std::vector<int64_t> slot_req_;  // [slot, R]
-  std::unordered_map<int64_t, int32_t> task_slot_;
-  std::unordered_map<uint64_t, int32_t> group_count_;  // (group << 32 | node) -> tasks
+  FlatMap<int64_t, int32_t> task_slot_;
+  FlatMap<uint64_t, int32_t> group_count_;  // (group << 32 | node) -> tasks
   FreeIndex index_;
   mutable uint64_t visits_ = 0;
   int32_t last_best_ = -1;  // the node the last search chose (its first incumbent)

@@ -8,12 +8,15 @@
 // tie rule and a left-first search finds the winner of a tie without looking further right.
 //
 // Complexity (n positions, R resources, K scalar columns kept): reset O(n R); set_leaf O(R + K);
-// update_path O((R + K) log n), less where a vertex does not change; add_column O(n); memory
+// update_path O((R + K) log n), less where a vertex does not change; add_columns O(n k) for k new
+// columns; memory
 // O(n (R + K)).
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <climits>
+#include <cstring>
+#include <utility>
 #include <vector>
 
 namespace aios::placement {
@@ -52,10 +55,12 @@ class FreeIndex {
 
   // Scalar columns: only the (condition, scalar) pairs that searches have asked for are kept, one
   // value per vertex each, so updates and memory grow with the request mix, not with every pair.
-  // column() is -1 for a pair not kept yet; add_column() keeps it and fills it from the leaves,
-  // which keep each node's scalars in position order (one sequential pass).
+  // column() is -1 for a pair not kept yet; add_columns() keeps the pairs (condition, scalar) given
+  // and fills them from the leaves, which keep each node's scalars in position order (one
+  // sequential pass for all of them). pair_slots() bounds c * scalars + k.
   int column(int c, int k) const { return col_of_[static_cast<size_t>(c) * S_ + k]; }
-  int add_column(int c, int k);
+  int pair_slots() const { return C_ * S_; }
+  void add_columns(const std::vector<std::pair<int, int>>& pairs);  // distinct pairs
 
   // Per-vertex aggregates, vertex v in [1, 2 * leaves); leaves at [leaves, 2 * leaves). What a
   // search reads and a placement changes lies together in one small block per vertex (hot_); the
@@ -63,7 +68,7 @@ class FreeIndex {
   const int64_t* max_free(int v) const { return hot(v); }
   int32_t max_whole_gpus(int v) const { return static_cast<int32_t>(hot(v)[R_]); }
   int32_t max_gpu_share(int v) const { return static_cast<int32_t>(hot(v)[R_ + 1]); }
-  const int64_t* min_free(int v) const { return hot(v) + R_ + 2; }  // only kept with min_extremes
+  const int64_t* min_free(int v) const { return hot(v) + min_offset_; }  // only kept with min_extremes
   const int64_t* max_cap(int v) const { return cold(v); }
   const int64_t* min_pos_cap(int v) const { return cold(v) + R_; }
   // One byte per resource (char access to the int64 block is allowed aliasing).
@@ -84,6 +89,23 @@ class FreeIndex {
     }
   }
   int64_t neutral() const { return keep_max_ ? INT64_MIN : INT64_MAX; }
+  // Values of a request's `need` row for may_hold(): the R resources, whole GPUs, a GPU share, then
+  // zeros up to a whole block of 4.
+  int need_lanes() const { return static_cast<int>(min_offset_); }
+  // Whether some node below v might hold `need`: no lane above the subtree's maximum. Whole blocks
+  // and no early exit, so that a vector target compares 4 lanes at a time.
+  bool may_hold(int v, const int64_t* need) const {
+    typedef int64_t V __attribute__((vector_size(32)));
+    const int64_t* h = hot(v);
+    V over = {};
+    for (size_t b = 0; b < min_offset_; b += 4) {
+      V x, y;
+      std::memcpy(&x, need + b, sizeof(V));
+      std::memcpy(&y, h + b, sizeof(V));
+      over |= x > y;
+    }
+    return ((over[0] | over[1]) | (over[2] | over[3])) == 0;
+  }
   // Condition index of a request (0: no condition).
   int condition(const int64_t* req) const;
   // Leftmost position in the subtree of v: shift v down to the leaf level (leaves_ is a power of
@@ -94,18 +116,20 @@ class FreeIndex {
   }
 
  private:
-  // hot_: max_free[R] whole share, then min_free[R] where kept, padded to whole cache lines from
-  // an aligned start (a visit reads one line, or two adjacent ones); cold_: max_cap[R]
-  // min_pos_cap[R] has_zero[R bytes].
+  // hot_: max_free[R] whole share, then min_free[R] where kept, each part padded to whole
+  // 32-byte blocks (zeros that every merge keeps) so that combine() merges whole blocks, and the
+  // row to whole cache lines from an aligned start (a visit reads one line, or two adjacent ones);
+  // cold_: max_cap[R] min_pos_cap[R] has_zero[R bytes].
   const int64_t* hot(int v) const { return hot_.data() + hot_offset_ + static_cast<size_t>(v) * hot_stride_; }
   int64_t* hot(int v) { return hot_.data() + hot_offset_ + static_cast<size_t>(v) * hot_stride_; }
   const int64_t* cold(int v) const { return &cold_[static_cast<size_t>(v) * cold_stride_]; }
   int64_t* cold(int v) { return &cold_[static_cast<size_t>(v) * cold_stride_]; }
   bool combine(int v, bool capacity);  // true when the aggregates of v changed
-  void combine_column(int v, int j);
-  int new_column(int c, int k);
+  void combine_columns(int first, int end);  // every inner vertex's columns [first, end), from the leaves
+  void widen_rows(int columns);  // room for this many columns per row
+  void new_column(int c, int k);  // the column's facts (the rows have room)
   void set_neutral(int v);
-  size_t hot_stride_ = 0, hot_offset_ = 0, cold_stride_ = 0;
+  size_t hot_stride_ = 0, hot_offset_ = 0, cold_stride_ = 0, min_offset_ = 0;
   bool capacity_changed_ = true;  // by the last set_leaf
   bool min_extremes_ = true, fractions_ = true;
   int R_ = 0, S_ = 0, C_ = 1;
@@ -122,9 +146,6 @@ class FreeIndex {
   std::vector<int64_t> col_second_;
   bool meets(int64_t whole, int64_t share, int64_t second, int j) const {
     return (whole >= col_whole_[j]) & (share >= col_share_[j]) & (second >= col_second_[j]);
-  }
-  bool meets(const LeafFacts& f, int j) const {
-    return meets(f.whole_gpus_free, f.max_gpu_share_free, second_ >= 0 ? f.free[second_] : 0, j);
   }
   std::vector<int64_t> leaf_scalars_;  // [position, S]: the scalars of the node there
   int leaves_ = 0;

@@ -90,8 +90,8 @@ int64_t Engine::member_copies(int32_t node, const int64_t* unit, int32_t cid, Ga
   int64_t k = copies_that_fit(node, unit);
   const Constraint& c = constraints_[cid];
   if (c.group >= 0) {
-    const auto it = group_count_.find((static_cast<uint64_t>(c.group) << 32) | static_cast<uint32_t>(node));
-    k = std::min<int64_t>(k, c.max_per_node - (it == group_count_.end() ? 0 : it->second));
+    const int32_t* count = group_count_.find((static_cast<uint64_t>(c.group) << 32) | static_cast<uint32_t>(node));
+    k = std::min<int64_t>(k, c.max_per_node - (count == nullptr ? 0 : *count));
   }
   if (strategy == GangStrategy::StrictSpread) k = std::min<int64_t>(k, 1);
   return std::max<int64_t>(k, 0);
@@ -176,7 +176,7 @@ bool Engine::place_gang(const int64_t* req, int m, const int64_t* ids, int64_t p
   check_cid(cid);
   for (int j = 0; j < m; ++j) {
     check_request(req + static_cast<size_t>(j) * R_, "requests", j);
-    if (task_slot_.count(ids[j])) throw ConfigError("ids[" + s(j) + "]: task id " + s(ids[j]) + " is already placed");
+    if (task_slot_.contains(ids[j])) throw ConfigError("ids[" + s(j) + "]: task id " + s(ids[j]) + " is already placed");
   }
   std::vector<int64_t> sorted(ids, ids + m);
   std::sort(sorted.begin(), sorted.end());

@@ -289,11 +289,11 @@ bool Engine::gang_victims(const int64_t* req, const std::vector<int>& order, int
       const Victims v = copy.preempt_one(q, priority, cid, &allowed, nullptr);
       if (v.node < 0) return false;
       for (size_t k = 0; k < v.task_ids.size(); ++k) {
-        const int32_t slot = copy.task_slot_.at(v.task_ids[k]);
+        const int32_t slot = *copy.task_slot_.find(v.task_ids[k]);  // a victim is a running task
         take(copy, slot, k, v);
         copy.unapply(slot);
       }
-      while (copy.task_slot_.count(temp_id)) ++temp_id;
+      while (copy.task_slot_.contains(temp_id)) ++temp_id;
       copy.apply(v.node, q, temp_id, priority, cid);
       if (got.node < 0) got.node = v.node;
     }
@@ -307,7 +307,7 @@ bool Engine::gang_victims(const int64_t* req, const std::vector<int>& order, int
     if (v.node < 0) return false;
     PreemptScratch::Node& s = scratch_node(scratch, v.node);
     for (size_t k = 0; k < v.task_ids.size(); ++k) {
-      const int32_t slot = task_slot_.at(v.task_ids[k]);
+      const int32_t slot = *task_slot_.find(v.task_ids[k]);  // a victim is a running task
       take(*this, slot, k, v);
       scratch_evict(s, slot, cid);
     }

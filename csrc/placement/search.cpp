@@ -15,7 +15,12 @@ int64_t floor_to_int(double x) {
 }
 }  // namespace
 
-int32_t Engine::find_best(const int64_t* req, int32_t cid) {
+// Compiled twice where the toolchain can pick at load time, as FreeIndex::combine: with AVX2 the
+// fit tests compare 4 values at a time.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+int32_t Engine::find_best(const int64_t* req, int32_t cid, int column, int which) {
   const auto& elig = constraints_[cid].eligible;
   if (elig.empty() || elig[1] == 0) return -1;
   const int leaves = index_.leaves();
@@ -23,20 +28,18 @@ int32_t Engine::find_best(const int64_t* req, int32_t cid) {
   const int32_t need_whole = gpu >= kGpuMilli ? static_cast<int32_t>(gpu / kGpuMilli) : 0;
   const int32_t need_share = gpu > 0 && gpu < kGpuMilli ? static_cast<int32_t>(gpu) : 0;
   const uint8_t* basic = basic_.data();
-  int which = 0;
-  const int column = scalars_ ? scalar_column(req, &which) : -1;
   BoundCache cache;
   int64_t scalar_buf[64];
   const int64_t neutral = index_.neutral();
 
   // A subtree is worth visiting only if some eligible node in it might hold the request.
+  int64_t need[kMaxResources + 8];
+  std::fill(need, need + index_.need_lanes(), 0);
+  std::copy(req, req + R_, need);
+  need[R_] = need_whole;
+  need[R_ + 1] = need_share;
   auto may_fit = [&](int v) {
-    if (elig[v] == 0) return false;
-    const int64_t* mf = index_.max_free(v);
-    for (int r = 0; r < R_; ++r) {
-      if (req[r] > mf[r]) return false;
-    }
-    if (need_whole > index_.max_whole_gpus(v) || need_share > index_.max_gpu_share(v)) return false;
+    if (elig[v] == 0 || !index_.may_hold(v, need)) return false;
     return column < 0 || index_.value(v, column) != neutral;  // some node meets the condition
   };
   int64_t best_score = INT64_MIN;
@@ -73,7 +76,8 @@ int32_t Engine::find_best(const int64_t* req, int32_t cid) {
     if (scalars_) scalar_buf[which] = index_.value(v, column);
     return floor_to_int(score_upper_bound(policy_, b, req, basic, R_, &cache, enough(v)));
   };
-  auto bound = [&](int v) {
+  // Inlined where it is called: the captured state then stays in registers (called ~20 times per search).
+  auto bound = [&](int v) __attribute__((always_inline)) {
     if (!fast.ok) return general_bound(v);
     if (v >= leaves && exact_bound) return fast.exact(index_.min_free(v), index_.max_free(v));
     const int64_t scalar = fast.scalar(index_.value(v, column));
