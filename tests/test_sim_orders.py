@@ -51,6 +51,37 @@ def test_las_thresholds_from_the_spec() -> None:
     assert r.suspensions == 0 and r.end.tolist() == [1000, 1100, 1200]
 
 
+def _starving() -> JobTrace:
+    # one 8-GPU node: job0 (8 GPUs, 2000 s) reaches 3600 GPU-s at t=450 and drops to Q1; then
+    # 8-GPU jobs of 100 s (Q0 for good) arrive every 100 s from t=100 to 1900, so Q0 never empties
+    # before t=2350 and job0 starves in Q1 until then.
+    arrival = [0] + [100 * k for k in range(1, 20)]
+    return _trace(arrival, [2000] + [100] * 19, [8] * 20)
+
+
+def test_las_without_promotion_starves_the_long_job() -> None:
+    r = simulate(_starving(), synthetic_cluster(nodes=1), "las")
+    assert r.segments.tolist() == [[0, 0, 450, 1]]
+    assert r.start[0] == 450 + 19 * 100 and r.end[0] == 2350 + 1550
+
+
+def test_las_promotes_a_starving_job_after_knob_times_its_run() -> None:
+    # knob 2: job0 ran 450 s, so at 450 + 2 x 450 = 1350 it goes back to Q0, first there (earliest
+    # arrival), and starts when the short job running then ends (also 1350). It is demoted again
+    # after 450 s more (1800), promoted again 900 s later (2700), demoted at 3150 for the last
+    # short job, and resumes at 3250 with 650 s of work left.
+    r = simulate(_starving(), synthetic_cluster(nodes=1), "las+promote@2")
+    assert r.segments.tolist() == [[0, 0, 450, 1], [0, 1350, 1800, 1], [0, 2700, 3150, 1]]
+    assert r.start[0] == 3250 and r.end[0] == 3900
+    assert r.suspensions == 3
+    waited, ran = 1350 - 450, 450 - 0
+    assert waited == 2 * ran  # promoted exactly when its wait reached knob x its run
+    # knob 4: the first promotion would be due at 450 + 1800 = 2250; it still waits less than
+    # the unguarded 2350 and the short jobs behind it (arrived 1500 and later) wait for it
+    k4 = simulate(_starving(), synthetic_cluster(nodes=1), "las+promote@4")
+    assert k4.segments.tolist()[:2] == [[0, 0, 450, 1], [0, 2250, 2700, 1]]
+
+
 # ---------------------------------------------------------------- Kueue
 
 def test_kueue_reclaims_nominal_quota_with_preemption() -> None:

@@ -31,6 +31,8 @@ def test_parse_basic(spec: str, order: str, placement: str, backfill: bool, pree
     ("sjf+predict", "sjf", {"predict": True}),
     ("easy@30+predict", "fifo", {"predict": True, "backfill": True, "backfill_interval_s": 30}),
     ("fifo+rigid", "fifo", {"elastic": False}),
+    ("las@600,36000+promote@2", "las", {"las_thresholds": (600, 36000), "las_promote_knob": 2}),
+    ("las+promote@0", "las", {"las_promote_knob": 0}),
 ])
 def test_parse_new_orders_and_flags(spec: str, order: str, flags: dict[str, object]) -> None:
     p = Policy.parse(spec)
@@ -52,8 +54,18 @@ def test_parse_new_orders_and_flags(spec: str, order: str, flags: dict[str, obje
     ("easy@soon", "easy@N needs an integer"),
     ("easy@-5", "backfill_interval_s: must be >= 0"),
     ("drf+easy", "EASY backfilling needs a fifo, priority or sjf order"),
+    ("las+promote@soon", "promote@K needs an integer K"),
+    ("las+promote", "promote needs its knob"),
+    ("las+promote@-1", "las_promote_knob: expected an integer >= 0 (0: off), got -1"),
+    ("fifo+promote@2", "starvation promotion belongs to las, not fifo"),
 ])
 def test_parse_errors(spec: str, needle: str) -> None:
     with pytest.raises(ConfigError) as exc:
         Policy.parse(spec)
     assert needle in str(exc.value) and repr(spec) in str(exc.value)
+
+
+def test_promote_knob_field_errors() -> None:
+    with pytest.raises(ConfigError, match="policy.las_promote_knob: expected an integer >= 0"):
+        Policy(order="las", las_promote_knob=1.5)  # type: ignore[arg-type]
+    assert Policy(order="las", las_promote_knob=3).name == "las+promote@3:best_fit"
