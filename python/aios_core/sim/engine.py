@@ -562,9 +562,9 @@ class _Run:
         # also needs) tells when a try cannot succeed.
         one = self.gang[j] == 1
         on_node = self.placer.free.tolist() if one else []
-        want = req[j]
+        want, node = req[j], self.node.tolist()  # the victims' nodes stay put until suspended
         for k in victims:
-            nd = int(self.node[k]) if members[k] == 1 else -1
+            nd = node[k] if members[k] == 1 else -1
             self.suspend(k, t)
             if one:
                 if nd >= 0:
