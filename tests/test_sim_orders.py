@@ -44,6 +44,18 @@ def test_las_demotes_at_threshold_and_suspends_for_new_jobs() -> None:
     assert fifo.end.tolist() == [1000, 1100, 1200]
 
 
+def test_las_second_threshold_crossed_while_running_is_a_scheduling_moment() -> None:
+    # one 8-GPU node, thresholds 100 and 1000 GPU-s: job0 (8 GPUs) enters Q1 at t=13; job1 (8
+    # GPUs, arrived at 1) suspends it, enters Q1 at 26 and Q2 at 13 + 125 = 138 in the same run;
+    # then job0 (Q1) suspends it and runs its 987 s left (Q2 from 250, job1's queue: no
+    # suspension) to 1125; job1 does its last 75 s after. Without a pass at 138, job0 would wait
+    # for job1 to end (213).
+    trace = _trace([0, 1], [1000, 200], [8, 8])
+    r = simulate(trace, synthetic_cluster(nodes=1), "las@100,1000")
+    assert r.segments.tolist() == [[0, 0, 13, 1], [1, 13, 138, 1]]
+    assert r.start.tolist() == [138, 1125] and r.end.tolist() == [1125, 1200]
+
+
 def test_las_thresholds_from_the_spec() -> None:
     trace = _trace([0, 100, 500], [1000, 100, 100], [8, 8, 8])
     # threshold 8000 GPU-s: job0 reaches it at t=1000, when it ends: nothing is ever suspended

@@ -253,7 +253,8 @@ class LasRunning:
     def sync(self, t: int, running: set[int], queued: np.ndarray) -> tuple[bool, list[int], list[int]]:
         """Bring the buckets to time t: drop jobs that stopped since (finished or killed), apply
         threshold crossings up to t, promote waiting jobs due by t. Returns (anything changed,
-        promoted jobs, promotion times to wake up at)."""
+        promoted jobs, times to wake up at: promotions, and the next crossings of jobs that
+        crossed one)."""
         changed = False
         wake: list[int] = []
         if len(self.tracked) != len(running) or not running.issuperset(self.tracked):
@@ -277,6 +278,7 @@ class LasRunning:
                 nxt = t0 + -(-(bounds[level] - s0) // rate)
                 if nxt < end:
                     heapq.heappush(cross, (nxt, j, v))
+                    wake.append(nxt)  # a pass then, as for its first crossing
             changed = True
         promoted: list[int] = []
         while self._promote and self._promote[0][0] <= t:
