@@ -1,5 +1,6 @@
 """Fingerprints of LAS runs, to check that a speed-up changes no result: a SHA-256 over each run's
-first_start, start, end, node, members, killed runs, segments and counters, with its wall time.
+first_start, start, end, node, members, killed runs, segments, timeline, fragmentation samples and
+counters, with its wall time.
 
     python bench/las_fingerprint.py            # every configuration
     python bench/las_fingerprint.py --quick    # without the Alibaba runs
@@ -25,7 +26,8 @@ from aios_core.sim.synthetic import RESOURCES, WorkloadSpec, synthetic_cluster, 
 
 def digest(r: SimResult) -> str:
     h = hashlib.sha256()
-    for a in (r.first_start, r.start, r.end, r.node, r.members, r.killed_runs, r.segments):
+    for a in (r.first_start, r.start, r.end, r.node, r.members, r.killed_runs, r.segments, r.timeline_t,
+              r.timeline_alloc, r.fragmentation):
         h.update(np.ascontiguousarray(a, dtype=np.int64).tobytes())
         h.update(b"|")
     h.update(repr((r.suspensions, r.resizes, r.preemptions, r.drain_kills, sorted(r.unschedulable.items()))).encode())

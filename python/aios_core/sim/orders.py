@@ -11,7 +11,9 @@ of Slurm's multifactor priority, recomputed whenever simulated time moves on.
 LAS (Gu et al., "Tiresias", NSDI'19): a job's attained service is GPUs x seconds it has run;
 queues Q0..QK are separated by thresholds on it, a lower queue always goes first, and within a
 queue jobs go in arrival order. The simulator makes it preemptive as Tiresias is: a queued job may
-suspend running jobs of strictly lower queues (they keep their progress).
+suspend running jobs of strictly lower queues (they keep their progress). Optionally, Tiresias'
+starvation guard sends a waiting job back to Q0 once it has waited PROMOTEKNOB times as long as
+it ran (`LasRunning`).
 """
 
 from __future__ import annotations
