@@ -94,6 +94,19 @@ def test_las_promotes_a_starving_job_after_knob_times_its_run() -> None:
     assert k4.segments.tolist()[:2] == [[0, 0, 450, 1], [0, 2250, 2700, 1]]
 
 
+def test_las_promotion_is_a_scheduling_moment_of_its_own() -> None:
+    # one 8-GPU node, two 8-GPU jobs of 2000 s: job1 (arrived at 100) suspends job0 when job0
+    # drops to Q1 (450), then drops to Q1 itself (900): equals, so job0 waits. With knob 2, job0
+    # (ran 450 s) is promoted at 450 + 900 = 1350, when nothing else happens, and suspends job1.
+    trace = _trace([0, 100], [2000, 2000], [8, 8])
+    plain = simulate(trace, synthetic_cluster(nodes=1), "las")
+    assert plain.start.tolist() == [2450, 450] and plain.end.tolist() == [4000, 2450]
+    r = simulate(trace, synthetic_cluster(nodes=1), "las+promote@2")
+    assert r.segments.tolist() == [[0, 0, 450, 1], [1, 450, 1350, 1]]
+    assert r.start.tolist() == [1350, 2900] and r.end.tolist() == [2900, 4000]
+    assert 1350 in r.timeline_t.tolist() and 1350 not in plain.timeline_t.tolist()
+
+
 # ---------------------------------------------------------------- Kueue
 
 def test_kueue_reclaims_nominal_quota_with_preemption() -> None:
