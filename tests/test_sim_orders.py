@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aios_core.sim import JobTrace, Policy, simulate
+from aios_core.sim import JobTrace, NodeEvent, Policy, simulate
 from aios_core.sim.synthetic import RESOURCES, synthetic_cluster
 
 GIB = 1 << 30
@@ -105,6 +105,20 @@ def test_las_promotion_is_a_scheduling_moment_of_its_own() -> None:
     assert r.segments.tolist() == [[0, 0, 450, 1], [1, 450, 1350, 1]]
     assert r.start.tolist() == [1350, 2900] and r.end.tolist() == [2900, 4000]
     assert 1350 in r.timeline_t.tolist() and 1350 not in plain.timeline_t.tolist()
+
+
+def test_las_job_that_waited_its_limit_in_q0_is_promoted_when_it_stops() -> None:
+    # one 8-GPU node, threshold 100 GPU-s: job0 runs 5 s, is killed by a drain (keeping its
+    # service) and waits 195 s in Q0, where promotion does not apply; back at 200, it enters Q1 at
+    # 208 and job1 (arrived at 204) suspends it. Having waited 195 s >= 2 x 13 s run, it is
+    # promoted at once: at 218 it goes before job2 (arrived at 212), until it is demoted at 231.
+    trace = _trace([0, 204, 212], [100, 10, 10], [8, 8, 8])
+    events = [NodeEvent(5, "node-0"), NodeEvent(200, "node-0", up=True)]
+    plain = simulate(trace, synthetic_cluster(nodes=1), "las@100", node_events=events)
+    assert plain.start.tolist() == [228, 208, 218] and plain.end.tolist() == [320, 218, 228]
+    r = simulate(trace, synthetic_cluster(nodes=1), "las@100+promote@2", node_events=events)
+    assert r.segments.tolist() == [[0, 0, 5, 1], [0, 200, 208, 1], [0, 218, 231, 1]]
+    assert r.start.tolist() == [241, 208, 231] and r.end.tolist() == [320, 218, 241]
 
 
 # ---------------------------------------------------------------- Kueue

@@ -317,7 +317,10 @@ class _Run:
         self._requeue(j)
         assert self.las_run is not None
         due = self.las_run.stopped(j, t, True)
-        if due is not None:  # a pass when it is to be promoted
+        if due is not None and due <= t:  # it waited its limit already (while in Q0): back to Q0 now
+            self.las_run.promote(j)
+            self.queue.push(j)
+        elif due is not None:  # a pass when it is to be promoted
             heapq.heappush(self.timers, due)
 
     # ------------------------------------------------------------------ elastic jobs

@@ -237,7 +237,8 @@ class LasRunning:
 
     def stopped(self, j: int, t: int, waiting: bool) -> int | None:
         """Job j stopped at t (its service closed); returns when it is to be promoted, if it is
-        `waiting` (requeued) and promotion applies."""
+        `waiting` (requeued) and promotion applies. That can be t or earlier (it waited long while
+        in Q0, where promotion does not apply): the caller promotes it at once (`promote`)."""
         self.members[self._at[j]].discard(j)
         self._at[j] = -1
         self._ver[j] += 1
@@ -249,8 +250,16 @@ class LasRunning:
         if not (waiting and self._ran[j] and self._levels.of(j)):
             return None
         due = t + self.knob * self._ran[j] - self._waited[j]
-        heapq.heappush(self._promote, (due, j, self._pver[j]))
+        if due > t:
+            heapq.heappush(self._promote, (due, j, self._pver[j]))
         return due
+
+    def promote(self, j: int) -> None:
+        """Back to Q0: the service its queue is judged by, and the times run and waited, restart."""
+        self._levels.base[j] += self._levels.service(j)
+        self._ran[j] = self._waited[j] = 0
+        self._pver[j] += 1
+        self.promotions += 1
 
     def sync(self, t: int, running: set[int], queued: np.ndarray) -> tuple[bool, list[int], list[int]]:
         """Bring the buckets to time t: drop jobs that stopped since (finished or killed), apply
@@ -259,10 +268,14 @@ class LasRunning:
         crossed one)."""
         changed = False
         wake: list[int] = []
+        promoted: list[int] = []
         if len(self.tracked) != len(running) or not running.issuperset(self.tracked):
             for j in sorted(self.tracked - running):
                 due = self.stopped(j, t, bool(queued[j]))
-                if due is not None:
+                if due is not None and due <= t:
+                    self.promote(j)
+                    promoted.append(j)
+                elif due is not None:
                     wake.append(due)
             changed = True
         cross, bounds = self._cross, self._bounds
@@ -282,14 +295,11 @@ class LasRunning:
                     heapq.heappush(cross, (nxt, j, v))
                     wake.append(nxt)  # a pass then, as for its first crossing
             changed = True
-        promoted: list[int] = []
         while self._promote and self._promote[0][0] <= t:
             _, j, v = heapq.heappop(self._promote)
             if v != self._pver[j] or not queued[j]:
                 continue
-            self._levels.base[j] += self._levels.service(j)
-            self._ran[j] = self._waited[j] = 0
-            self.promotions += 1
+            self.promote(j)
             promoted.append(j)
         return changed or bool(promoted), promoted, wake
 
