@@ -13,7 +13,8 @@ from aios_core.sim.synthetic import RESOURCES, synthetic_cluster
 POLICIES = ["fifo:best_fit", "easy:best_fit", "sjf:most_allocated", "priority:worst_fit", "drf:first_fit",
             "priority+preempt:best_fit", "priority+easy+preempt:dot_product", "sjf+easy@20:best_fit",
             "fairtree:best_fit", "kueue:best_fit", "kueue+preempt:most_allocated", "las:best_fit",
-            "las@20,200:worst_fit", "sjf+predict:best_fit", "easy+predict:best_fit", "fifo+rigid:best_fit",
+            "las@20,200:worst_fit", "las+promote@1:best_fit", "las@20,200+promote@2:most_allocated",
+            "sjf+predict:best_fit", "easy+predict:best_fit", "fifo+rigid:best_fit",
             "priority+preempt:fgd", "fifo+topo@rack:best_fit", "easy+preempt+topo~rack:most_allocated"]
 
 
@@ -155,6 +156,19 @@ def test_same_seed_same_result(trace: JobTrace, policy: str, seed: int) -> None:
     for k in ("wall_s", "events_per_s"):
         ma.pop(k), mb.pop(k)
     assert ma == mb
+
+
+@settings(max_examples=40, deadline=None)
+@given(traces(), st.sampled_from(["las:best_fit", "las@20,200:worst_fit"]), st.integers(1, 4))
+def test_las_promotion_that_never_fires_changes_nothing(trace: JobTrace, policy: str, nodes: int) -> None:
+    # a knob far beyond the run's horizon: every promotion is scheduled, none is due in time
+    cluster = synthetic_cluster(nodes=nodes, nodes_per_rack=2)
+    head, _, place = policy.partition(":")
+    a = simulate(trace, cluster, policy)
+    b = simulate(trace, cluster, f"{head}+promote@1000000000:{place}")
+    for f in ("first_start", "start", "end", "node", "members", "segments", "killed_runs"):
+        assert (getattr(a, f) == getattr(b, f)).all(), f
+    assert a.unschedulable == b.unschedulable and a.suspensions == b.suspensions
 
 
 def test_oversized_job_is_unschedulable_with_reason() -> None:

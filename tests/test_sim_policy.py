@@ -33,6 +33,8 @@ def test_parse_basic(spec: str, order: str, placement: str, backfill: bool, pree
     ("fifo+rigid", "fifo", {"elastic": False}),
     ("priority+preempt+topo@rack", "priority", {"gang_topology": "rack", "gang_topology_required": True}),
     ("easy+topo~zone:fgd", "fifo", {"gang_topology": "zone", "gang_topology_required": False, "placement": "fgd"}),
+    ("las@600,36000+promote@2", "las", {"las_thresholds": (600, 36000), "las_promote_knob": 2}),
+    ("las+promote@0", "las", {"las_promote_knob": 0}),
 ])
 def test_parse_new_orders_and_flags(spec: str, order: str, flags: dict[str, object]) -> None:
     p = Policy.parse(spec)
@@ -54,6 +56,10 @@ def test_parse_new_orders_and_flags(spec: str, order: str, flags: dict[str, obje
     ("easy@soon", "easy@N needs an integer"),
     ("easy@-5", "backfill_interval_s: must be >= 0"),
     ("drf+easy", "EASY backfilling needs a fifo, priority or sjf order"),
+    ("las+promote@soon", "promote@K needs an integer K"),
+    ("las+promote", "promote needs its knob"),
+    ("las+promote@-1", "las_promote_knob: expected an integer >= 0 (0: off), got -1"),
+    ("fifo+promote@2", "starvation promotion belongs to las, not fifo"),
 ])
 def test_parse_errors(spec: str, needle: str) -> None:
     with pytest.raises(ConfigError) as exc:
@@ -68,3 +74,9 @@ def test_unknown_gang_topology_level_is_named() -> None:
     trace = synthetic_trace(WorkloadSpec(jobs=10), seed=0)
     with pytest.raises(ConfigError, match="unknown topology level 'pod'.*rack, host"):
         simulate(trace, synthetic_cluster(nodes=4), "fifo+topo@pod")
+
+
+def test_promote_knob_field_errors() -> None:
+    with pytest.raises(ConfigError, match="policy.las_promote_knob: expected an integer >= 0"):
+        Policy(order="las", las_promote_knob=1.5)  # type: ignore[arg-type]
+    assert Policy(order="las", las_promote_knob=3).name == "las+promote@3:best_fit"

@@ -33,7 +33,7 @@ from aios_core.sim import native_loop
 from aios_core.sim.elastic import UNIT, Throughput, seconds_to_finish
 from aios_core.sim.kueue import KueueAdmission
 from aios_core.sim.model_speed import ModelSpeeds, combined_speed
-from aios_core.sim.orders import FairTreeQueue, LasLevels, LasQueue
+from aios_core.sim.orders import FairTreeQueue, LasLevels, LasQueue, LasRunning
 from aios_core.sim.policy import Policy
 from aios_core.sim.predict import DurationPredictor
 from aios_core.sim.queues import DrfQueue, FifoQueue, KeyedQueue, UserQueues
@@ -41,6 +41,7 @@ from aios_core.sim.result import SimResult
 from aios_core.sim.trace import JobTrace
 
 DEFAULT_FRAG_SAMPLES = 200
+_LAS_IDLE = -2  # idle_head after a LAS pass; starts, releases, resizes and arrivals reset it to -1
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,7 @@ class _Run:
         self.user_queue: UserQueues | None = None
         self.kueue: KueueAdmission | None = None
         self.las: LasLevels | None = None
+        self.las_run: LasRunning | None = None
         self.queue: FifoQueue | KeyedQueue | UserQueues | KueueAdmission | LasQueue
         users = len(trace.users)
         w = np.ones(users, dtype=np.int64) if user_weights is None else int_array(user_weights, "user_weights", 1)
@@ -203,7 +205,8 @@ class _Run:
                                                      trace.arrival, self.demand)
         else:
             self.las = LasLevels(pol.las_thresholds, self.attained)
-            self.queue = LasQueue(self.queued, trace.arrival, self.las)
+            self.queue = LasQueue(self.queued, trace.arrival, self.las, exact_level=pol.las_promote_knob > 0)
+            self.las_run = LasRunning(self.las, trace.arrival, self.req, pol.las_promote_knob)
         for ev in node_events:
             if ev.node not in cluster.names:
                 raise ConfigError(f"node_events: unknown node {ev.node!r}")
@@ -260,13 +263,10 @@ class _Run:
         heapq.heappush(self.running, (end, j, self.epoch[j]))
         if self.predictor is not None and self.pol.backfill:
             heapq.heappush(self.est, (int(self.start[j]) + int(self.pred[j]), j, self.epoch[j]))
-        if self.las is not None and self.gpu_milli[j]:
-            rate = self.members[j] * self.gpu_milli[j]
-            bound = self.las.next_bound(self.attained[j])
-            if bound is not None:
-                cross = t + -(-(bound - self.attained[j]) // rate)
-                if cross < end:
-                    heapq.heappush(self.timers, cross)
+        if self.las_run is not None:  # LAS: its queue now, and a pass when it crosses the next threshold
+            cross = self.las_run.track(j, t, self.members[j], self.gpu_milli[j], end)
+            if cross is not None and cross < end:
+                heapq.heappush(self.timers, cross)
 
     def _close_segment(self, j: int, t: int) -> None:
         """Account for job j's run since its segment began; a new segment begins at t."""
@@ -379,6 +379,13 @@ class _Run:
         self.start[j] = -1
         self.suspensions += 1
         self._requeue(j)
+        assert self.las_run is not None
+        due = self.las_run.stopped(j, t, True)
+        if due is not None and due <= t:  # it waited its limit already (while in Q0): back to Q0 now
+            self.las_run.promote(j)
+            self.queue.push(j)
+        elif due is not None:  # a pass when it is to be promoted
+            heapq.heappush(self.timers, due)
 
     # ------------------------------------------------------------------ elastic jobs
 
@@ -569,51 +576,85 @@ class _Run:
     def schedule_las(self, t: int) -> None:
         """Queued jobs in LAS order start where they fit; one that does not may suspend running
         jobs of strictly lower queues (lowest first) when together they free enough; else it is
-        skipped, up to `backfill_depth` skips per pass."""
-        las, queue = self.las, self.queue
-        assert las is not None and isinstance(queue, LasQueue)
+        skipped, up to `backfill_depth` skips per pass.
+
+        The running jobs' queues are taken once, when the first job does not fit, and stay as
+        they were for the pass until a suspension (jobs started since are not victims). A pass
+        that started and suspended nothing is repeated exactly by the next one unless something
+        started, was released, resized or queued, or a queue changed (crossing, promotion) since,
+        so such a pass is skipped."""
+        las, queue, run = self.las, self.queue, self.las_run
+        assert las is not None and run is not None and isinstance(queue, LasQueue)
+        changed, promoted, wake = run.sync(t, self.running_set, self.queued)
+        for d in wake:
+            heapq.heappush(self.timers, d)
+        for j in promoted:
+            queue.push(j)
+        if not changed and self.idle_head == _LAS_IDLE:
+            return
+        self.idle_head = _LAS_IDLE
         skipped: list[tuple[int, int, int]] = []
-        victims: list[tuple[int, int]] | None = None  # (level, job) lowest priority first; None: to rebuild
+        failed, shape = self.failed_shapes, self.shape
+        top = -2  # highest queue of the running jobs as taken; -2: to take
+        since: set[int] = set()  # started after they were taken
         while len(skipped) < self.pol.backfill_depth:
             e = queue.pop_live()
             if e is None:
                 break
             level, _, j = e
-            if self.shape[j] not in self.failed_shapes and self.try_start(j, t):
+            if shape[j] not in failed and self.try_start(j, t):
+                if top != -2:
+                    since.add(j)
                 continue
-            if victims is None:
-                victims = self._las_victims(t)
-            if victims and victims[0][0] > level:
-                started, suspended = self._suspend_for(j, level, victims, t)
+            if top == -2:
+                since = set()
+                top = run.top(since)
+            if top > level:
+                started, suspended = self._suspend_for(j, level, since, t)
                 if suspended:
-                    victims = None  # suspensions changed what runs
+                    top = -2  # suspensions changed what runs
                 if started:
                     continue
-            self.failed_shapes.add(self.shape[j])
+            failed.add(shape[j])
             skipped.append(e)
         queue.put_back(skipped)
 
-    def _las_victims(self, t: int) -> list[tuple[int, int]]:
-        """Running jobs with their LAS queue now, lowest priority (highest queue, latest arrival) first."""
-        las = self.las
-        assert las is not None
-        out = []
-        for k in self.running_set:
-            now = self.attained[k] + (t - int(self.start[k])) * self.members[k] * self.gpu_milli[k]
-            out.append((las.level(now), int(self.trace.arrival[k]), k))
-        out.sort(reverse=True)
-        return [(lk, k) for lk, _, k in out]
-
-    def _suspend_for(self, j: int, level: int, victims: list[tuple[int, int]], t: int) -> tuple[bool, bool]:
-        """Suspend victims of queues above `level`, lowest first, until j starts; nothing changes
-        when all of them together would not free enough (cluster totals). Returns (j started,
-        anything suspended)."""
-        lower = [k for lk, k in victims if lk > level]
-        spare = sum((self.req[k] * self.members[k] for k in lower), np.zeros_like(self.alloc))
-        if ((self.capacity_total - self.alloc + spare) < self.demand[j]).any():
+    def _suspend_for(self, j: int, level: int, since: set[int], t: int) -> tuple[bool, bool]:
+        """Suspend running jobs (as taken: not those in `since`) of queues above `level`, lowest
+        priority first, until j starts; nothing changes when all of them together would not free
+        enough (cluster totals). Returns (j started, anything suspended)."""
+        run = self.las_run
+        assert run is not None
+        victims = run.above(level, since)
+        req, members = run.req, self.members
+        free = (self.capacity_total - self.alloc).tolist()
+        for k in victims:
+            m = members[k]
+            free = [f + a * m for f, a in zip(free, req[k])]
+        if any(f < d for f, d in zip(free, self.demand_l[j])):
             return False, False
-        for k in lower:
+        # Before each try, j fitted on no node; a suspension frees room on its victim's nodes
+        # only, so for a one-task j a node-level check there (free >= request, which the placer
+        # also needs) tells when a try cannot succeed.
+        one = self.gang[j] == 1
+        on_node = self.placer.free.tolist() if one else []
+        want, node = req[j], self.node.tolist()  # the victims' nodes stay put until suspended
+        for k in victims:
+            nd = node[k] if members[k] == 1 else -1
             self.suspend(k, t)
+            if one:
+                if nd >= 0:
+                    f = on_node[nd]
+                    for r, a in enumerate(req[k]):
+                        f[r] += a
+                    for w, x in zip(want, f):
+                        if w > x:
+                            break
+                    else:
+                        if self.try_start(j, t):
+                            return True, True
+                    continue
+                on_node = self.placer.free.tolist()  # its members may sit on several nodes
             if self.try_start(j, t):
                 return True, True
         return False, True

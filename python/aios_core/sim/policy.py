@@ -1,9 +1,10 @@
 """Scheduling policy = a queue order x a placement policy (+ EASY backfilling, + preemption).
 
-Spec strings: ``order[@args][+easy[@N]][+preempt][+predict][+rigid][+topo@LEVEL][:placement]``, e.g. ``fifo``,
-``fifo+easy:best_fit``, ``drf:most_allocated``, ``priority+preempt``, ``sjf+predict``,
-``las@3600,36000``, ``kueue+preempt``; ``easy`` alone is FIFO with EASY; ``easy@30`` runs the
-backfill pass at most every 30 simulated seconds (Slurm's bf_interval). Orders:
+Spec strings: ``order[@args][+easy[@N]][+preempt][+predict][+rigid][+promote@K][+topo@LEVEL][:placement]``,
+e.g. ``fifo``, ``fifo+easy:best_fit``, ``drf:most_allocated``, ``priority+preempt``, ``sjf+predict``,
+``las@3600,36000``, ``las@3600+promote@2``, ``kueue+preempt``, ``priority+preempt+topo@rack``;
+``easy`` alone is FIFO with EASY; ``easy@30`` runs the backfill pass at most every 30 simulated
+seconds (Slurm's bf_interval). Orders:
 
 - ``fifo``: arrival order.
 - ``priority``: highest priority first, aged: a job gains one priority point per `aging_s` seconds
@@ -19,7 +20,11 @@ backfill pass at most every 30 simulated seconds (Slurm's bf_interval). Orders:
   (any priority) and lower priority within a queue; victims are requeued and restart.
 - ``las``: Tiresias' discretised 2D-LAS: queues by attained GPU-seconds split at
   `las_thresholds` (``las@T1,T2,...``), preemptive by suspension (jobs keep their progress); jobs
-  that do not fit are skipped, up to `backfill_depth` of them per pass.
+  that do not fit are skipped, up to `backfill_depth` of them per pass. ``+promote@K`` adds
+  Tiresias' starvation guard (`las_promote_knob`, PROMOTEKNOB): a waiting job outside Q0 goes back
+  to Q0 once it has waited K times as long as it has run, both since its last promotion (see
+  `aios_core.sim.orders.LasRunning`). Off by default (0), as in the Tiresias authors' simulator,
+  whose ``dlas-gpu`` runs without it and whose ``dlas-gpu-K`` variants turn it on.
 
 ``+predict``: SJF orders by, and EASY plans with, durations predicted online from jobs already
 finished (`aios_core.sim.predict`) instead of the trace's true durations (an oracle).
@@ -69,6 +74,7 @@ class Policy:
     fairtree_half_life_s: int = 7 * 86400  # Slurm's default PriorityDecayHalfLife (7 days); 0: none
     gang_topology: str = ""  # gangs go in one domain of this topology level ("": anywhere)
     gang_topology_required: bool = True  # False: the level is preferred, the whole cluster the fallback
+    las_promote_knob: int = 0  # Tiresias' PROMOTEKNOB: promote after waiting K x the time run; 0: off
 
     def __post_init__(self) -> None:
         if self.order not in ORDERS:
@@ -84,6 +90,10 @@ class Policy:
         if not all(isinstance(x, int) and x > 0 for x in self.las_thresholds) or list(self.las_thresholds) != sorted(
                 set(self.las_thresholds)):
             raise ConfigError(f"policy.las_thresholds: expected increasing positive integers, got {self.las_thresholds}")
+        if not isinstance(self.las_promote_knob, int) or self.las_promote_knob < 0:
+            raise ConfigError(f"policy.las_promote_knob: expected an integer >= 0 (0: off), got {self.las_promote_knob!r}")
+        if self.las_promote_knob and self.order != "las":
+            raise ConfigError(f"policy.las_promote_knob: starvation promotion belongs to las, not {self.order}")
         if self.fairtree_half_life_s < 0:
             raise ConfigError(f"policy.fairtree_half_life_s: must be >= 0, got {self.fairtree_half_life_s}")
         if not 0 < self.elastic_alpha <= 1:
@@ -102,6 +112,7 @@ class Policy:
         flags += ("+predict" if self.predict else "") + ("" if self.elastic else "+rigid")
         if self.gang_topology:
             flags += ("+topo@" if self.gang_topology_required else "+topo~") + self.gang_topology
+        flags += f"+promote@{self.las_promote_knob}" if self.las_promote_knob else ""
         order = self.order
         if order == "las" and self.las_thresholds != DEFAULT_LAS_THRESHOLDS:
             order += "@" + ",".join(str(x) for x in self.las_thresholds)
@@ -109,7 +120,7 @@ class Policy:
 
     @classmethod
     def parse(cls, spec: str) -> Policy:
-        """Read ``order[@args][+easy[@N]][+preempt][+predict][+rigid][:placement]``; bad specs raise
+        """Read ``order[@args][+easy[@N]][+preempt][+predict][+rigid][+promote@K][+topo@LEVEL][:placement]``; bad specs raise
         ConfigError naming the spec."""
         head, _, placement = spec.strip().partition(":")
         order, *flags = head.split("+")
@@ -124,7 +135,7 @@ class Policy:
                 raise ConfigError(f"policy {spec!r}: las@T1,T2,... needs integer GPU-seconds, got {args!r}") from None
         if order.startswith("easy"):  # shorthand: FIFO with EASY backfilling
             order, flags = "fifo", [*flags, order]
-        interval = 0
+        interval = knob = 0
         topology, required = "", True
         for i, f in enumerate(flags):
             if f.startswith(("topo@", "topo~")) and len(f) > 5:
@@ -136,14 +147,23 @@ class Policy:
                 except ValueError:
                     raise ConfigError(f"policy {spec!r}: easy@N needs an integer N (seconds), got {f!r}") from None
                 flags[i] = "easy"
-        unknown = [f for f in flags if f not in ("easy", "preempt", "predict", "rigid", "topo")]
+            elif f.startswith("promote@"):
+                try:
+                    knob = int(f[len("promote@"):])
+                except ValueError:
+                    raise ConfigError(f"policy {spec!r}: promote@K needs an integer K (PROMOTEKNOB), got {f!r}") from None
+                flags[i] = "promote"
+            elif f == "promote":
+                raise ConfigError(f"policy {spec!r}: promote needs its knob, promote@K (an integer K >= 1)")
+        unknown = [f for f in flags if f not in ("easy", "preempt", "predict", "rigid", "promote", "topo")]
         if unknown:
-            raise ConfigError(f"policy {spec!r}: unknown flag(s) {unknown} (known: easy, easy@N, preempt, predict, rigid, topo@LEVEL, topo~LEVEL)")
+            raise ConfigError(f"policy {spec!r}: unknown flag(s) {unknown} "
+                              "(known: easy, easy@N, preempt, predict, rigid, promote@K, topo@LEVEL, topo~LEVEL)")
         try:
             return cls(order=order, placement=placement or "best_fit", backfill="easy" in flags,
                        preempt="preempt" in flags, backfill_interval_s=interval, predict="predict" in flags,
-                       elastic="rigid" not in flags, las_thresholds=thresholds, gang_topology=topology,
-                       gang_topology_required=required)
+                       elastic="rigid" not in flags, las_thresholds=thresholds, las_promote_knob=knob,
+                       gang_topology=topology, gang_topology_required=required)
         except ConfigError as exc:
             raise ConfigError(f"policy {spec!r}: {exc}") from None
 
