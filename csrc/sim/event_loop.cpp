@@ -82,44 +82,50 @@ class Loop {
   std::vector<uint32_t> failed_stamp_;
   uint32_t release_stamp_ = 1;
   std::vector<std::pair<int32_t, int64_t>> failed_preempts_;  // gangs: (shape, priority) since the last release
-  // A single task whose preemption failed can later succeed only on a node that released something
-  // since: elsewhere evicting everything of lower priority was not enough and stays so (a start of
-  // lower priority is evictable again, anything else only takes room). So each failed (shape,
-  // priority) keeps the nodes released on since, and the next search looks at those alone.
-  struct FailedSingle {
+  // Answers that stay "no" until something is released on the right node. A failed attempt keeps
+  // the nodes released on since (it is forgotten once it succeeds; all are forgotten when a node
+  // comes back up):
+  // - a single task whose preemption failed can succeed only on such a node: elsewhere evicting
+  //   everything of lower priority was not enough and stays so (a start of lower priority is
+  //   evictable again, anything else only takes room), so the retry searches those nodes alone;
+  // - a gang that did not fit (it fits when its nodes together take all its members, and a node
+  //   that released nothing takes no more than before) is tried again only when such a node takes
+  //   a member now;
+  // - a gang of whole-GPU members without a group limit whose preemption failed: all nodes
+  //   together, with everything of lower priority evicted, held fewer than all its members, a sum
+  //   that grows only on such nodes, so it is tried again only when one could take a member.
+  struct ReleasedSince {
+    std::vector<uint8_t> flag;  // per node slot
+    std::vector<int32_t> nodes;
+    void add(int32_t node) {
+      if (!flag[node]) {
+        flag[node] = 1;
+        nodes.push_back(node);
+      }
+    }
+    void clear() {
+      for (int32_t node : nodes) flag[node] = 0;
+      nodes.clear();
+    }
+  };
+  struct Failed {
     int32_t shape;
     int64_t priority;
-    std::vector<uint8_t> released;  // per node slot
-    int32_t count = 0;
+    ReleasedSince since;
   };
-  std::vector<FailedSingle> failed_singles_;
-  // Likewise a gang that did not fit (it fits when its nodes together take all its members, and a
-  // node that released nothing takes no more than before) is tried again only when a node
-  // released on since takes a member now.
-  struct FailedGang {
-    int32_t shape;
-    std::vector<uint8_t> released;  // per node slot
-    std::vector<int32_t> nodes;
-  };
-  std::vector<FailedGang> failed_gangs_;
-  // And a gang whose preemption failed: when its members ask for whole GPUs (or none) and no
-  // group limit, it failed because all nodes together, with everything of lower priority
-  // evicted, hold fewer than all its members; that sum grows only on nodes released on since.
-  struct FailedGangPreempt {
-    int32_t shape;
-    int64_t priority;
-    std::vector<uint8_t> released;  // per node slot
-    std::vector<int32_t> nodes;
-  };
-  std::vector<FailedGangPreempt> failed_gang_preempts_;
-  bool gang_preempt_may_succeed(int32_t j);
-  void gang_preempt_failed(int32_t j);
-  bool gang_may_fit(int32_t j);
+  std::vector<Failed> failed_singles_, failed_gangs_, failed_gang_preempts_;
+  Failed* find_failed(std::vector<Failed>& list, int32_t j, int64_t priority);
+  // Records that job j failed now (the list's entry for it starts over).
+  void record_failed(std::vector<Failed>& list, int32_t j, int64_t priority);
+  void forget_failed(std::vector<Failed>& list, int32_t j, int64_t priority);
   void released_on(int32_t node);
   bool tracking() const {
     return !failed_singles_.empty() || !failed_gangs_.empty() || !failed_gang_preempts_.empty();
   }
+  bool gang_may_fit(int32_t j);
   bool preempt_single(int32_t j, int64_t t);
+  bool gang_preempt_may_succeed(int32_t j);
+  void gang_preempt_failed(int32_t j);
   int64_t next_backfill_ = 0, wakeup_ = -1;
   int32_t idle_head_ = -1;         // head of the last EASY pass that started nothing, until a change
   bool idle_window_full_ = false;  // that pass's FIFO window was full: arrivals land behind it
@@ -197,6 +203,7 @@ bool Loop::try_start(int32_t j, int64_t t) {
     const int64_t id = in_.task_base[j];
     engine_.place_batch(req(j), 1, &id, &in_.priority[j], &in_.constraint[j], &first);
   } else {
+    if (!gang_may_fit(j)) return false;
     gang_req_.resize(static_cast<size_t>(g) * R_);
     ids_.resize(g);
     gang_nodes_.resize(g);
@@ -204,23 +211,14 @@ bool Loop::try_start(int32_t j, int64_t t) {
       std::copy(req(j), req(j) + R_, gang_req_.begin() + k * R_);
       ids_[k] = in_.task_base[j] + k;
     }
-    if (!gang_may_fit(j)) return false;
     const bool placed = engine_.place_gang(gang_req_.data(), static_cast<int>(g), ids_.data(), in_.priority[j],
                                            in_.constraint[j], static_cast<int>(g), placement::GangStrategy::Pack,
                                            in_.gang_level, in_.gang_required, gang_nodes_.data());
-    auto it = std::find_if(failed_gangs_.begin(), failed_gangs_.end(),
-                           [&](const FailedGang& f) { return f.shape == in_.shape[j]; });
     if (placed) {
       first = gang_nodes_[0];
-      if (it != failed_gangs_.end()) {
-        std::swap(*it, failed_gangs_.back());
-        failed_gangs_.pop_back();
-      }
-    } else if (it == failed_gangs_.end()) {
-      failed_gangs_.push_back({in_.shape[j], std::vector<uint8_t>(engine_.node_slots(), 0), {}});
+      forget_failed(failed_gangs_, j, 0);
     } else {
-      for (int32_t node : it->nodes) it->released[node] = 0;
-      it->nodes.clear();
+      record_failed(failed_gangs_, j, 0);
     }
   }
   if (first < 0) return false;
@@ -238,13 +236,11 @@ bool Loop::try_start(int32_t j, int64_t t) {
 
 // False when gang j failed to fit and no node released on since takes one of its members now.
 bool Loop::gang_may_fit(int32_t j) {
-  for (const auto& f : failed_gangs_) {
-    if (f.shape != in_.shape[j]) continue;
-    for (int32_t node : f.nodes)
-      if (engine_.member_capacity(node, req(j), in_.constraint[j]) > 0) return true;
-    return false;
-  }
-  return true;
+  const Failed* f = find_failed(failed_gangs_, j, 0);
+  if (!f) return true;
+  for (int32_t node : f->since.nodes)
+    if (engine_.member_capacity(node, req(j), in_.constraint[j]) > 0) return true;
+  return false;
 }
 
 // Releases job j's members (except task ids in the sorted `gone`, already released by the engine).
@@ -315,25 +311,30 @@ int64_t Loop::kill(const std::vector<int64_t>& task_ids, int64_t t) {
 
 // ---------------------------------------------------------------- policy steps
 
+Loop::Failed* Loop::find_failed(std::vector<Failed>& list, int32_t j, int64_t priority) {
+  for (auto& f : list)
+    if (f.shape == in_.shape[j] && f.priority == priority) return &f;
+  return nullptr;
+}
+
+void Loop::record_failed(std::vector<Failed>& list, int32_t j, int64_t priority) {
+  if (Failed* f = find_failed(list, j, priority)) {
+    f->since.clear();
+    return;
+  }
+  list.push_back({in_.shape[j], priority, {std::vector<uint8_t>(engine_.node_slots(), 0), {}}});
+}
+
+void Loop::forget_failed(std::vector<Failed>& list, int32_t j, int64_t priority) {
+  if (Failed* f = find_failed(list, j, priority)) {
+    std::swap(*f, list.back());
+    list.pop_back();
+  }
+}
+
 void Loop::released_on(int32_t node) {
-  for (auto& f : failed_gang_preempts_) {
-    if (!f.released[node]) {
-      f.released[node] = 1;
-      f.nodes.push_back(node);
-    }
-  }
-  for (auto& f : failed_gangs_) {
-    if (!f.released[node]) {
-      f.released[node] = 1;
-      f.nodes.push_back(node);
-    }
-  }
-  for (auto& f : failed_singles_) {
-    if (!f.released[node]) {
-      f.released[node] = 1;
-      ++f.count;
-    }
-  }
+  for (auto* list : {&failed_singles_, &failed_gangs_, &failed_gang_preempts_})
+    for (auto& f : *list) f.since.add(node);
 }
 
 bool Loop::preempt_for(int32_t j, int64_t t) {
@@ -365,13 +366,7 @@ bool Loop::preempt_for(int32_t j, int64_t t) {
     gang_preempt_failed(j);
     return false;
   }
-  auto it = std::find_if(failed_gang_preempts_.begin(), failed_gang_preempts_.end(), [&](const auto& f) {
-    return f.shape == in_.shape[j] && f.priority == prio;
-  });
-  if (it != failed_gang_preempts_.end()) {  // no longer failed
-    std::swap(*it, failed_gang_preempts_.back());
-    failed_gang_preempts_.pop_back();
-  }
+  forget_failed(failed_gang_preempts_, j, prio);
   for (int32_t node : v.task_nodes)
     if (tracking()) released_on(node);
   out_.preemptions += kill(v.task_ids, t);
@@ -379,34 +374,25 @@ bool Loop::preempt_for(int32_t j, int64_t t) {
 }
 
 bool Loop::gang_preempt_may_succeed(int32_t j) {
-  for (const auto& f : failed_gang_preempts_) {
-    if (f.shape != in_.shape[j] || f.priority != in_.priority[j]) continue;
-    for (int32_t node : f.nodes)
-      if (engine_.capacity_after_eviction(node, req(j), in_.priority[j], in_.constraint[j]) > 0) return true;
-    return false;
-  }
-  return true;
+  const Failed* f = find_failed(failed_gang_preempts_, j, in_.priority[j]);
+  if (!f) return true;
+  for (int32_t node : f->since.nodes)
+    if (engine_.capacity_after_eviction(node, req(j), in_.priority[j], in_.constraint[j]) > 0) return true;
+  return false;
 }
 
+// Only a gang of whole-GPU (or no GPU) members without a group limit fails for want of a total.
 void Loop::gang_preempt_failed(int32_t j) {
   const int64_t gpu = in_.gpu_column >= 0 ? req(j)[in_.gpu_column] : 0;
-  if (gpu % placement::kGpuMilli != 0 || engine_.constraint_group(in_.constraint[j]) >= 0) return;  // not counted
-  for (auto& f : failed_gang_preempts_) {
-    if (f.shape != in_.shape[j] || f.priority != in_.priority[j]) continue;
-    for (int32_t node : f.nodes) f.released[node] = 0;
-    f.nodes.clear();
-    return;
-  }
-  failed_gang_preempts_.push_back({in_.shape[j], in_.priority[j], std::vector<uint8_t>(engine_.node_slots(), 0), {}});
+  if (gpu % placement::kGpuMilli == 0 && engine_.constraint_group(in_.constraint[j]) < 0)
+    record_failed(failed_gang_preempts_, j, in_.priority[j]);
 }
 
 // preempt_for of a single task: the same answer, searching only where it may have changed.
 bool Loop::preempt_single(int32_t j, int64_t t) {
   const int64_t prio = in_.priority[j];
-  FailedSingle* failed = nullptr;
-  for (auto& f : failed_singles_)
-    if (f.shape == in_.shape[j] && f.priority == prio) failed = &f;
-  if (failed && failed->count == 0) return false;
+  const Failed* failed = find_failed(failed_singles_, j, prio);
+  if (failed && failed->since.nodes.empty()) return false;
   free_.resize(R_);
   for (int k = 0; k < R_; ++k) free_[k] = in_.capacity_total[k] - alloc_[k];
   for (auto it = alloc_by_priority_.begin(); it != alloc_by_priority_.end() && it->first < prio; ++it)
@@ -415,22 +401,14 @@ bool Loop::preempt_single(int32_t j, int64_t t) {
   for (int k = 0; k < R_; ++k) possible = possible && free_[k] >= demand(j)[k];
   placement::Victims v;
   if (possible) {
-    const bool narrow = failed && failed->count <= engine_.node_slots() / 4;
-    v = engine_.preempt(req(j), 1, prio, in_.constraint[j], -1, true, narrow ? &failed->released : nullptr);
+    const bool narrow = failed && failed->since.nodes.size() <= static_cast<size_t>(engine_.node_slots() / 4);
+    v = engine_.preempt(req(j), 1, prio, in_.constraint[j], -1, true, narrow ? &failed->since.flag : nullptr);
   }
   if (!possible || v.node < 0) {
-    if (!failed) {
-      failed_singles_.push_back({in_.shape[j], prio, std::vector<uint8_t>(engine_.node_slots(), 0), 0});
-    } else {
-      std::fill(failed->released.begin(), failed->released.end(), 0);
-      failed->count = 0;
-    }
+    record_failed(failed_singles_, j, prio);
     return false;
   }
-  if (failed) {  // no longer failed
-    std::swap(*failed, failed_singles_.back());
-    failed_singles_.pop_back();
-  }
+  forget_failed(failed_singles_, j, prio);
   for (int32_t node : v.task_nodes)
     if (tracking()) released_on(node);
   out_.preemptions += kill(v.task_ids, t);
