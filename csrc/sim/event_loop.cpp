@@ -56,8 +56,22 @@ class Loop {
   int64_t kill(const std::vector<int64_t>& task_ids, int64_t t);
   void close_segment(int32_t j, int64_t t);
 
+  // answers that stay "no" until a release on the right node (see failed_singles_ below)
+  struct Failed;
+  Failed* find_failed(std::vector<Failed>& list, int32_t j, int64_t priority);
+  void record_failed(std::vector<Failed>& list, int32_t j, int64_t priority);  // its entry starts over
+  void forget_failed(std::vector<Failed>& list, int32_t j, int64_t priority);
+  void released_on(int32_t node);
+  bool tracking() const {
+    return !failed_singles_.empty() || !failed_gangs_.empty() || !failed_gang_preempts_.empty();
+  }
+  bool gang_may_fit(int32_t j);
+  bool gang_preempt_may_succeed(int32_t j);
+  void gang_preempt_failed(int32_t j);
+
   // policy steps
   bool preempt_for(int32_t j, int64_t t);
+  bool preempt_single(int32_t j, int64_t t);
   int64_t shadow(std::vector<int64_t>& need) const;
   void backfill(int32_t h, int64_t t);
   void schedule(int64_t t);
@@ -114,18 +128,6 @@ class Loop {
     ReleasedSince since;
   };
   std::vector<Failed> failed_singles_, failed_gangs_, failed_gang_preempts_;
-  Failed* find_failed(std::vector<Failed>& list, int32_t j, int64_t priority);
-  // Records that job j failed now (the list's entry for it starts over).
-  void record_failed(std::vector<Failed>& list, int32_t j, int64_t priority);
-  void forget_failed(std::vector<Failed>& list, int32_t j, int64_t priority);
-  void released_on(int32_t node);
-  bool tracking() const {
-    return !failed_singles_.empty() || !failed_gangs_.empty() || !failed_gang_preempts_.empty();
-  }
-  bool gang_may_fit(int32_t j);
-  bool preempt_single(int32_t j, int64_t t);
-  bool gang_preempt_may_succeed(int32_t j);
-  void gang_preempt_failed(int32_t j);
   int64_t next_backfill_ = 0, wakeup_ = -1;
   int32_t idle_head_ = -1;         // head of the last EASY pass that started nothing, until a change
   bool idle_window_full_ = false;  // that pass's FIFO window was full: arrivals land behind it
