@@ -240,3 +240,10 @@ def test_reference_engine_gives_the_same_run(trace: JobTrace, policy: str) -> No
     b = simulate(trace, cluster, policy, backend="reference")
     assert (a.start == b.start).all() and (a.node == b.node).all() and a.unschedulable == b.unschedulable
     assert a.preemptions == b.preemptions
+
+
+def test_fgd_with_no_job_for_the_clusters_models_reports_them_unschedulable() -> None:
+    trace = JobTrace(RESOURCES, np.array([0]), np.array([1]), np.array([[0, 1 << 30, 0]]), np.ones(1, dtype=np.int64),
+                     np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), ("u",), gpu_models=("H100",))
+    r = simulate(trace, synthetic_cluster(nodes=1), "priority+preempt:fgd")
+    assert list(r.unschedulable) == [0] and "affinity/selector" in r.unschedulable[0]

@@ -68,8 +68,8 @@ def sim_placer(cluster: Cluster, trace: JobTrace, req: np.ndarray, pol: Policy, 
         known = {m for m in cluster.gpu_models if m}
         allowed = [None if m is None else frozenset(x for x in m.split("|") if x) & known for m in trace.gpu_models]
         keep = [a is None or bool(a) for a in allowed]  # a job only for models the cluster lacks never runs
-        if not any(keep):
-            raise ConfigError("policy fgd: no job of the trace may run on this cluster's GPU models")
+        if not any(keep):  # nothing will run: any mix does
+            keep, allowed = [True] * len(allowed), [None] * len(allowed)
         workload = FgdWorkload.from_requests(req[np.array(keep, dtype=bool)], [a for a, k in zip(allowed, keep) if k])
     return Placer(cluster, pol.placement, seed=seed, backend=backend, workload=workload)  # type: ignore[arg-type]
 
