@@ -60,18 +60,15 @@ def _models(spec: str | None) -> Constraints | None:
     return None if spec is None else Constraints(gpu_models=frozenset(m for m in spec.split("|") if m))
 
 
-def sim_placer(cluster: Cluster, trace: JobTrace, req: np.ndarray, pol: Policy, seed: int, backend: str) -> Placer:
-    """The Placer for `pol`; the fragmentation policy (fgd) weighs fragments by the trace's own mix
-    of requests (as FGD measures the workload it expects)."""
-    workload = None
-    if pol.placement == "fgd":
-        known = {m for m in cluster.gpu_models if m}
-        allowed = [None if m is None else frozenset(x for x in m.split("|") if x) & known for m in trace.gpu_models]
-        keep = [a is None or bool(a) for a in allowed]  # a job only for models the cluster lacks never runs
-        if not any(keep):  # nothing will run: any mix does
-            keep, allowed = [True] * len(allowed), [None] * len(allowed)
-        workload = FgdWorkload.from_requests(req[np.array(keep, dtype=bool)], [a for a, k in zip(allowed, keep) if k])
-    return Placer(cluster, pol.placement, seed=seed, backend=backend, workload=workload)  # type: ignore[arg-type]
+def trace_workload(cluster: Cluster, trace: JobTrace, req: np.ndarray) -> FgdWorkload:
+    """The trace's own mix of requests, the workload the fragmentation policy (fgd) weighs
+    fragments by (as FGD measures the workload it expects)."""
+    known = {m for m in cluster.gpu_models if m}
+    allowed = [None if m is None else frozenset(x for x in m.split("|") if x) & known for m in trace.gpu_models]
+    keep = [a is None or bool(a) for a in allowed]  # a job only for models the cluster lacks never runs
+    if not any(keep):  # nothing will run: any mix does
+        keep, allowed = [True] * len(allowed), [None] * len(allowed)
+    return FgdWorkload.from_requests(req[np.array(keep, dtype=bool)], [a for a, k in zip(allowed, keep) if k])
 
 
 def gang_topology(placer: Placer, pol: Policy) -> tuple[int, bool]:
@@ -126,9 +123,13 @@ class _Run:
         n = len(trace)
         self.trace, self.pol, self.n = trace, pol, n
         self.req = trace.requests_for(cluster)
-        self.placer = sim_placer(cluster, trace, self.req, pol, seed, backend)
+        workload = trace_workload(cluster, trace, self.req) if pol.placement == "fgd" else None
+        def placer() -> Placer:
+            return Placer(cluster, pol.placement, seed=seed, backend=backend, workload=workload)  # type: ignore[arg-type]
+
+        self.placer = placer()
         self.engine = self.placer._engine  # the trace is validated once; events go straight to the engine
-        self.feasible = _Feasibility(sim_placer(cluster, trace, self.req, pol, seed, backend), pol)
+        self.feasible = _Feasibility(placer(), pol)  # its own placer: the idle cluster
         self.gang_level, self.gang_required = gang_topology(self.placer, pol)
         cache: dict[str | None, int] = {}
         self.cids = np.array([cache.setdefault(m, self.placer.constraint_id(_models(m))) for m in trace.gpu_models],
