@@ -1,7 +1,7 @@
 """The simulator's event loop in native code (`aios_core._core.simulate_loop`).
 
 It covers the strict queue orders (fifo, priority with aging, sjf, drf) with EASY backfilling,
-preemption and node drains, on the native placement engine, and makes exactly the choices of the
+preemption, gang topology and node failures, drains and returns, on the native placement engine, and makes exactly the choices of the
 Python loop in `aios_core.sim.engine` (its plain-Python twin; tests assert both give the same
 result). Fair Tree, Kueue, LAS, online prediction, elastic jobs and speeds per GPU model run on the
 Python loop.
@@ -71,7 +71,7 @@ def run_native(run: _Run, frag_samples: int) -> tuple[np.ndarray, np.ndarray, np
         pol.backfill_depth, pol.preempt, run.gang_level, run.gang_required,
         np.array([e.time for e in events], dtype=i64),
         np.array([placer.node_index(e.node) for e in events], dtype=np.int32),
-        np.array([1 if e.up else 2 if e.graceful else 0 for e in events], dtype=np.uint8),
+        np.array([1 if e.up else 2 if e.graceful else 0 for e in events], dtype=np.uint8),  # up, drain, failure
         run.gpu, max(1, (2 * n) // max(1, frag_samples)), run.typical,
     )
     run.start, run.end, run.node = out["start"], out["end"], out["node"]
