@@ -72,7 +72,10 @@ def test_auto_picks_the_loop_and_native_refuses_what_it_lacks() -> None:
         simulate(trace, cluster, "fifo", backend="reference", loop="native")
     with pytest.raises(ConfigError, match="loop: expected"):
         simulate(trace, cluster, "fifo", loop="fast")
-    assert_same(simulate(trace, cluster, "fifo", loop="auto"), simulate(trace, cluster, "fifo", loop="native"))
+    auto = simulate(trace, cluster, "fifo", loop="auto")
+    assert_same(auto, simulate(trace, cluster, "fifo", loop="native"))
+    assert auto.loop == "native" and simulate(trace, cluster, "las", loop="auto").loop == "python"
+    assert simulate(trace, cluster, "fifo", loop="python").metrics()["loop"] == "python"
 
 
 def test_bad_arrays_are_named() -> None:

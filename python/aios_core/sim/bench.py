@@ -25,7 +25,7 @@ def measure(jobs: int, gpus: int, policy: str = "fifo:best_fit", backend: str = 
     r = simulate(trace, cluster, policy, seed=seed, backend=backend, loop=loop)
     m = r.metrics()
     return {
-        "backend": backend, "loop": "native" if loop == "auto" and backend == "native" else loop, "policy": m["policy"], "jobs": jobs, "gpus": cluster.num_nodes * 8,
+        "backend": backend, "loop": r.loop, "policy": m["policy"], "jobs": jobs, "gpus": cluster.num_nodes * 8,
         "events": m["events"], "generate_s": gen_s, "simulate_s": m["wall_s"], "events_per_s": m["events_per_s"],
         "finished": m["finished"], "gpu_utilisation": m["gpu_utilisation"],
         "queueing_delay_mean_s": m["queueing_delay_s"]["mean"], "preemptions": m["preemptions"],

@@ -802,4 +802,5 @@ def simulate(
         drain_kills=sim.drain_kills,
         events=events,
         wall_s=time.perf_counter() - wall0,
+        loop="native" if why is None else "python",
     )

@@ -62,6 +62,7 @@ class SimResult:
     drain_kills: int  # jobs killed by node drains
     events: int
     wall_s: float  # not part of the deterministic result
+    loop: str = "python"  # the event loop that ran it: "native" or "python" (the same results)
 
     @property
     def finished(self) -> np.ndarray:
@@ -223,6 +224,7 @@ class SimResult:
             "suspensions": self.suspensions,
             "resizes": self.resizes,
             "events": self.events,
+            "loop": self.loop,
             "wall_s": self.wall_s,
             "events_per_s": self.events / self.wall_s if self.wall_s > 0 else 0.0,
         }
