@@ -325,6 +325,8 @@ class _Run:
         self.elastic_running.discard(j)
         if self.kueue is not None:
             self.kueue.ended(j)
+        if self.las_run is not None:
+            self.las_run.note_stop(j)
 
     def finish(self, jobs: list[int], t: int) -> None:
         self._released()

@@ -212,6 +212,11 @@ class LasRunning:
         self._stopped_at = [-1] * n
         self._pver = [0] * n  # bumped when j runs again: its pending promotion goes stale
         self._promote: list[tuple[int, int, int]] = []  # (time, job, pver)
+        self._stops: list[int] = []  # jobs stopped since the last sync (see `note_stop`)
+
+    def note_stop(self, j: int) -> None:
+        """Job j stopped running (its bucket is dropped at the next sync unless it restarted)."""
+        self._stops.append(j)
 
     def track(self, j: int, t: int, members: int, gpu_milli: int, end: int) -> int | None:
         """Job j runs from t with `members` (a start or a resize) and ends at `end` unless changed
@@ -274,8 +279,11 @@ class LasRunning:
         changed = False
         wake: list[int] = []
         promoted: list[int] = []
-        if len(self.tracked) != len(running) or not running.issuperset(self.tracked):
-            for j in sorted(self.tracked - running):
+        # tracked jobs no longer running: all stopped since the last sync (cheaper than a set difference)
+        gone = sorted({j for j in self._stops if j in self.tracked and j not in running})
+        self._stops.clear()
+        if gone or len(self.tracked) != len(running):
+            for j in gone:
                 due = self.stopped(j, t, bool(queued[j]))
                 if due is not None and due <= t:
                     self.promote(j)
