@@ -310,14 +310,18 @@ class CapacityModel:
     # -- admission -----------------------------------------------------------------------------
     def admit(self, queue: str, requests: Mapping[str, int], priority: int = 0) -> Admission | None:
         """Admit one workload now if it fits (no preemption); None otherwise (state unchanged)."""
-        q = self.queue_index(queue)
-        req = self.request_vector(requests)
+        return self.admit_checked(self.queue_index(queue), self.request_vector(requests), priority)
+
+    def admit_checked(self, q: int, req: npt.NDArray[np.int64], priority: int = 0) -> Admission | None:
+        """`admit` for a queue index (`queue_index`) and an int64 request in `arrays.resources`
+        order that the caller has already checked (a simulator's inner loop): the same answer
+        without converting and checking the request again."""
         f = self._native.assign_flavor(q, req)
         if f < 0:
             return None
         borrowing = bool(self._native.would_borrow(q, f, req))
         wid = self._native.admit(q, req, int(priority))
-        return Admission(int(wid), queue, self.arrays.flavors[f], borrowing)
+        return Admission(int(wid), self.arrays.queue_names[q], self.arrays.flavors[f], borrowing)
 
     def admit_batch(self, queues: Any, requests: Any, priorities: Any = None) -> BatchAdmission:
         """Scheduling cycles over n pending workloads: ``queues`` int [n] queue indices or names,

@@ -43,6 +43,7 @@ class KueueAdmission:
                 reclaim_within_cohort="Any" if preempt else "Never"))
         self.model = CapacityModel(resources, (FLAVOR,), queues, fair_sharing=True)
         self._names = [q.name for q in queues]
+        self._index = [self.model.queue_index(q.name) for q in queues]
         self._res = tuple(resources)
         self._preempt = preempt
         self._queued, self._user, self._priority, self._arrival = queued, user, priority, arrival
@@ -93,7 +94,7 @@ class KueueAdmission:
 
     def _share_with(self, j: int, u: int) -> float:
         """Queue u's share value with job j admitted (admitted and evicted again to measure it)."""
-        got = self.model.admit(self._names[u], self._request(j), int(self._priority[j]))
+        got = self.model.admit_checked(self._index[u], self._demand[j], int(self._priority[j]))
         if got is None:
             return self.model.share(self._names[u])
         s = self.model.share(self._names[u])
@@ -102,13 +103,13 @@ class KueueAdmission:
 
     def _admit(self, j: int, u: int, t: int, place: Callable[[int, int], bool],
                kill: Callable[[list[int], int], None]) -> bool:
-        req, prio = self._request(j), int(self._priority[j])
-        got = self.model.admit(self._names[u], req, prio)
+        prio = int(self._priority[j])
+        got = self.model.admit_checked(self._index[u], self._demand[j], prio)
         if got is None and self._preempt:
-            plan = self.model.preempt(self._names[u], req, prio)
+            plan = self.model.preempt(self._names[u], self._request(j), prio)
             if plan.flavor is not None and plan.victims:
                 kill([self._job_of[v] for v in plan.victims], t)  # their `ended` returns the quota
-                got = self.model.admit(self._names[u], req, prio)
+                got = self.model.admit_checked(self._index[u], self._demand[j], prio)
         if got is None:
             return False
         if not place(j, t):
