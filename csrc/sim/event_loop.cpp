@@ -66,12 +66,11 @@ class Loop {
     return !failed_singles_.empty() || !failed_gangs_.empty() || !failed_gang_preempts_.empty();
   }
   bool gang_may_fit(int32_t j);
-  bool gang_preempt_may_succeed(int32_t j);
-  void gang_preempt_failed(int32_t j);
+  bool worth_retrying(int32_t j, const Failed& f) const;
 
   // policy steps
+  bool lower_priority_covers(int32_t j);
   bool preempt_for(int32_t j, int64_t t);
-  bool preempt_single(int32_t j, int64_t t);
   int64_t shadow(std::vector<int64_t>& need) const;
   void backfill(int32_t h, int64_t t);
   void schedule(int64_t t);
@@ -95,7 +94,6 @@ class Loop {
   // A shape (request, gang, constraint) that failed stays failed until something is released.
   std::vector<uint32_t> failed_stamp_;
   uint32_t release_stamp_ = 1;
-  std::vector<std::pair<int32_t, int64_t>> failed_preempts_;  // gangs: (shape, priority) since the last release
   // Answers that stay "no" until something is released on the right node. A failed attempt keeps
   // the nodes released on since (it is forgotten once it succeeds; all are forgotten when a node
   // comes back up):
@@ -105,9 +103,10 @@ class Loop {
   // - a gang that did not fit (it fits when its nodes together take all its members, and a node
   //   that released nothing takes no more than before) is tried again only when such a node takes
   //   a member now;
-  // - a gang of whole-GPU members without a group limit whose preemption failed: all nodes
-  //   together, with everything of lower priority evicted, held fewer than all its members, a sum
-  //   that grows only on such nodes, so it is tried again only when one could take a member.
+  // - a gang whose preemption failed is tried again only after a release; when its members ask
+  //   for whole GPUs (or none) and no group limit, it failed because all nodes together, with
+  //   everything of lower priority evicted, held fewer than all its members, a sum that grows
+  //   only on such nodes, so it is tried again only when one of them could take a member.
   struct ReleasedSince {
     std::vector<uint8_t> flag;  // per node slot
     std::vector<int32_t> nodes;
@@ -177,7 +176,6 @@ void Loop::behind_head(std::vector<int32_t>& out) {
 void Loop::released() {
   idle_head_ = -1;
   ++release_stamp_;
-  failed_preempts_.clear();
 }
 
 void Loop::charge(int32_t j, int64_t members) {
@@ -339,78 +337,52 @@ void Loop::released_on(int32_t node) {
     for (auto& f : *list) f.since.add(node);
 }
 
-bool Loop::preempt_for(int32_t j, int64_t t) {
-  if (in_.gang[j] == 1) return preempt_single(j, t);
+// Free capacity plus everything running below job j's priority covers its demand (cluster
+// totals): without that no eviction can make room for it.
+bool Loop::lower_priority_covers(int32_t j) {
   const int64_t prio = in_.priority[j];
-  const std::pair<int32_t, int64_t> key{in_.shape[j], prio};
-  if (std::find(failed_preempts_.begin(), failed_preempts_.end(), key) != failed_preempts_.end()) return false;
-  if (!gang_preempt_may_succeed(j)) return false;
-  // Victims have strictly lower priority: free plus all of theirs must cover the demand (totals).
   free_.resize(R_);
   for (int k = 0; k < R_; ++k) free_[k] = in_.capacity_total[k] - alloc_[k];
   for (auto it = alloc_by_priority_.begin(); it != alloc_by_priority_.end() && it->first < prio; ++it)
     for (int k = 0; k < R_; ++k) free_[k] += it->second[k];
-  for (int k = 0; k < R_; ++k) {
-    if (free_[k] < demand(j)[k]) {
-      failed_preempts_.push_back(key);
-      gang_preempt_failed(j);
-      return false;
-    }
-  }
-  const int64_t g = in_.gang[j];
-  gang_req_.resize(static_cast<size_t>(g) * R_);
-  for (int64_t k = 0; k < g; ++k) std::copy(req(j), req(j) + R_, gang_req_.begin() + k * R_);
-  const placement::Victims v =
-      engine_.preempt(gang_req_.data(), static_cast<int>(g), prio, in_.constraint[j],
-                      in_.gang_required ? in_.gang_level : -1, true);  // victims in one domain
-  if (v.node < 0) {
-    failed_preempts_.push_back(key);
-    gang_preempt_failed(j);
-    return false;
-  }
-  forget_failed(failed_gang_preempts_, j, prio);
-  for (int32_t node : v.task_nodes)
-    if (tracking()) released_on(node);
-  out_.preemptions += kill(v.task_ids, t);
-  return try_start(j, t);
+  for (int k = 0; k < R_; ++k)
+    if (free_[k] < demand(j)[k]) return false;
+  return true;
 }
 
-bool Loop::gang_preempt_may_succeed(int32_t j) {
-  const Failed* f = find_failed(failed_gang_preempts_, j, in_.priority[j]);
-  if (!f) return true;
-  for (int32_t node : f->since.nodes)
+// Whether a preemption for j that failed (`f`) may succeed now (see failed_singles_).
+bool Loop::worth_retrying(int32_t j, const Failed& f) const {
+  if (f.since.nodes.empty()) return false;  // nothing released since
+  const int64_t gpu = in_.gpu_column >= 0 ? req(j)[in_.gpu_column] : 0;
+  const bool counted = gpu % placement::kGpuMilli == 0 && engine_.constraint_group(in_.constraint[j]) < 0;
+  if (in_.gang[j] == 1 || !counted) return true;  // a single task's search is narrowed instead
+  for (int32_t node : f.since.nodes)
     if (engine_.capacity_after_eviction(node, req(j), in_.priority[j], in_.constraint[j]) > 0) return true;
   return false;
 }
 
-// Only a gang of whole-GPU (or no GPU) members without a group limit fails for want of a total.
-void Loop::gang_preempt_failed(int32_t j) {
-  const int64_t gpu = in_.gpu_column >= 0 ? req(j)[in_.gpu_column] : 0;
-  if (gpu % placement::kGpuMilli == 0 && engine_.constraint_group(in_.constraint[j]) < 0)
-    record_failed(failed_gang_preempts_, j, in_.priority[j]);
-}
-
-// preempt_for of a single task: the same answer, searching only where it may have changed.
-bool Loop::preempt_single(int32_t j, int64_t t) {
-  const int64_t prio = in_.priority[j];
-  const Failed* failed = find_failed(failed_singles_, j, prio);
-  if (failed && failed->since.nodes.empty()) return false;
-  free_.resize(R_);
-  for (int k = 0; k < R_; ++k) free_[k] = in_.capacity_total[k] - alloc_[k];
-  for (auto it = alloc_by_priority_.begin(); it != alloc_by_priority_.end() && it->first < prio; ++it)
-    for (int k = 0; k < R_; ++k) free_[k] += it->second[k];
-  bool possible = true;
-  for (int k = 0; k < R_; ++k) possible = possible && free_[k] >= demand(j)[k];
-  placement::Victims v;
-  if (possible) {
-    const bool narrow = failed && failed->since.nodes.size() <= static_cast<size_t>(engine_.node_slots() / 4);
-    v = engine_.preempt(req(j), 1, prio, in_.constraint[j], -1, true, narrow ? &failed->since.flag : nullptr);
+bool Loop::preempt_for(int32_t j, int64_t t) {
+  const int64_t prio = in_.priority[j], g = in_.gang[j];
+  std::vector<Failed>& failures = g == 1 ? failed_singles_ : failed_gang_preempts_;
+  const Failed* failed = find_failed(failures, j, prio);
+  if (failed && !worth_retrying(j, *failed)) return false;
+  placement::Victims v;  // node -1: none found
+  if (lower_priority_covers(j)) {
+    if (g == 1) {  // only the nodes released on since it failed can have changed
+      const bool narrow = failed && failed->since.nodes.size() <= static_cast<size_t>(engine_.node_slots() / 4);
+      v = engine_.preempt(req(j), 1, prio, in_.constraint[j], -1, true, narrow ? &failed->since.flag : nullptr);
+    } else {
+      gang_req_.resize(static_cast<size_t>(g) * R_);
+      for (int64_t k = 0; k < g; ++k) std::copy(req(j), req(j) + R_, gang_req_.begin() + k * R_);
+      v = engine_.preempt(gang_req_.data(), static_cast<int>(g), prio, in_.constraint[j],
+                          in_.gang_required ? in_.gang_level : -1, true);  // victims in one domain
+    }
   }
-  if (!possible || v.node < 0) {
-    record_failed(failed_singles_, j, prio);
+  if (v.node < 0) {
+    record_failed(failures, j, prio);
     return false;
   }
-  forget_failed(failed_singles_, j, prio);
+  forget_failed(failures, j, prio);
   for (int32_t node : v.task_nodes)
     if (tracking()) released_on(node);
   out_.preemptions += kill(v.task_ids, t);
