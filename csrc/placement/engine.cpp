@@ -186,23 +186,8 @@ bool Engine::group_room(int32_t cid, int32_t node, int32_t delta) const {
 }
 
 int64_t Engine::copies_that_fit(int32_t node, const int64_t* unit) const {
-  int64_t copies = INT64_MAX;
-  const int64_t* f = &free_[static_cast<size_t>(node) * R_];
-  for (int r = 0; r < R_; ++r) {
-    if (r == gpu_col_ || unit[r] == 0) continue;
-    copies = std::min(copies, f[r] / unit[r]);
-  }
-  if (gpu_col_ >= 0 && unit[gpu_col_] > 0) {
-    const int64_t g = unit[gpu_col_];
-    if (g >= kGpuMilli) {
-      copies = std::min<int64_t>(copies, whole_free_[node] / (g / kGpuMilli));
-    } else {
-      int64_t shares = 0;
-      for (int k = 0; k < gpu_count_[node]; ++k) shares += (kGpuMilli - gpu_used_[gpu_offset_[node] + k]) / g;
-      copies = std::min(copies, shares);
-    }
-  }
-  return copies == INT64_MAX ? int64_t{1} << 40 : copies;
+  return copies_in(&free_[static_cast<size_t>(node) * R_], &gpu_used_[gpu_offset_[node]], gpu_count_[node],
+                   whole_free_[node], unit);
 }
 
 int64_t Engine::score_at(int32_t node, const int64_t* req) const {

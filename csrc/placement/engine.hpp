@@ -18,6 +18,8 @@
 //   add_node        O(C log n + R log n), amortised; remove_node O(t + C log n) for t tasks there
 //   add_constraint  O(n)
 #pragma once
+#include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -170,6 +172,24 @@ class Engine {
   // delta: tasks of the group added (+) or removed (-) on the node by a preemption in progress
   bool group_room(int32_t cid, int32_t node, int32_t delta = 0) const;
   int64_t copies_that_fit(int32_t node, const int64_t* unit) const;
+  // Copies of `unit` that fit in free capacity f with per-GPU use `used` (G GPUs, `whole` of them
+  // idle); 2^40 when the unit asks for nothing.
+  template <typename U>
+  int64_t copies_in(const int64_t* f, const U* used, int G, int64_t whole, const int64_t* unit) const {
+    int64_t copies = INT64_MAX;
+    for (int r = 0; r < R_; ++r) {
+      if (r != gpu_col_ && unit[r] > 0) copies = std::min(copies, f[r] / unit[r]);
+    }
+    const int64_t g = gpu_col_ >= 0 ? unit[gpu_col_] : 0;
+    if (g >= kGpuMilli) {
+      copies = std::min<int64_t>(copies, whole / (g / kGpuMilli));
+    } else if (g > 0) {
+      int64_t shares = 0;
+      for (int k = 0; k < G; ++k) shares += (kGpuMilli - used[k]) / g;
+      copies = std::min(copies, shares);
+    }
+    return copies == INT64_MAX ? int64_t{1} << 40 : copies;
+  }
   // Members shaped like `unit` that the node takes for a gang: fit, group limit, strategy.
   int64_t member_copies(int32_t node, const int64_t* unit, int32_t cid, GangStrategy strategy) const;
   int64_t score_at(int32_t node, const int64_t* req) const;
@@ -213,6 +233,7 @@ class Engine {
   };
   Victims preempt_one(const int64_t* req, int64_t priority, int32_t cid, const std::vector<uint8_t>* allowed,
                       const PreemptScratch* scratch) const;
+  PreemptScratch::Node node_state(int32_t node) const;
   PreemptScratch::Node& scratch_node(PreemptScratch& s, int32_t node) const;
   void scratch_evict(PreemptScratch::Node& s, int32_t slot, int32_t cid) const;
   void scratch_place(PreemptScratch::Node& s, const int64_t* req, int32_t cid) const;

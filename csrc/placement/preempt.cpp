@@ -196,40 +196,26 @@ Victims Engine::preempt_one(const int64_t* req, int64_t priority, int32_t cid, c
 
 int64_t Engine::capacity_after_eviction(int32_t node, const int64_t* unit, int64_t priority, int32_t cid) const {
   if (!eligible(cid, node)) return 0;
-  std::vector<int64_t> f(&free_[static_cast<size_t>(node) * R_], &free_[static_cast<size_t>(node + 1) * R_]);
-  std::vector<int32_t> used(&gpu_used_[gpu_offset_[node]], &gpu_used_[gpu_offset_[node]] + gpu_count_[node]);
+  PreemptScratch::Node s = node_state(node);
   for (int32_t slot : node_tasks_[node]) {
-    const TaskSlot& t = slots_[slot];
-    if (t.priority >= priority) continue;
-    for (int r = 0; r < R_; ++r) f[r] += slot_req_[static_cast<size_t>(slot) * R_ + r];
-    for (size_t g = 0; g < used.size(); ++g) {
-      if (t.gpu_mask >> g & 1) used[g] = 0;
-    }
-    if (t.share_gpu >= 0) used[t.share_gpu] -= t.share_milli;
+    if (slots_[slot].priority < priority) scratch_evict(s, slot, cid);
   }
-  int64_t copies = INT64_MAX;
-  for (int r = 0; r < R_; ++r) {
-    if (r != gpu_col_ && unit[r] > 0) copies = std::min(copies, f[r] / unit[r]);
-  }
-  const int64_t g = gpu_col_ >= 0 ? unit[gpu_col_] : 0;
-  if (g >= kGpuMilli) {
-    const auto whole = static_cast<int64_t>(std::count(used.begin(), used.end(), 0));
-    copies = std::min(copies, whole / (g / kGpuMilli));
-  } else if (g > 0) {
-    int64_t shares = 0;
-    for (int32_t u : used) shares += (kGpuMilli - u) / g;
-    copies = std::min(copies, shares);
-  }
-  return copies == INT64_MAX ? int64_t{1} << 40 : copies;
+  const auto whole = static_cast<int64_t>(std::count(s.used.begin(), s.used.end(), 0));
+  return copies_in(s.free.data(), s.used.data(), gpu_count_[node], whole, unit);
+}
+
+// The node as it is now, as a scratch to evict from and place on.
+Engine::PreemptScratch::Node Engine::node_state(int32_t node) const {
+  PreemptScratch::Node x{node, {}, {}, {}, 0};
+  x.free.assign(&free_[static_cast<size_t>(node) * R_], &free_[static_cast<size_t>(node + 1) * R_]);
+  x.used.assign(&gpu_used_[gpu_offset_[node]], &gpu_used_[gpu_offset_[node]] + gpu_count_[node]);
+  return x;
 }
 
 Engine::PreemptScratch::Node& Engine::scratch_node(PreemptScratch& s, int32_t node) const {
   if (s.at[node] < 0) {
-    PreemptScratch::Node x{node, {}, {}, {}, 0};
-    x.free.assign(&free_[static_cast<size_t>(node) * R_], &free_[static_cast<size_t>(node + 1) * R_]);
-    x.used.assign(&gpu_used_[gpu_offset_[node]], &gpu_used_[gpu_offset_[node]] + gpu_count_[node]);
     s.at[node] = static_cast<int32_t>(s.nodes.size());
-    s.nodes.push_back(std::move(x));
+    s.nodes.push_back(node_state(node));
   }
   return s.nodes[s.at[node]];
 }
