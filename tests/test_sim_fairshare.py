@@ -8,7 +8,7 @@ from aios_core.sim import JobTrace, simulate
 from aios_core.sim.synthetic import RESOURCES, synthetic_cluster
 
 
-def _saturating_trace(users: int, per_user: int) -> JobTrace:
+def saturating_trace(users: int, per_user: int) -> JobTrace:
     # every user submits many identical 1-GPU jobs at t=0: far more work than the cluster holds
     n = users * per_user
     rng = np.random.default_rng(1)
@@ -26,7 +26,7 @@ def _saturating_trace(users: int, per_user: int) -> JobTrace:
 
 def test_drf_converges_to_weights() -> None:
     weights = [1, 2, 5]
-    trace = _saturating_trace(3, 2000)
+    trace = saturating_trace(3, 2000)
     r = simulate(trace, synthetic_cluster(nodes=4), "drf:best_fit", user_weights=weights)
     # while everyone still has work queued (the first ~third of the run), GPU-seconds follow weights
     horizon = int(r.end.max()) // 4
@@ -35,7 +35,7 @@ def test_drf_converges_to_weights() -> None:
 
 
 def test_fifo_does_not_share() -> None:
-    trace = _saturating_trace(3, 500)
+    trace = saturating_trace(3, 500)
     r = simulate(trace, synthetic_cluster(nodes=4), "fifo:best_fit")
     horizon = int(r.end.max()) // 4
     shares = r.user_shares(0, horizon)
@@ -66,7 +66,7 @@ def test_bad_user_weights_are_config_errors() -> None:
 
     from aios_core.errors import ConfigError
 
-    trace = _saturating_trace(3, 2)
+    trace = saturating_trace(3, 2)
     for bad in ([1, 2], [1, 0, 1], ["a", "b", "c"], [1.5, 1, 1]):
         with pytest.raises(ConfigError, match="user_weights"):
             simulate(trace, synthetic_cluster(nodes=1), "drf", user_weights=bad)

@@ -10,6 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from test_sim_fairshare import saturating_trace
+
 from aios_core.errors import ConfigError
 from aios_core.sim import JobTrace, simulate
 from aios_core.sim.fairness import water_fill
@@ -73,18 +75,9 @@ def test_utilisation_series_averages_to_the_mean(seed: int, policy: str, points:
         assert float((frac * widths).sum() / widths.sum()) == pytest.approx(r.utilisation(resource), rel=1e-9)
 
 
-def _saturating(users: int, per_user: int) -> JobTrace:
-    n = users * per_user
-    rng = np.random.default_rng(1)
-    return JobTrace(RESOURCES, np.zeros(n, dtype=np.int64), rng.integers(50, 150, n),
-                    np.tile(np.array([[2000, 4 * GIB, 1000]], dtype=np.int64), (n, 1)), np.ones(n, dtype=np.int64),
-                    np.repeat(np.arange(users), per_user), np.zeros(n, dtype=np.int64),
-                    tuple(f"u{u}" for u in range(users)))
-
-
 def test_share_deviation_small_for_drf_large_for_fifo() -> None:
     weights = [1, 2, 5]
-    trace = _saturating(3, 600)
+    trace = saturating_trace(3, 600)
     cluster = synthetic_cluster(nodes=4)
     drf = simulate(trace, cluster, "drf", user_weights=weights).metrics(weights)
     fifo = simulate(trace, cluster, "fifo").metrics(weights)
@@ -95,7 +88,7 @@ def test_share_deviation_small_for_drf_large_for_fifo() -> None:
 
 
 def test_share_deviation_measured_against_the_weights_given() -> None:
-    trace = _saturating(2, 400)
+    trace = saturating_trace(2, 400)
     r = simulate(trace, synthetic_cluster(nodes=4), "drf", user_weights=[1, 3])
     assert r.metrics([1, 3])["share_deviation_max"] < 0.05 < r.metrics()["share_deviation_max"]
     with pytest.raises(ConfigError, match="user_weights"):
@@ -151,7 +144,7 @@ def test_user_shares_add_up_to_the_allocation(seed: int, policy: str, weights: l
 
 
 def test_jain_share_is_one_for_drf_and_lower_for_fifo() -> None:
-    trace = _saturating(3, 400)
+    trace = saturating_trace(3, 400)
     cluster = synthetic_cluster(nodes=4)
     drf, fifo = (simulate(trace, cluster, p).metrics()["jain_share"] for p in ("drf", "fifo"))
     assert drf == pytest.approx(1.0, abs=0.01) and fifo < 0.9

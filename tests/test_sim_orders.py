@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from test_sim_fairshare import saturating_trace
+
 from aios_core.sim import JobTrace, NodeEvent, Policy, simulate
 from aios_core.sim.synthetic import RESOURCES, synthetic_cluster
 
@@ -17,15 +19,6 @@ def _trace(arrival: list[int], duration: list[int], gpus: list[int], user: list[
     return JobTrace(RESOURCES, np.array(arrival), np.array(duration), req, np.ones(n, dtype=np.int64),
                     np.array(user or [0] * n), np.array(priority or [0] * n), tuple(f"u{u}" for u in range(users)),
                     max_gang=None if max_gang is None else np.array(max_gang))
-
-
-def _saturating(users: int, per_user: int) -> JobTrace:
-    n = users * per_user
-    rng = np.random.default_rng(1)
-    return JobTrace(RESOURCES, np.zeros(n, dtype=np.int64), rng.integers(50, 150, n),
-                    np.tile(np.array([[2000, 4 * GIB, 1000]], dtype=np.int64), (n, 1)), np.ones(n, dtype=np.int64),
-                    np.repeat(np.arange(users), per_user), np.zeros(n, dtype=np.int64),
-                    tuple(f"u{u}" for u in range(users)))
 
 
 # ---------------------------------------------------------------- LAS (Tiresias)
@@ -137,7 +130,7 @@ def test_kueue_reclaims_nominal_quota_with_preemption() -> None:
 
 def test_kueue_shares_converge_to_weights() -> None:
     weights = [1, 3]
-    r = simulate(_saturating(2, 1500), synthetic_cluster(nodes=4), "kueue", user_weights=weights)
+    r = simulate(saturating_trace(2, 1500), synthetic_cluster(nodes=4), "kueue", user_weights=weights)
     horizon = int(r.end.max()) // 3
     np.testing.assert_allclose(r.user_shares(horizon // 10, horizon), np.array(weights) / sum(weights), atol=0.03)
 
@@ -146,7 +139,7 @@ def test_kueue_shares_converge_to_weights() -> None:
 
 def test_fairtree_converges_to_shares() -> None:
     weights = [1, 2, 5]
-    r = simulate(_saturating(3, 2000), synthetic_cluster(nodes=4), "fairtree:best_fit", user_weights=weights)
+    r = simulate(saturating_trace(3, 2000), synthetic_cluster(nodes=4), "fairtree:best_fit", user_weights=weights)
     horizon = int(r.end.max()) // 4
     shares = r.user_shares(horizon // 10, horizon)
     np.testing.assert_allclose(shares, np.array(weights) / sum(weights), atol=0.02)
@@ -154,7 +147,7 @@ def test_fairtree_converges_to_shares() -> None:
 
 def test_fairtree_accounts_share_first_between_accounts() -> None:
     # accounts a (two users) and b (one user), one share each: b's user gets half, a's users a quarter
-    trace = _saturating(3, 1500)
+    trace = saturating_trace(3, 1500)
     trace = JobTrace(trace.resources, trace.arrival, trace.duration, trace.requests, trace.gang, trace.user,
                      trace.priority, ("a/x", "a/y", "b/z"))
     r = simulate(trace, synthetic_cluster(nodes=4), "fairtree")
