@@ -275,5 +275,12 @@ def accrue_usage(
         raise ConfigError(f"billing: must be >= 0, got {b.min()}")
     if not (math.isfinite(usage_factor) and usage_factor >= 0):
         raise ConfigError(f"usage_factor: must be finite and >= 0, got {usage_factor}")
-    d = decay_factor(elapsed_s, half_life_s, approximation)
-    return u * d + elapsed_s * d * b * usage_factor
+    return accrue_unchecked(u, elapsed_s, b, decay_factor(elapsed_s, half_life_s, approximation), usage_factor)
+
+
+def accrue_unchecked(usage: npt.NDArray[np.float64], elapsed_s: float, billing: npt.NDArray[np.float64],
+                     decay: float, usage_factor: float = 1.0) -> npt.NDArray[np.float64]:
+    """`accrue_usage`'s arithmetic for valid float64 arrays and a decay factor (`decay_factor`),
+    without its checks: for callers that accrue at every simulated step."""
+    out: npt.NDArray[np.float64] = usage * decay + elapsed_s * decay * billing * usage_factor
+    return out

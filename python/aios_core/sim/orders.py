@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from aios_core import _core
-from aios_core.fairshare.slurm import AssociationTree, decay_factor
+from aios_core.fairshare.slurm import AssociationTree, accrue_unchecked, decay_factor
 from aios_core.sim.queues import UserQueues
 
 
@@ -78,11 +78,10 @@ class FairTreeQueue(UserQueues):
             return
         bill = np.zeros_like(self._usage)
         bill[self._where] = np.maximum(self._billing, 0.0)
-        # accrue_usage's and fair_tree's own arithmetic, without their input checks: this runs at
-        # every simulated step, and the usage and tree here are ours and valid
+        # without the public functions' input checks: this runs at every simulated step, and the
+        # usage and tree here are ours and valid
         elapsed = t - self._t
-        d = decay_factor(elapsed, self._half_life)
-        self._usage = self._usage * d + elapsed * d * bill * 1.0
+        self._usage = accrue_unchecked(self._usage, elapsed, bill, decay_factor(elapsed, self._half_life))
         self._t = t
         tree = self._tree
         self._factor = _core.fair_tree(tree.parent, tree.shares, self._usage, tree.is_user)[-1][self._where]
